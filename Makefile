@@ -1,0 +1,51 @@
+# otklik — the two commands a fresh clone needs are `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+UV := $(VENV)/bin/uv
+STAMP := $(VENV)/.installed
+DEMO_ARGS ?=
+
+.PHONY: help demo test check lint types fmt lock clean
+
+help:
+	@echo "make demo   - install and run the whole pipeline in one process on embedded defaults"
+	@echo "make test   - install, start real Kafka + PostgreSQL, run lint, types and every test"
+	@echo "make check  - lint (ruff) and types (mypy --strict)"
+	@echo "make lock   - re-resolve requirements.lock from pyproject.toml"
+
+$(STAMP): pyproject.toml requirements.lock
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "otklik needs Python >= 3.11, found " + sys.version.split()[0])'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check uv==0.13.9
+	$(UV) pip install -q -p $(PY) -r requirements.lock
+	$(UV) pip install -q -p $(PY) --no-deps -e .
+	@touch $@
+
+demo: $(STAMP)
+	$(VENV)/bin/otklik demo $(DEMO_ARGS)
+
+check: $(STAMP) lint types
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+types: $(STAMP)
+	$(VENV)/bin/mypy services ingest classifier sla tests bench
+
+fmt: $(STAMP)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+test: $(STAMP)
+	$(PY) -m services.local.preflight
+	$(MAKE) --no-print-directory check
+	$(PY) -m pytest
+
+lock:
+	@test -x $(UV) || (test -x $(PY) || $(PYTHON) -m venv $(VENV); $(PY) -m pip install -q uv==0.13.9)
+	$(UV) pip compile -q -p 3.11 pyproject.toml --extra dev -o requirements.lock
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

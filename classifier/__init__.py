@@ -1,0 +1,1 @@
+"""Classifier slice: is a message an incident, which category and department, which sentiment."""

@@ -1,0 +1,38 @@
+"""What the classifier decides, independent of how (pure)."""
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Verdict:
+    is_incident: bool
+    score: float
+    category: str | None
+    sentiment: str
+    explanation: tuple[str, ...]
+
+
+class Classifier(Protocol):
+    version: str
+    threshold: float
+
+    def classify(self, texts: list[str], *, explain: bool = False) -> list[Verdict]:
+        """One verdict per text, in order."""
+
+
+# Category -> default department the incident is routed to (overridable per source).
+DEPARTMENTS: dict[str, str] = {
+    "housing": "ЖКХ",
+    "roads": "Дорожное хозяйство",
+    "cleaning": "Благоустройство и уборка",
+    "transport": "Транспорт",
+    "landscaping": "Благоустройство и уборка",
+    "healthcare": "Здравоохранение",
+    "education": "Образование",
+    "safety": "Безопасность",
+    "ecology": "Экология",
+    "animals": "Благоустройство и уборка",
+    "social": "Социальная защита",
+    "administration": "Приёмная главы",
+}

@@ -1,0 +1,1 @@
+"""Ingest slice: VK communities and appeal channels into otklik.messages.raw.v1."""

@@ -1,0 +1,1 @@
+"""Shared kernel of otklik: contracts, settings, persistence, observability and entrypoints."""

@@ -1,0 +1,80 @@
+"""Delivery of one message to one handler, the same for every transport.
+
+Bad input (not JSON, not the contract) goes to the dead-letter topic with the reason and is
+acknowledged, so it never blocks the partition. Transient failures (database or broker
+unavailable) are retried in place for as long as it takes: acknowledging past them would lose the
+message. Any other handler error is retried a few times and then dead-lettered with its reason.
+"""
+
+import asyncio
+import hashlib
+import logging
+import random
+from datetime import UTC, datetime
+
+from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from services.bus.port import Publisher, Subscription
+from services.contracts.deadletters import DeadLetter
+from services.contracts.topics import Topic
+from services.observability import Metrics
+
+log = logging.getLogger(__name__)
+
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (OperationalError, ConnectionError, OSError)
+HANDLER_ATTEMPTS = 3
+
+
+def _is_transient(error: BaseException) -> bool:
+    if isinstance(error, DBAPIError):
+        return bool(error.connection_invalidated) or isinstance(error, OperationalError)
+    return isinstance(error, TRANSIENT_ERRORS) or type(error).__module__.startswith("aiokafka")
+
+
+def make_dead_letter(stage: str, topic: str | None, body: bytes, reason: str) -> DeadLetter:
+    digest = hashlib.sha256(stage.encode() + b"\0" + body).hexdigest()
+    return DeadLetter(
+        dead_letter_id=digest,
+        stage=stage,
+        source_topic=topic,
+        reason=reason[:2000],
+        payload=body.decode("utf-8", errors="replace"),
+        failed_at=datetime.now(UTC),
+    )
+
+
+async def send_dead_letter(publisher: Publisher, metrics: Metrics, letter: DeadLetter) -> None:
+    metrics.dead_letters.labels(stage=letter.stage).inc()
+    log.warning("dead letter from %s: %s", letter.stage, letter.reason)
+    await publisher.publish(Topic.DEAD_LETTERS, letter.dead_letter_id, letter)
+
+
+async def deliver(
+    subscription: Subscription, body: bytes, publisher: Publisher, metrics: Metrics
+) -> None:
+    """Decode ``body`` and run the handler; returns when the message may be acknowledged."""
+    topic = subscription.topic.value
+    try:
+        payload = subscription.model.model_validate_json(body)
+    except (ValidationError, ValueError) as error:
+        letter = make_dead_letter(subscription.group, topic, body, f"invalid {topic}: {error}")
+        await send_dead_letter(publisher, metrics, letter)
+        return
+    failures = 0
+    while True:
+        try:
+            await subscription.handle(payload)
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            failures += 1
+            if not _is_transient(error) and failures >= HANDLER_ATTEMPTS:
+                reason = f"handler failed {failures} times: {type(error).__name__}: {error}"
+                letter = make_dead_letter(subscription.group, topic, body, reason)
+                await send_dead_letter(publisher, metrics, letter)
+                return
+            delay = min(30.0, 0.2 * 2 ** min(failures, 8)) * (0.5 + random.random())  # noqa: S311
+            log.warning("retrying %s in %.1fs after %r", subscription.group, delay, error)
+            await asyncio.sleep(delay)

@@ -1,0 +1,85 @@
+"""Kafka transport (FastStream + aiokafka) for the distributed mode.
+
+Offsets are committed only after ``deliver`` returns, i.e. after the handler's database
+transaction committed or the input was dead-lettered; consumption is sequential per consumer, so
+FastStream's commit of the current position is exact.
+"""
+
+import logging
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+from pydantic import BaseModel
+
+from services.bus.delivery import deliver
+from services.bus.port import Subscription, encode
+from services.contracts.topics import Topic, topic_name
+from services.observability import Metrics
+from services.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class KafkaTransport:
+    def __init__(self, settings: Settings, metrics: Metrics, client_id: str) -> None:
+        self._settings = settings
+        self._metrics = metrics
+        self.broker = KafkaBroker(
+            settings.kafka_bootstrap,
+            client_id=client_id,
+            enable_idempotence=True,
+            middlewares=[KafkaPrometheusMiddleware(registry=metrics.registry, app_name=client_id)],
+        )
+
+    def name(self, topic: Topic) -> str:
+        return topic_name(topic, self._settings.topic_namespace)
+
+    async def publish(self, topic: Topic, key: str, payload: BaseModel | bytes) -> None:
+        await self.broker.publish(encode(payload), topic=self.name(topic), key=key.encode())
+
+    def subscribe(self, subscription: Subscription) -> None:
+        group = f"{self._settings.consumer_group_prefix}.{subscription.group}"
+
+        async def on_message(message: KafkaMessage) -> None:
+            await deliver(subscription, message.body, self, self._metrics)
+
+        self.broker.subscriber(
+            self.name(subscription.topic),
+            group_id=group,
+            ack_policy=AckPolicy.ACK,
+            auto_offset_reset="earliest",
+        )(on_message)
+
+    async def start(self) -> None:
+        await ensure_topics(self._settings, list(Topic))
+        await self.broker.start()
+
+    async def stop(self) -> None:
+        await self.broker.stop()
+
+
+async def ensure_topics(settings: Settings, topics: list[Topic]) -> None:
+    """Create missing topics (partitioned for scaling by consumer groups)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        wanted = [topic_name(topic, settings.topic_namespace) for topic in topics]
+        missing = [name for name in wanted if name not in existing]
+        if missing:
+            await admin.create_topics(
+                [
+                    NewTopic(
+                        name,
+                        num_partitions=settings.kafka_partitions,
+                        replication_factor=settings.kafka_replication_factor,
+                    )
+                    for name in missing
+                ]
+            )
+            log.info("created topics %s", missing)
+    finally:
+        await admin.close()

@@ -1,0 +1,60 @@
+"""In-process bus for the embedded mode: one queue and one worker per subscription, messages
+serialised to JSON exactly as on Kafka so that the contracts are exercised the same way."""
+
+import asyncio
+import contextlib
+
+from pydantic import BaseModel
+
+from services.bus.delivery import deliver
+from services.bus.port import Subscription, encode
+from services.contracts.topics import Topic
+from services.observability import Metrics
+
+
+class InMemoryBus:
+    def __init__(self, metrics: Metrics) -> None:
+        self._metrics = metrics
+        self._queues: dict[Topic, list[tuple[Subscription, asyncio.Queue[bytes]]]] = {}
+        self._workers: list[asyncio.Task[None]] = []
+        self._pending = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def subscribe(self, subscription: Subscription) -> None:
+        queue: asyncio.Queue[bytes] = asyncio.Queue()
+        self._queues.setdefault(subscription.topic, []).append((subscription, queue))
+
+    async def publish(self, topic: Topic, key: str, payload: BaseModel | bytes) -> None:
+        body = encode(payload)
+        for _, queue in self._queues.get(topic, []):
+            self._pending += 1
+            self._idle.clear()
+            await queue.put(body)
+
+    def start(self) -> None:
+        for pairs in self._queues.values():
+            for subscription, queue in pairs:
+                self._workers.append(asyncio.create_task(self._work(subscription, queue)))
+
+    async def _work(self, subscription: Subscription, queue: asyncio.Queue[bytes]) -> None:
+        while True:
+            body = await queue.get()
+            try:
+                await deliver(subscription, body, self, self._metrics)
+            finally:
+                self._pending -= 1
+                if self._pending == 0:
+                    self._idle.set()
+
+    async def drain(self) -> None:
+        """Wait until every message, including those handlers publish meanwhile, is delivered."""
+        await self._idle.wait()
+
+    async def stop(self) -> None:
+        for worker in self._workers:
+            worker.cancel()
+        for worker in self._workers:
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
+        self._workers.clear()

@@ -1,0 +1,167 @@
+"""The single command line: ``otklik <command>``. Each command builds Settings once (from
+OTKLIK_* environment variables) and hands them down."""
+
+import asyncio
+import csv
+import io
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from services.observability import configure_logging
+from services.settings import Settings
+
+app = typer.Typer(
+    help="otklik — обращения жителей: сбор, классификация, SLA и ежемесячные показатели.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+ingest_app = typer.Typer(help="Сбор сообщений в Kafka (ingest).", no_args_is_help=True)
+classifier_app = typer.Typer(help="Модель классификатора: обучение и реестр.", no_args_is_help=True)
+db_app = typer.Typer(help="База данных: миграции.", no_args_is_help=True)
+app.add_typer(ingest_app, name="ingest")
+app.add_typer(classifier_app, name="classifier")
+app.add_typer(db_app, name="db")
+
+
+def _settings() -> Settings:
+    settings = Settings()
+    configure_logging(settings.log_level)
+    return settings
+
+
+@app.command()
+def demo(
+    sample: Annotated[Path | None, typer.Option(help="JSONL файл событий VK")] = None,
+    serve: Annotated[
+        bool, typer.Option(help="После воспроизведения обслуживать API и /metrics")
+    ] = True,
+) -> None:
+    """Весь конвейер в одном процессе: встроенная шина и PostgreSQL, демо-выборка VK."""
+    from services.runtime.embedded import DEMO_DATA, run_embedded
+
+    settings = _settings()
+    asyncio.run(run_embedded(settings, sample or DEMO_DATA / "vk_sample.jsonl", serve))
+
+
+@ingest_app.command("replay")
+def ingest_replay(file: Path) -> None:
+    """Опубликовать события VK из JSONL-файла в Kafka (otklik.messages.raw.v1)."""
+    from services.runtime.processes import replay_to_kafka
+
+    published, skipped = asyncio.run(replay_to_kafka(_settings(), file))
+    typer.echo(f"published={published} skipped={skipped}")
+
+
+@app.command()
+def classify() -> None:
+    """Сервис классификатора: raw -> classified через Kafka."""
+    from services.runtime.processes import run_classifier
+
+    asyncio.run(run_classifier(_settings()))
+
+
+@app.command()
+def sla() -> None:
+    """Сервис SLA: classified -> инциденты в PostgreSQL, события через outbox."""
+    from services.runtime.processes import run_sla
+
+    asyncio.run(run_sla(_settings()))
+
+
+@app.command()
+def aggregate(
+    once: Annotated[bool, typer.Option(help="Посчитать один раз и выйти")] = False,
+) -> None:
+    """Агрегатор: ежемесячные показатели (ревизии) и их публикация."""
+    from services.runtime.processes import run_aggregator
+
+    asyncio.run(run_aggregator(_settings(), once=once))
+
+
+@app.command()
+def web() -> None:
+    """API очереди модератора и /metrics."""
+    from services.runtime.processes import run_web
+
+    asyncio.run(run_web(_settings()))
+
+
+@app.command()
+def indicators(
+    month: Annotated[str, typer.Option(help="Месяц YYYY-MM")],
+    municipality: Annotated[str | None, typer.Option(help="Муниципалитет")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="json или csv")] = "json",
+) -> None:
+    """Показатели месяца (последняя ревизия каждого муниципалитета)."""
+    from services.runtime.processes import month_indicators
+
+    if fmt not in {"json", "csv"}:
+        raise typer.BadParameter("--format: json или csv")
+    records = asyncio.run(month_indicators(_settings(), month, municipality))
+    rows = [json.loads(record.model_dump_json()) for record in records]
+    if fmt == "json":
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    buffer = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    sys.stdout.write(buffer.getvalue())
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Применить миграции Alembic."""
+    from services.db.engine import resolve_database_url
+    from services.db.migrate import upgrade
+
+    url, _handle = resolve_database_url(_settings())
+    upgrade(url)
+    typer.echo("database is at head")
+
+
+@classifier_app.command("train")
+def classifier_train(
+    promote: Annotated[bool, typer.Option(help="Сразу сделать модель основной")] = False,
+) -> None:
+    """Обучить модель на корпусе из репозитория и сохранить версию в реестре."""
+    from classifier.bootstrap import train_and_register
+    from classifier.registry import ModelRegistry
+
+    info = train_and_register(ModelRegistry(_settings().models_path), promote=promote)
+    typer.echo(json.dumps(info.meta, ensure_ascii=False, indent=2))
+
+
+@classifier_app.command("promote")
+def classifier_promote(version: str) -> None:
+    """Сделать версию основной (сервисы подхватят её без перезапуска)."""
+    from classifier.registry import ModelRegistry
+
+    ModelRegistry(_settings().models_path).promote(version)
+    typer.echo(f"promoted {version} at {datetime.now(UTC).isoformat()}")
+
+
+@classifier_app.command("list")
+def classifier_list() -> None:
+    """Версии моделей в реестре."""
+    from classifier.registry import ModelRegistry
+
+    registry = ModelRegistry(_settings().models_path)
+    promoted = registry.promoted_version()
+    for info in registry.versions():
+        mark = "*" if info.version == promoted else " "
+        typer.echo(f"{mark} {info.version} {json.dumps(info.meta.get('held_out', {}))}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,94 @@
+"""otklik.messages.raw.v1: one resident message from any source, normalised.
+
+Keyed by ``thread_key`` so that a comment, its edits and the replies in its thread keep their order.
+"""
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+
+class SourceKind(StrEnum):
+    VK_WALL = "vk_wall"
+    VK_COMMENT = "vk_comment"
+    VK_BOARD = "vk_board"
+    VK_PHOTO_COMMENT = "vk_photo_comment"
+    VK_VIDEO_COMMENT = "vk_video_comment"
+    VK_MARKET_COMMENT = "vk_market_comment"
+    VK_MESSAGE = "vk_message"
+    APPEAL_WEB = "appeal_web"
+    APPEAL_EMAIL = "appeal_email"
+    APPEAL_IMPORT = "appeal_import"
+
+
+class Channel(StrEnum):
+    """The channel an SLA policy is chosen by."""
+
+    VK = "vk"
+    WEB = "web"
+    EMAIL = "email"
+    IMPORT = "import"
+
+
+class MessageAction(StrEnum):
+    """What happened to the message at its source."""
+
+    CREATED = "created"
+    EDITED = "edited"
+    DELETED = "deleted"
+    RESTORED = "restored"
+
+
+class Author(BaseModel):
+    """Personal data, kept apart from the text so that it can be redacted on request."""
+
+    model_config = ConfigDict(frozen=True)
+
+    ref: str = Field(description="Source-side author id, e.g. 'vk:123' or an e-mail address")
+    name: str | None = None
+    contact: str | None = None
+    is_official: bool = Field(
+        default=False, description="Written by the administration's own account or mailbox"
+    )
+
+
+class Attachment(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    kind: str
+    url: str | None = None
+    name: str | None = None
+
+
+class RawMessage(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    message_id: str = Field(description="Deterministic id built from the source's own ids")
+    action: MessageAction = MessageAction.CREATED
+    source_kind: SourceKind
+    channel: Channel
+    source_id: str = Field(description="Configured source, e.g. 'vk:-210000001'")
+    thread_key: str = Field(description="Partition key: the source thread (post, topic, dialog)")
+    reply_to: str | None = Field(default=None, description="message_id this one answers")
+    author: Author | None = None
+    text: str = ""
+    attachments: tuple[Attachment, ...] = ()
+    url: str | None = Field(default=None, description="Link to the original")
+    created_at: AwareDatetime
+    municipality: str
+    department: str | None = None
+    received_at: AwareDatetime
+
+
+def vk_message_id(kind: SourceKind, owner_id: int, container_id: int, item_id: int) -> str:
+    """Stable id from VK's own ids: the same comment always maps to the same id."""
+    return f"vk:{kind.value}:{owner_id}:{container_id}:{item_id}"
+
+
+def appeal_message_id(channel: Channel, source: str, external_id: str) -> str:
+    return f"appeal:{channel.value}:{source}:{external_id}"
+
+
+def is_aware(value: datetime) -> bool:
+    return value.tzinfo is not None and value.utcoffset() is not None

@@ -1,0 +1,1 @@
+"""Persistence shared by every stage: schema, engine, migrations and the transactional outbox."""

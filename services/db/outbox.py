@@ -1,0 +1,75 @@
+"""Transactional outbox: events are written in the same transaction as the state they describe,
+and a relay publishes them afterwards. A crash between "saved" and "published" loses nothing;
+a crash between "published" and "marked" republishes, and consumers dedupe by event id."""
+
+import asyncio
+import logging
+
+from pydantic import BaseModel
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.bus.port import Publisher
+from services.contracts.topics import Topic
+from services.db.engine import Database
+from services.db.schema import outbox
+from services.observability import Metrics
+
+log = logging.getLogger(__name__)
+
+
+async def enqueue(connection: AsyncConnection, topic: Topic, key: str, payload: BaseModel) -> None:
+    await connection.execute(
+        insert(outbox).values(topic=topic.value, key=key, payload=payload.model_dump_json())
+    )
+
+
+class OutboxRelay:
+    def __init__(self, db: Database, publisher: Publisher, metrics: Metrics, batch: int = 500):
+        self._db = db
+        self._publisher = publisher
+        self._metrics = metrics
+        self._batch = batch
+
+    async def relay_once(self) -> int:
+        """Publish one batch in id order; returns how many were published."""
+        async with self._db.transaction() as connection:
+            rows = (
+                await connection.execute(
+                    select(outbox.c.id, outbox.c.topic, outbox.c.key, outbox.c.payload)
+                    .where(outbox.c.published_at.is_(None))
+                    .order_by(outbox.c.id)
+                    .limit(self._batch)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            for row in rows:
+                await self._publisher.publish(Topic(row.topic), row.key, row.payload.encode())
+            if rows:
+                await connection.execute(
+                    update(outbox)
+                    .where(outbox.c.id.in_([row.id for row in rows]))
+                    .values(published_at=func.now())
+                )
+        return len(rows)
+
+    async def backlog(self) -> int:
+        async with self._db.engine.connect() as connection:
+            count = await connection.scalar(
+                select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
+            )
+        self._metrics.outbox_backlog.set(count or 0)
+        return int(count or 0)
+
+    async def drain(self) -> None:
+        while await self.relay_once():
+            pass
+        await self.backlog()
+
+    async def run(self, interval: float) -> None:
+        while True:
+            try:
+                await self.drain()
+            except Exception:
+                log.exception("outbox relay failed; retrying")
+            await asyncio.sleep(interval)

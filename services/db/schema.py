@@ -1,0 +1,151 @@
+"""Tables (SQLAlchemy Core). Alembic migrations under migrations/ create them; a test checks that
+the migrated database and this metadata agree."""
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = MetaData()
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+TZ = DateTime(timezone=True)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("message_id", Text, primary_key=True),
+    Column("source_kind", Text, nullable=False),
+    Column("channel", Text, nullable=False),
+    Column("source_id", Text, nullable=False),
+    Column("thread_key", Text, nullable=False),
+    Column("reply_to", Text),
+    Column("text", Text, nullable=False),
+    Column("url", Text),
+    Column("attachments", JSONType, nullable=False),
+    Column("is_official", Boolean, nullable=False),
+    Column("created_at", TZ, nullable=False),
+    Column("received_at", TZ, nullable=False),
+    Column("stored_at", TZ, nullable=False, server_default=text("now()")),
+    Column("edited_at", TZ),
+    Column("deleted_at", TZ),
+    Column("municipality", Text, nullable=False),
+    Column("department", Text),
+    Column("is_incident", Boolean),
+    Column("score", Float),
+    Column("category", Text),
+    Column("sentiment", Text),
+    Column("model_version", Text),
+    Column("explanation", JSONType),
+    Index("ix_messages_municipality_created", "municipality", "created_at"),
+    Index("ix_messages_reply_to", "reply_to"),
+)
+
+message_authors = Table(
+    "message_authors",
+    metadata,
+    Column("message_id", Text, ForeignKey("messages.message_id"), primary_key=True),
+    Column("ref", Text),
+    Column("name", Text),
+    Column("contact", Text),
+    Column("redacted_at", TZ),
+)
+
+message_revisions = Table(
+    "message_revisions",
+    metadata,
+    Column("revision_key", Text, primary_key=True),
+    Column("message_id", Text, ForeignKey("messages.message_id"), nullable=False),
+    Column("action", Text, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("at", TZ, nullable=False),
+    Index("ix_message_revisions_message", "message_id"),
+)
+
+incidents = Table(
+    "incidents",
+    metadata,
+    Column("incident_id", Text, primary_key=True),
+    Column("message_id", Text, ForeignKey("messages.message_id"), nullable=False, unique=True),
+    Column("channel", Text, nullable=False),
+    Column("category", Text),
+    Column("municipality", Text, nullable=False),
+    Column("department", Text),
+    Column("status", Text, nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("assigned_at", TZ),
+    Column("first_response_due", TZ),
+    Column("final_answer_due", TZ),
+    Column("policy_version", Text),
+    Column("policy_rule", Text),
+    Column("first_response_at", TZ),
+    Column("final_answer_at", TZ),
+    Column("closed_at", TZ),
+    Column("claimed_by", Text),
+    Column("claim_expires_at", TZ),
+    Column("on_time", Boolean),
+    Column("on_time_reason", Text),
+    Column("updated_at", TZ, nullable=False, server_default=text("now()")),
+    Index("ix_incidents_status_due", "status", "final_answer_due"),
+    Index("ix_incidents_municipality_assigned", "municipality", "assigned_at"),
+)
+
+incident_events = Table(
+    "incident_events",
+    metadata,
+    Column("incident_id", Text, ForeignKey("incidents.incident_id"), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("type", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("at", TZ, nullable=False),
+    Column("reason", Text),
+    Column("data", JSONType, nullable=False),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("topic", Text, nullable=False),
+    Column("key", Text, nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("created_at", TZ, nullable=False, server_default=text("now()")),
+    Column("published_at", TZ),
+    Index("ix_outbox_unpublished", "id", postgresql_where=text("published_at IS NULL")),
+)
+
+dead_letters = Table(
+    "dead_letters",
+    metadata,
+    Column("dead_letter_id", Text, primary_key=True),
+    Column("stage", Text, nullable=False),
+    Column("source_topic", Text),
+    Column("reason", Text, nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("failed_at", TZ, nullable=False),
+    Column("stored_at", TZ, nullable=False, server_default=text("now()")),
+)
+
+indicator_values = Table(
+    "indicator_values",
+    metadata,
+    Column("municipality", Text, primary_key=True),
+    Column("month", Text, primary_key=True),
+    Column("revision", Integer, primary_key=True),
+    Column("computed_at", TZ, nullable=False),
+    Column("inputs_digest", Text, nullable=False),
+    Column("record", JSONType, nullable=False),
+    Column("inputs", JSONType, nullable=False),
+)

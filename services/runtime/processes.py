@@ -1,0 +1,92 @@
+"""Entry points of the distributed mode: one stage per OS process, connected through Kafka."""
+
+import asyncio
+from pathlib import Path
+
+import uvicorn
+
+from classifier.main import create_stage as create_classifier_stage
+from ingest.handlers import VkEventIngestor
+from ingest.replay import replay_vk_file
+from ingest.sources import load_sources
+from services.bus.kafka import KafkaTransport
+from services.bus.port import Publisher, Stage
+from services.contracts.indicators import IndicatorRecord
+from services.db.outbox import OutboxRelay
+from services.observability import Metrics
+from services.runtime.embedded import default_sources_file
+from services.runtime.kafka_runner import run_stage_on_kafka
+from services.settings import Settings
+from services.web.app import create_app
+from sla.aggregation import current_records
+from sla.main import aggregator_stage, open_sla, sla_stage, utc_now
+
+
+async def replay_to_kafka(settings: Settings, file: Path) -> tuple[int, int]:
+    metrics = Metrics()
+    transport = KafkaTransport(settings, metrics, client_id="otklik-ingest")
+    await transport.start()
+    try:
+        catalog = load_sources(default_sources_file(settings))
+        return await replay_vk_file(file, VkEventIngestor(catalog, transport, metrics, utc_now))
+    finally:
+        await transport.stop()
+
+
+async def run_classifier(settings: Settings) -> None:
+    async def factory(publisher: Publisher, metrics: Metrics) -> Stage:
+        return await asyncio.to_thread(create_classifier_stage, settings, publisher, metrics)
+
+    await run_stage_on_kafka(settings, "classifier", factory)
+
+
+async def run_sla(settings: Settings) -> None:
+    async def factory(publisher: Publisher, metrics: Metrics) -> Stage:
+        return sla_stage(await open_sla(settings, metrics), settings, publisher)
+
+    await run_stage_on_kafka(settings, "sla", factory)
+
+
+async def run_aggregator(settings: Settings, *, once: bool) -> None:
+    if once:
+        metrics = Metrics()
+        transport = KafkaTransport(settings, metrics, client_id="otklik-aggregator")
+        context = await open_sla(settings, metrics)
+        await transport.start()
+        try:
+            await context.aggregator.run_once()
+            await OutboxRelay(context.db, transport, metrics).drain()
+        finally:
+            await transport.stop()
+            await context.db.close()
+        return
+
+    async def factory(publisher: Publisher, metrics: Metrics) -> Stage:
+        return aggregator_stage(await open_sla(settings, metrics), settings, publisher)
+
+    await run_stage_on_kafka(settings, "aggregator", factory)
+
+
+async def run_web(settings: Settings) -> None:
+    metrics = Metrics()
+    context = await open_sla(settings, metrics)
+    config = uvicorn.Config(
+        create_app(context, metrics), host=settings.http_host, port=settings.http_port
+    )
+    try:
+        await uvicorn.Server(config).serve()
+    finally:
+        await context.db.close()
+
+
+async def month_indicators(
+    settings: Settings, month: str, municipality: str | None
+) -> list[IndicatorRecord]:
+    """Compute on demand (a new revision only if inputs changed), then read the latest."""
+    context = await open_sla(settings, Metrics())
+    try:
+        await context.aggregator.run_once(month)
+        async with context.db.engine.connect() as connection:
+            return await current_records(connection, month, municipality)
+    finally:
+        await context.db.close()

@@ -1,0 +1,59 @@
+"""All settings in one place. Built once in an entrypoint and passed down; nothing reads the
+environment elsewhere. Every field is listed in the README (a test keeps the two in step)."""
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="OTKLIK_", env_file=None, extra="ignore")
+
+    data_dir: Path = Field(
+        default=Path("var"),
+        description="Working directory: embedded PostgreSQL, model registry, demo state",
+    )
+    database_url: SecretStr | None = Field(
+        default=None,
+        description="PostgreSQL URL (postgresql://user:pass@host/db); unset = embedded pgserver",
+    )
+    kafka_bootstrap: str = Field(default="127.0.0.1:9092", description="Kafka bootstrap servers")
+    kafka_partitions: int = Field(
+        default=3, ge=1, description="Partitions of topics otklik creates (scale-out limit)"
+    )
+    kafka_replication_factor: int = Field(
+        default=1, ge=1, description="Replication factor of topics otklik creates"
+    )
+    topic_namespace: str = Field(
+        default="", description="Prefix for every topic name (several installations, one cluster)"
+    )
+    consumer_group_prefix: str = Field(default="otklik", description="Kafka consumer group prefix")
+    http_host: str = Field(default="127.0.0.1", description="Bind address of HTTP servers")
+    http_port: int = Field(default=8080, description="Port of the web app / moderator queue API")
+    metrics_port: int = Field(
+        default=9108, description="Port of /metrics for stages without their own HTTP server"
+    )
+    model_dir: Path | None = Field(
+        default=None, description="Classifier model registry; unset = <data_dir>/models"
+    )
+    policy_file: Path | None = Field(
+        default=None, description="SLA policy YAML; unset = the bundled default policy"
+    )
+    sources_file: Path | None = Field(
+        default=None, description="Sources YAML (VK groups, appeal channels); unset = bundled demo"
+    )
+    indicator_threshold_t: int = Field(
+        default=150, description="k_об threshold T (150 or 250 in different methodology editions)"
+    )
+    aggregate_interval_seconds: float = Field(
+        default=60.0, description="How often `otklik aggregate` recomputes open months"
+    )
+    outbox_poll_seconds: float = Field(
+        default=0.5, description="How often the outbox relay looks for unpublished events"
+    )
+    log_level: str = Field(default="INFO", description="Log level")
+
+    @property
+    def models_path(self) -> Path:
+        return self.model_dir if self.model_dir is not None else self.data_dir / "models"

@@ -1,0 +1,1 @@
+"""The moderator queue API (and, later, pages) served by otklik itself."""

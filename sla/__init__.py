@@ -1,0 +1,1 @@
+"""SLA slice: incidents, their lifecycle, working-time deadlines and the monthly indicators."""

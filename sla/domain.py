@@ -1,0 +1,331 @@
+"""The incident lifecycle as a pure state machine.
+
+``decide(incident, command, now)`` returns the transitions a command causes or raises
+``IllegalTransitionError``; ``apply`` folds a transition into the incident. No I/O, no clock: the
+shell loads state, calls these, stores the transitions and publishes them through the outbox.
+"""
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    NEW = "new"
+    ASSIGNED = "assigned"
+    IN_WORK = "in_work"
+    ANSWERED = "answered"
+    CLOSED = "closed"
+    REJECTED = "rejected"
+    SOURCE_DELETED = "source_deleted"
+
+
+class EventType(StrEnum):
+    OPENED = "opened"
+    ASSIGNED = "assigned"
+    CLAIMED = "claimed"
+    RELEASED = "released"
+    ANSWERED = "answered"
+    CLOSED = "closed"
+    REJECTED = "rejected"
+    REASSIGNED = "reassigned"
+    REOPENED = "reopened"
+    SOURCE_DELETED = "source_deleted"
+
+
+class IllegalTransitionError(ValueError):
+    """The command is not allowed in the incident's current status (message in Russian)."""
+
+
+OPEN_STATUSES = frozenset({Status.NEW, Status.ASSIGNED, Status.IN_WORK, Status.ANSWERED})
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    first_response: datetime
+    final_answer: datetime
+    policy_version: str
+    rule: str
+
+
+@dataclass(frozen=True)
+class Incident:
+    incident_id: str
+    message_id: str
+    channel: str
+    category: str | None
+    municipality: str
+    department: str | None
+    status: Status = Status.NEW
+    seq: int = 0
+    assigned_at: datetime | None = None
+    deadlines: Deadlines | None = None
+    first_response_at: datetime | None = None
+    final_answer_at: datetime | None = None
+    closed_at: datetime | None = None
+    claimed_by: str | None = None
+    claim_expires_at: datetime | None = None
+    on_time: bool | None = None
+    on_time_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Transition:
+    type: EventType
+    status: Status
+    actor: str
+    at: datetime
+    reason: str | None = None
+    data: dict[str, str | int | float | bool | None] = field(default_factory=dict)
+    deadlines: Deadlines | None = None
+
+
+@dataclass(frozen=True)
+class Assign:
+    actor: str
+    deadlines: Deadlines
+
+
+@dataclass(frozen=True)
+class Claim:
+    actor: str
+    lock_until: datetime
+
+
+@dataclass(frozen=True)
+class Answer:
+    actor: str
+    text: str
+    final: bool = True
+
+
+@dataclass(frozen=True)
+class Reject:
+    actor: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Reassign:
+    actor: str
+    municipality: str
+    department: str | None
+    reason: str
+    deadlines: Deadlines | None = None  # new deadlines when the policy restarts the clock
+
+
+@dataclass(frozen=True)
+class Close:
+    actor: str
+
+
+@dataclass(frozen=True)
+class Reopen:
+    actor: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class SourceDeleted:
+    actor: str = "source"
+
+
+Command = Assign | Claim | Answer | Reject | Reassign | Close | Reopen | SourceDeleted
+
+_ALLOWED: dict[type, frozenset[Status]] = {
+    Assign: frozenset({Status.NEW}),
+    Claim: frozenset({Status.ASSIGNED, Status.IN_WORK}),
+    Answer: frozenset({Status.ASSIGNED, Status.IN_WORK, Status.ANSWERED}),
+    Reject: frozenset({Status.NEW, Status.ASSIGNED, Status.IN_WORK}),
+    Reassign: frozenset({Status.ASSIGNED, Status.IN_WORK}),
+    Close: frozenset({Status.ANSWERED}),
+    Reopen: frozenset({Status.ANSWERED, Status.CLOSED}),
+    SourceDeleted: OPEN_STATUSES,
+}
+
+_COMMAND_NAMES = {
+    Assign: "назначить",
+    Claim: "взять в работу",
+    Answer: "ответить",
+    Reject: "отклонить",
+    Reassign: "переназначить",
+    Close: "закрыть",
+    Reopen: "переоткрыть",
+    SourceDeleted: "отметить удаление в источнике",
+}
+
+
+def decide(incident: Incident, command: Command, now: datetime) -> list[Transition]:
+    """The transitions ``command`` causes at ``now``; raises IllegalTransitionError if refused."""
+    allowed = _ALLOWED[type(command)]
+    if incident.status not in allowed:
+        raise IllegalTransitionError(
+            f"Нельзя {_COMMAND_NAMES[type(command)]} инцидент {incident.incident_id} "
+            f"в статусе «{incident.status.value}»"
+        )
+    return _decide_allowed(incident, command, now)
+
+
+def _decide_allowed(incident: Incident, command: Command, now: datetime) -> list[Transition]:
+    match command:
+        case Assign(actor, deadlines):
+            return [
+                Transition(EventType.ASSIGNED, Status.ASSIGNED, actor, now, deadlines=deadlines)
+            ]
+        case Claim(actor, lock_until):
+            return [_claim(incident, actor, lock_until, now)]
+        case Answer(actor, text, final):
+            return [_answer(incident, actor, text, final, now)]
+        case Reject(actor, reason):
+            _require_reason(reason)
+            return [Transition(EventType.REJECTED, Status.REJECTED, actor, now, reason)]
+        case Reassign():
+            return [_reassign(incident, command, now)]
+        case Close(actor):
+            if incident.final_answer_at is None:
+                raise IllegalTransitionError("Нельзя закрыть инцидент без окончательного ответа")
+            return [Transition(EventType.CLOSED, Status.CLOSED, actor, now)]
+        case Reopen(actor, reason):
+            _require_reason(reason)
+            return [Transition(EventType.REOPENED, Status.ASSIGNED, actor, now, reason)]
+        case SourceDeleted(actor):
+            return [Transition(EventType.SOURCE_DELETED, Status.SOURCE_DELETED, actor, now)]
+    raise AssertionError(command)  # pragma: no cover - exhaustive match
+
+
+def _claim(incident: Incident, actor: str, lock_until: datetime, now: datetime) -> Transition:
+    lock_held = incident.claim_expires_at is not None and incident.claim_expires_at > now
+    if incident.claimed_by not in (None, actor) and lock_held:
+        raise IllegalTransitionError(
+            f"Инцидент {incident.incident_id} уже в работе у {incident.claimed_by}"
+        )
+    data: dict[str, str | int | float | bool | None] = {"lock_until": lock_until.isoformat()}
+    return Transition(EventType.CLAIMED, Status.IN_WORK, actor, now, data=data)
+
+
+def _answer(incident: Incident, actor: str, text: str, final: bool, now: datetime) -> Transition:
+    if not text.strip():
+        raise IllegalTransitionError("Текст ответа не может быть пустым")
+    if incident.final_answer_at is not None and incident.status is Status.ANSWERED:
+        raise IllegalTransitionError(
+            f"На инцидент {incident.incident_id} уже дан окончательный ответ"
+        )
+    data: dict[str, str | int | float | bool | None] = {"final": final, "text": text}
+    return Transition(EventType.ANSWERED, Status.ANSWERED, actor, now, data=data)
+
+
+def _reassign(incident: Incident, command: Reassign, now: datetime) -> Transition:
+    _require_reason(command.reason)
+    if (command.municipality, command.department) == (incident.municipality, incident.department):
+        raise IllegalTransitionError("Инцидент уже назначен этому исполнителю")
+    data: dict[str, str | int | float | bool | None] = {
+        "municipality": command.municipality,
+        "department": command.department,
+        "from_municipality": incident.municipality,
+        "from_department": incident.department,
+    }
+    return Transition(
+        EventType.REASSIGNED, Status.ASSIGNED, command.actor, now, command.reason, data,
+        deadlines=command.deadlines,
+    )  # fmt: skip
+
+
+def _require_reason(reason: str) -> None:
+    if not reason.strip():
+        raise IllegalTransitionError("Укажите причину")
+
+
+def apply(incident: Incident, transition: Transition) -> Incident:
+    """The incident after ``transition``."""
+    updated = replace(incident, status=transition.status, seq=incident.seq + 1)
+    match transition.type:
+        case EventType.ASSIGNED:
+            return replace(updated, assigned_at=transition.at, deadlines=transition.deadlines)
+        case EventType.CLAIMED:
+            until = datetime.fromisoformat(str(transition.data["lock_until"]))
+            return replace(updated, claimed_by=transition.actor, claim_expires_at=until)
+        case EventType.ANSWERED:
+            return _apply_answer(updated, transition)
+        case EventType.CLOSED:
+            return replace(updated, closed_at=transition.at, claimed_by=None)
+        case EventType.REASSIGNED:
+            return _apply_reassign(updated, transition)
+        case EventType.REOPENED:
+            return replace(updated, closed_at=None, claimed_by=None, claim_expires_at=None)
+        case _:
+            return replace(updated, claimed_by=None, claim_expires_at=None)
+
+
+def _apply_answer(incident: Incident, transition: Transition) -> Incident:
+    first = incident.first_response_at or transition.at
+    if not transition.data.get("final"):
+        return replace(incident, first_response_at=first)
+    answered = replace(incident, first_response_at=first, final_answer_at=transition.at)
+    if incident.on_time is not None:  # a reopened incident keeps its first on-time decision
+        return answered
+    on_time, reason = judge_on_time(answered)
+    return replace(answered, on_time=on_time, on_time_reason=reason)
+
+
+def _apply_reassign(incident: Incident, transition: Transition) -> Incident:
+    municipality = str(transition.data["municipality"])
+    department = transition.data["department"]
+    moved = replace(
+        incident,
+        municipality=municipality,
+        department=None if department is None else str(department),
+        claimed_by=None,
+        claim_expires_at=None,
+    )
+    if transition.deadlines is None:
+        return moved
+    return replace(moved, deadlines=transition.deadlines, assigned_at=transition.at)
+
+
+def judge_on_time(incident: Incident) -> tuple[bool, str]:
+    """Both clocks must be met: first response by its deadline, final answer by its deadline."""
+    deadlines = incident.deadlines
+    if deadlines is None or incident.first_response_at is None or incident.final_answer_at is None:
+        return False, "нет сроков или ответа"
+    late: list[str] = []
+    if incident.first_response_at > deadlines.first_response:
+        late.append(f"первый ответ позже срока {deadlines.first_response.isoformat()}")
+    if incident.final_answer_at > deadlines.final_answer:
+        late.append(f"окончательный ответ позже срока {deadlines.final_answer.isoformat()}")
+    if late:
+        return False, "; ".join(late) + f" (политика {deadlines.policy_version}, {deadlines.rule})"
+    return True, (
+        f"в срок: первый ответ до {deadlines.first_response.isoformat()}, окончательный до "
+        f"{deadlines.final_answer.isoformat()} "
+        f"(политика {deadlines.policy_version}, {deadlines.rule})"
+    )
+
+
+def opened(
+    actor: str, at: datetime, data: dict[str, str | int | float | bool | None]
+) -> Transition:
+    """The first event of every incident: a message was recognised as one."""
+    return Transition(EventType.OPENED, Status.NEW, actor, at, data=data)
+
+
+def apply_all(incident: Incident, transitions: list[Transition]) -> Incident:
+    for transition in transitions:
+        incident = apply(incident, transition)
+    return incident
+
+
+# An official reply with one of these is an intermediate answer ("taken into work"), not final.
+INTERMEDIATE_REPLY_MARKERS = (
+    "взяли в работу",
+    "взято в работу",
+    "принято в работу",
+    "ответим",
+    "уточняем",
+    "уточним",
+    "разбираемся",
+)
+
+
+def is_intermediate_reply(text: str) -> bool:
+    lowered = text.lower().replace("ё", "е")
+    return any(marker in lowered for marker in INTERMEDIATE_REPLY_MARKERS)

@@ -1,0 +1,83 @@
+"""Wiring of the SLA slice: database, policy, service, outbox relay, aggregator."""
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from services.bus.port import Publisher, Stage, Subscription
+from services.contracts.classification import ClassifiedMessage
+from services.contracts.deadletters import DeadLetter
+from services.contracts.topics import Topic
+from services.db.deadletters import store_dead_letter
+from services.db.engine import Database, open_database
+from services.db.migrate import upgrade
+from services.db.outbox import OutboxRelay
+from services.observability import Metrics
+from services.settings import Settings
+from sla.policy import SlaPolicy, load_policy_file
+from sla.scheduled import Aggregator
+from sla.service import IncidentService
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class SlaContext:
+    db: Database
+    policy: SlaPolicy
+    service: IncidentService
+    aggregator: Aggregator
+    metrics: Metrics
+
+
+async def open_sla(
+    settings: Settings, metrics: Metrics, clock: Callable[[], datetime] = utc_now
+) -> SlaContext:
+    """Database (migrated), policy and services; publishing is left to the outbox relay."""
+    db = open_database(settings)
+    await asyncio.to_thread(upgrade, db.url)
+    policy = load_policy_file(settings.policy_file)
+    return SlaContext(
+        db=db,
+        policy=policy,
+        service=IncidentService(db, policy, metrics, clock),
+        aggregator=Aggregator(db, policy.timezone, settings.indicator_threshold_t, clock),
+        metrics=metrics,
+    )
+
+
+def sla_stage(context: SlaContext, settings: Settings, publisher: Publisher) -> Stage:
+    relay = OutboxRelay(context.db, publisher, context.metrics)
+
+    async def store(letter: DeadLetter) -> None:
+        await store_dead_letter(context.db, letter)
+
+    async def run_relay() -> None:
+        await relay.run(settings.outbox_poll_seconds)
+
+    return Stage(
+        name="sla",
+        subscriptions=[
+            Subscription(
+                Topic.CLASSIFIED_MESSAGES, "sla", ClassifiedMessage, context.service.on_classified
+            ),
+            Subscription(Topic.DEAD_LETTERS, "deadletters", DeadLetter, store),
+        ],
+        background=[run_relay],
+        closers=[context.db.close],
+    )
+
+
+def aggregator_stage(context: SlaContext, settings: Settings, publisher: Publisher) -> Stage:
+    relay = OutboxRelay(context.db, publisher, context.metrics)
+
+    async def aggregate() -> None:
+        await context.aggregator.run(settings.aggregate_interval_seconds)
+
+    async def run_relay() -> None:
+        await relay.run(settings.outbox_poll_seconds)
+
+    return Stage(name="aggregator", background=[aggregate, run_relay], closers=[context.db.close])

@@ -1,0 +1,90 @@
+"""Read side of the moderator queue: filtered, deadline-sorted, paginated on the server."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.db.schema import incident_events, incidents, messages
+from sla.domain import OPEN_STATUSES
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    status: str | None = None
+    municipality: str | None = None
+    department: str | None = None
+    category: str | None = None
+    open_only: bool = True
+    limit: int = 50
+    offset: int = 0
+
+
+_COLUMNS = (
+    incidents.c.incident_id,
+    incidents.c.status,
+    incidents.c.municipality,
+    incidents.c.department,
+    incidents.c.category,
+    incidents.c.channel,
+    incidents.c.assigned_at,
+    incidents.c.first_response_due,
+    incidents.c.final_answer_due,
+    incidents.c.first_response_at,
+    incidents.c.final_answer_at,
+    incidents.c.claimed_by,
+    incidents.c.on_time,
+    incidents.c.on_time_reason,
+    incidents.c.policy_version,
+    messages.c.message_id,
+    messages.c.text,
+    messages.c.url,
+    messages.c.score,
+    messages.c.explanation,
+    messages.c.created_at,
+)
+
+
+async def list_incidents(
+    connection: AsyncConnection, flt: QueueFilter
+) -> tuple[int, list[dict[str, Any]]]:
+    query = select(*_COLUMNS).join(messages, messages.c.message_id == incidents.c.message_id)
+    conditions = []
+    if flt.status is not None:
+        conditions.append(incidents.c.status == flt.status)
+    elif flt.open_only:
+        conditions.append(incidents.c.status.in_([s.value for s in OPEN_STATUSES]))
+    for column, value in (
+        (incidents.c.municipality, flt.municipality),
+        (incidents.c.department, flt.department),
+        (incidents.c.category, flt.category),
+    ):
+        if value is not None:
+            conditions.append(column == value)
+    total = await connection.scalar(select(func.count()).select_from(incidents).where(*conditions))
+    rows = await connection.execute(
+        query.where(*conditions)
+        .order_by(incidents.c.final_answer_due.asc().nulls_last(), incidents.c.incident_id)
+        .limit(flt.limit)
+        .offset(flt.offset)
+    )
+    return int(total or 0), [dict(row._mapping) for row in rows]
+
+
+async def incident_detail(connection: AsyncConnection, incident_id: str) -> dict[str, Any] | None:
+    row = (
+        await connection.execute(
+            select(*_COLUMNS)
+            .join(messages, messages.c.message_id == incidents.c.message_id)
+            .where(incidents.c.incident_id == incident_id)
+        )
+    ).first()
+    if row is None:
+        return None
+    events = await connection.execute(
+        select(incident_events)
+        .where(incident_events.c.incident_id == incident_id)
+        .order_by(incident_events.c.seq)
+    )
+    return {**dict(row._mapping), "history": [dict(event._mapping) for event in events]}

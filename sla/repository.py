@@ -1,0 +1,247 @@
+"""Persistence of messages and incidents (SQLAlchemy Core on PostgreSQL). Writes are idempotent:
+a redelivered message or event changes nothing the second time."""
+
+import hashlib
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.contracts.classification import Decision
+from services.contracts.incidents import IncidentEvent
+from services.contracts.messages import MessageAction, RawMessage
+from services.contracts.topics import Topic
+from services.db.outbox import enqueue
+from services.db.schema import (
+    incident_events,
+    incidents,
+    message_authors,
+    message_revisions,
+    messages,
+)
+from sla.domain import Deadlines, Incident, Status, Transition
+
+
+def incident_id_for(message_id: str) -> str:
+    return "inc-" + hashlib.sha256(message_id.encode()).hexdigest()[:20]
+
+
+def _revision_key(message: RawMessage) -> str:
+    body = (
+        f"{message.message_id}\0{message.action}\0{message.created_at.isoformat()}\0{message.text}"
+    )
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+async def insert_message(
+    connection: AsyncConnection, message: RawMessage, decision: Decision | None
+) -> bool:
+    """Store a message once; False when it was already stored (redelivery)."""
+    official = message.author is not None and message.author.is_official
+    deleted_at = message.created_at if message.action is MessageAction.DELETED else None
+    row: dict[str, Any] = {
+        "message_id": message.message_id,
+        "source_kind": message.source_kind.value,
+        "channel": message.channel.value,
+        "source_id": message.source_id,
+        "thread_key": message.thread_key,
+        "reply_to": message.reply_to,
+        "text": message.text,
+        "url": message.url,
+        "attachments": [a.model_dump() for a in message.attachments],
+        "is_official": official,
+        "created_at": message.created_at,
+        "received_at": message.received_at,
+        "deleted_at": deleted_at,
+        "municipality": message.municipality,
+        "department": message.department,
+    }
+    if decision is not None:
+        row.update(
+            is_incident=decision.is_incident,
+            score=decision.score,
+            category=decision.category,
+            sentiment=decision.sentiment.value,
+            model_version=decision.model_version,
+            explanation=list(decision.explanation),
+        )
+    result = await connection.execute(
+        insert(messages).values(**row).on_conflict_do_nothing().returning(messages.c.message_id)
+    )
+    if result.first() is None:
+        return False
+    if message.author is not None:
+        await connection.execute(
+            insert(message_authors).values(
+                message_id=message.message_id,
+                ref=message.author.ref,
+                name=message.author.name,
+                contact=message.author.contact,
+            )
+        )
+    await record_revision(connection, message)
+    return True
+
+
+async def record_revision(connection: AsyncConnection, message: RawMessage) -> bool:
+    """Keep every source event of a message (history); False when already recorded."""
+    result = await connection.execute(
+        insert(message_revisions)
+        .values(
+            revision_key=_revision_key(message),
+            message_id=message.message_id,
+            action=message.action.value,
+            text=message.text,
+            at=message.created_at,
+        )
+        .on_conflict_do_nothing()
+        .returning(message_revisions.c.revision_key)
+    )
+    return result.first() is not None
+
+
+async def apply_source_change(connection: AsyncConnection, message: RawMessage) -> None:
+    values: dict[str, Any]
+    if message.action is MessageAction.DELETED:
+        values = {"deleted_at": message.created_at}
+    elif message.action is MessageAction.RESTORED:
+        values = {"deleted_at": None, "text": message.text}
+    else:
+        values = {"edited_at": message.created_at, "text": message.text}
+    await connection.execute(
+        update(messages).where(messages.c.message_id == message.message_id).values(**values)
+    )
+
+
+async def message_exists(connection: AsyncConnection, message_id: str) -> bool:
+    found = await connection.scalar(
+        select(messages.c.message_id).where(messages.c.message_id == message_id)
+    )
+    return found is not None
+
+
+def _incident_from_row(row: Row[Any]) -> Incident:
+    deadlines = None
+    if row.first_response_due is not None and row.final_answer_due is not None:
+        deadlines = Deadlines(
+            row.first_response_due, row.final_answer_due, row.policy_version, row.policy_rule
+        )
+    return Incident(
+        incident_id=row.incident_id,
+        message_id=row.message_id,
+        channel=row.channel,
+        category=row.category,
+        municipality=row.municipality,
+        department=row.department,
+        status=Status(row.status),
+        seq=row.seq,
+        assigned_at=row.assigned_at,
+        deadlines=deadlines,
+        first_response_at=row.first_response_at,
+        final_answer_at=row.final_answer_at,
+        closed_at=row.closed_at,
+        claimed_by=row.claimed_by,
+        claim_expires_at=row.claim_expires_at,
+        on_time=row.on_time,
+        on_time_reason=row.on_time_reason,
+    )
+
+
+async def load_incident(
+    connection: AsyncConnection, *, incident_id: str | None = None, message_id: str | None = None
+) -> Incident | None:
+    """Load and lock one incident (FOR UPDATE) for the rest of the transaction."""
+    query = select(incidents).with_for_update()
+    if incident_id is not None:
+        query = query.where(incidents.c.incident_id == incident_id)
+    else:
+        query = query.where(incidents.c.message_id == message_id)
+    row = (await connection.execute(query)).first()
+    return None if row is None else _incident_from_row(row)
+
+
+def _incident_values(incident: Incident) -> dict[str, Any]:
+    deadlines = incident.deadlines
+    return {
+        "channel": incident.channel,
+        "category": incident.category,
+        "municipality": incident.municipality,
+        "department": incident.department,
+        "status": incident.status.value,
+        "seq": incident.seq,
+        "assigned_at": incident.assigned_at,
+        "first_response_due": deadlines.first_response if deadlines else None,
+        "final_answer_due": deadlines.final_answer if deadlines else None,
+        "policy_version": deadlines.policy_version if deadlines else None,
+        "policy_rule": deadlines.rule if deadlines else None,
+        "first_response_at": incident.first_response_at,
+        "final_answer_at": incident.final_answer_at,
+        "closed_at": incident.closed_at,
+        "claimed_by": incident.claimed_by,
+        "claim_expires_at": incident.claim_expires_at,
+        "on_time": incident.on_time,
+        "on_time_reason": incident.on_time_reason,
+    }
+
+
+async def insert_incident(connection: AsyncConnection, incident: Incident) -> bool:
+    result = await connection.execute(
+        insert(incidents)
+        .values(
+            incident_id=incident.incident_id,
+            message_id=incident.message_id,
+            **_incident_values(incident),
+        )
+        .on_conflict_do_nothing()
+        .returning(incidents.c.incident_id)
+    )
+    return result.first() is not None
+
+
+async def save_transitions(
+    connection: AsyncConnection,
+    before: Incident,
+    after: Incident,
+    transitions: list[Transition],
+    now: datetime,
+) -> list[IncidentEvent]:
+    """Update the incident (guarded by its seq), append its events and put them in the outbox."""
+    result = await connection.execute(
+        update(incidents)
+        .where(incidents.c.incident_id == after.incident_id, incidents.c.seq == before.seq)
+        .values(updated_at=now, **_incident_values(after))
+    )
+    if result.rowcount != 1:
+        raise RuntimeError(f"incident {after.incident_id} changed concurrently")
+    events = []
+    for offset, transition in enumerate(transitions, start=1):
+        event = IncidentEvent(
+            event_id=f"{after.incident_id}:{before.seq + offset}",
+            incident_id=after.incident_id,
+            seq=before.seq + offset,
+            type=transition.type.value,
+            status=transition.status.value,
+            actor=transition.actor,
+            at=transition.at,
+            reason=transition.reason,
+            municipality=after.municipality,
+            department=after.department,
+            data=dict(transition.data),
+        )
+        await connection.execute(
+            insert(incident_events).values(
+                incident_id=event.incident_id,
+                seq=event.seq,
+                type=event.type,
+                status=event.status,
+                actor=event.actor,
+                at=event.at,
+                reason=event.reason,
+                data=event.data,
+            )
+        )
+        await enqueue(connection, Topic.INCIDENT_EVENTS, event.incident_id, event)
+        events.append(event)
+    return events

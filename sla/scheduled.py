@@ -1,0 +1,60 @@
+"""Periodic work of the SLA slice: the aggregator publishing monthly indicator revisions."""
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from services.contracts.indicators import IndicatorRecord
+from services.db.engine import Database
+from sla.aggregation import months_with_data, publish_month
+
+log = logging.getLogger(__name__)
+
+
+class Aggregator:
+    def __init__(
+        self,
+        db: Database,
+        zone_of: Callable[[str], ZoneInfo],
+        threshold_t: int,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._db = db
+        self._zone_of = zone_of
+        self._threshold_t = threshold_t
+        self._clock = clock
+
+    async def publish_month(self, municipality: str, month: str) -> IndicatorRecord | None:
+        async with self._db.transaction() as connection:
+            return await publish_month(
+                connection,
+                municipality,
+                month,
+                zone=self._zone_of(municipality),
+                threshold_t=self._threshold_t,
+                now=self._clock(),
+            )
+
+    async def run_once(self, month: str | None = None) -> list[IndicatorRecord]:
+        """New revisions for every month with data (or one month); unchanged months are skipped."""
+        async with self._db.engine.connect() as connection:
+            pairs = await months_with_data(connection, self._zone_of)
+        published = []
+        for municipality, pair_month in pairs:
+            if month is None or pair_month == month:
+                record = await self.publish_month(municipality, pair_month)
+                if record is not None:
+                    published.append(record)
+        return published
+
+    async def run(self, interval: float) -> None:
+        while True:
+            try:
+                records = await self.run_once()
+                if records:
+                    log.info("published %d indicator revisions", len(records))
+            except Exception:
+                log.exception("aggregation failed; retrying")
+            await asyncio.sleep(interval)

@@ -1,0 +1,173 @@
+"""SLA service layer: applies classified messages and moderator commands to incidents.
+
+Functional core, imperative shell: load and lock state, ``decide`` and ``apply`` (pure), store the
+transitions and put their events in the outbox — all in one database transaction.
+"""
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.contracts.classification import ClassifiedMessage, Decision
+from services.contracts.messages import MessageAction, RawMessage
+from services.db.engine import Database
+from services.observability import Metrics
+from sla import repository
+from sla.domain import (
+    Answer,
+    Assign,
+    Command,
+    Deadlines,
+    EventType,
+    IllegalTransitionError,
+    Incident,
+    SourceDeleted,
+    Status,
+    Transition,
+    apply_all,
+    decide,
+    is_intermediate_reply,
+    opened,
+)
+
+log = logging.getLogger(__name__)
+
+
+class DeadlinePolicy(Protocol):
+    def deadlines(
+        self, *, channel: str, category: str | None, municipality: str, start: datetime
+    ) -> Deadlines:
+        """Deadlines of an incident assigned at ``start``."""
+
+
+class IncidentNotFoundError(LookupError):
+    pass
+
+
+class IncidentService:
+    def __init__(
+        self,
+        db: Database,
+        policy: DeadlinePolicy,
+        metrics: Metrics,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._db = db
+        self._policy = policy
+        self._metrics = metrics
+        self._clock = clock
+
+    async def on_classified(self, classified: ClassifiedMessage) -> None:
+        """Store the message exactly once and open, answer or close the incident it concerns."""
+        message, decision = classified.message, classified.decision
+        async with self._db.transaction() as connection:
+            if message.action is MessageAction.CREATED or not await repository.message_exists(
+                connection, message.message_id
+            ):
+                if not await repository.insert_message(connection, message, decision):
+                    return  # redelivered: already applied
+                self._metrics.stored.labels(source_kind=message.source_kind.value).inc()
+                await self._on_new_message(connection, message, decision)
+            elif await repository.record_revision(connection, message):
+                await repository.apply_source_change(connection, message)
+                if message.action is MessageAction.DELETED:
+                    await self._on_source_deleted(connection, message)
+
+    async def _on_new_message(
+        self, connection: AsyncConnection, message: RawMessage, decision: Decision | None
+    ) -> None:
+        official = message.author is not None and message.author.is_official
+        if official and message.reply_to is not None:
+            await self._on_official_reply(connection, message)
+        elif (
+            decision is not None
+            and decision.is_incident
+            and message.action is not MessageAction.DELETED
+        ):
+            await self._open(connection, message, decision)
+
+    async def _open(
+        self, connection: AsyncConnection, message: RawMessage, decision: Decision
+    ) -> None:
+        # The clock starts when the resident wrote, not when otklik caught up with it.
+        start = min(message.created_at, self._clock())
+        incident = Incident(
+            incident_id=repository.incident_id_for(message.message_id),
+            message_id=message.message_id,
+            channel=message.channel.value,
+            category=decision.category,
+            municipality=message.municipality,
+            department=decision.department,
+        )
+        if not await repository.insert_incident(connection, incident):
+            return
+        deadlines = self._policy.deadlines(
+            channel=incident.channel,
+            category=incident.category,
+            municipality=incident.municipality,
+            start=start,
+        )
+        first = opened(
+            "classifier", start, {"score": decision.score, "model": decision.model_version}
+        )
+        transitions = [
+            first,
+            *decide(apply_all(incident, [first]), Assign("router", deadlines), start),
+        ]
+        await self._save(connection, incident, transitions)
+
+    async def _on_official_reply(self, connection: AsyncConnection, message: RawMessage) -> None:
+        incident = await repository.load_incident(connection, message_id=message.reply_to)
+        if incident is None:
+            return
+        actor = message.author.ref if message.author else "official"
+        command = Answer(actor, message.text, final=not is_intermediate_reply(message.text))
+        try:
+            transitions = decide(incident, command, message.created_at)
+        except IllegalTransitionError as refused:
+            log.info("official reply %s not applied: %s", message.message_id, refused)
+            return
+        await self._save(connection, incident, transitions)
+
+    async def _on_source_deleted(self, connection: AsyncConnection, message: RawMessage) -> None:
+        incident = await repository.load_incident(connection, message_id=message.message_id)
+        if incident is None or incident.status not in (
+            Status.NEW, Status.ASSIGNED, Status.IN_WORK, Status.ANSWERED
+        ):  # fmt: skip
+            return
+        await self._save(
+            connection, incident, decide(incident, SourceDeleted(), message.created_at)
+        )
+
+    async def act(self, incident_id: str, command: Command) -> Incident:
+        """Apply a moderator's command now; raises IllegalTransitionError when refused."""
+        now = self._clock()
+        async with self._db.transaction() as connection:
+            incident = await repository.load_incident(connection, incident_id=incident_id)
+            if incident is None:
+                raise IncidentNotFoundError(incident_id)
+            return await self._save(connection, incident, decide(incident, command, now))
+
+    async def _save(
+        self, connection: AsyncConnection, before: Incident, transitions: list[Transition]
+    ) -> Incident:
+        after = apply_all(before, transitions)
+        await repository.save_transitions(connection, before, after, transitions, self._clock())
+        for transition in transitions:
+            self._metrics.incidents.labels(
+                type=transition.type.value, municipality=after.municipality
+            ).inc()
+            if transition.type is EventType.ANSWERED and after.assigned_at is not None:
+                self._observe_response(before, after, transition)
+        return after
+
+    def _observe_response(self, before: Incident, after: Incident, transition: Transition) -> None:
+        assert after.assigned_at is not None
+        elapsed = (transition.at - after.assigned_at).total_seconds()
+        if before.first_response_at is None:
+            self._metrics.first_response.labels(municipality=after.municipality).observe(elapsed)
+        if transition.data.get("final"):
+            self._metrics.final_answer.labels(municipality=after.municipality).observe(elapsed)

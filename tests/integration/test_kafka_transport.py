@@ -1,0 +1,60 @@
+"""The Kafka transport on a real broker: delivery, dead letters, commit after handling."""
+
+import asyncio
+from collections.abc import Callable
+
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from services.bus.kafka import KafkaTransport
+from services.bus.port import Subscription
+from services.contracts.deadletters import DeadLetter
+from services.contracts.messages import RawMessage
+from services.contracts.topics import Topic, topic_name
+from services.local.kafka import KafkaServer
+from services.observability import Metrics
+from tests.conftest import SettingsFactory
+from tests.factories import raw_message
+
+pytestmark = pytest.mark.integration
+
+
+async def wait_for(predicate: Callable[[], object]) -> None:
+    async with asyncio.timeout(30):
+        while not predicate():
+            await asyncio.sleep(0.05)
+
+
+async def test_messages_arrive_and_bad_input_becomes_a_dead_letter(
+    kafka_server: KafkaServer, settings_factory: SettingsFactory
+) -> None:
+    settings = settings_factory(kafka_bootstrap=kafka_server.bootstrap)
+    received: list[RawMessage] = []
+    letters: list[DeadLetter] = []
+
+    async def on_raw(message: RawMessage) -> None:
+        received.append(message)
+
+    async def on_letter(letter: DeadLetter) -> None:
+        letters.append(letter)
+
+    transport = KafkaTransport(settings, Metrics(), client_id="test")
+    transport.subscribe(Subscription(Topic.RAW_MESSAGES, "classifier", RawMessage, on_raw))
+    transport.subscribe(Subscription(Topic.DEAD_LETTERS, "deadletters", DeadLetter, on_letter))
+    await transport.start()
+    try:
+        good = raw_message(1)
+        await transport.publish(Topic.RAW_MESSAGES, good.thread_key, good)
+        producer = AIOKafkaProducer(bootstrap_servers=kafka_server.bootstrap)
+        await producer.start()
+        await producer.send_and_wait(
+            topic_name(Topic.RAW_MESSAGES, settings.topic_namespace), b"{oops"
+        )
+        await producer.stop()
+        await wait_for(lambda: received and letters)
+    finally:
+        await transport.stop()
+    assert received == [good]
+    assert letters[0].stage == "classifier"
+    assert "invalid otklik.messages.raw.v1" in letters[0].reason
+    assert letters[0].payload == "{oops"

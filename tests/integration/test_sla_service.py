@@ -1,0 +1,80 @@
+"""The SLA service on a real PostgreSQL: exactly-once storage, incidents, answers, deletions."""
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from services.contracts.messages import MessageAction
+from services.db.schema import incident_events, incidents, message_revisions, messages, outbox
+from services.observability import Metrics
+from sla.main import SlaContext, open_sla
+from tests.conftest import SettingsFactory
+from tests.factories import classified, raw_message
+
+pytestmark = pytest.mark.integration
+T0 = datetime(2026, 9, 1, 7, 0, tzinfo=UTC)  # a Tuesday, 10:00 in Moscow
+
+
+@pytest.fixture
+async def sla(settings_factory: SettingsFactory, database_url: str) -> AsyncIterator[SlaContext]:
+    context = await open_sla(
+        settings_factory(database_url=database_url),
+        Metrics(),
+        clock=lambda: T0 + timedelta(days=30),
+    )
+    yield context
+    await context.db.close()
+
+
+async def count(context: SlaContext, table: object) -> int:
+    async with context.db.engine.connect() as connection:
+        return int(await connection.scalar(select(func.count()).select_from(table)) or 0)  # type: ignore[arg-type]
+
+
+async def test_redelivered_message_is_stored_once_and_opens_one_incident(sla: SlaContext) -> None:
+    message = classified(raw_message(1))
+    for _ in range(3):
+        await sla.service.on_classified(message)
+    assert await count(sla, messages) == 1
+    assert await count(sla, incidents) == 1
+    assert await count(sla, incident_events) == 2  # opened, assigned
+    assert await count(sla, outbox) == 2
+
+
+async def test_non_incident_is_stored_without_incident(sla: SlaContext) -> None:
+    await sla.service.on_classified(classified(raw_message(1, text="Спасибо!"), incident=False))
+    assert (await count(sla, messages), await count(sla, incidents)) == (1, 0)
+
+
+async def test_official_reply_answers_the_incident_on_time(sla: SlaContext) -> None:
+    await sla.service.on_classified(classified(raw_message(1)))
+    reply = raw_message(
+        2, text="Здравствуйте! Водоснабжение восстановлено.", created_at=T0 + timedelta(hours=2),
+        author_id=-210000001, official=True, reply_to=1,
+    )  # fmt: skip
+    await sla.service.on_classified(classified(reply))
+    await sla.service.on_classified(classified(reply))
+    async with sla.db.engine.connect() as connection:
+        row = (await connection.execute(select(incidents))).one()
+    assert row.status == "answered"
+    assert row.final_answer_at == T0 + timedelta(hours=2)
+    assert row.on_time is True
+    assert row.policy_version is not None
+
+
+async def test_deleted_comment_keeps_history_and_marks_the_incident(sla: SlaContext) -> None:
+    created = raw_message(1)
+    await sla.service.on_classified(classified(created))
+    deleted = created.model_copy(
+        update={"action": MessageAction.DELETED, "text": "", "created_at": T0 + timedelta(hours=1)}
+    )
+    await sla.service.on_classified(classified(deleted))
+    await sla.service.on_classified(classified(deleted))
+    async with sla.db.engine.connect() as connection:
+        status = await connection.scalar(select(incidents.c.status))
+        text = await connection.scalar(select(messages.c.text))
+    assert status == "source_deleted"
+    assert text == "Нет воды"  # the original text stays: history is kept
+    assert await count(sla, message_revisions) == 2

@@ -1,0 +1,149 @@
+"""Every allowed and every refused transition of the incident state machine."""
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from sla.domain import (
+    Answer,
+    Assign,
+    Claim,
+    Close,
+    Command,
+    Deadlines,
+    IllegalTransitionError,
+    Incident,
+    Reassign,
+    Reject,
+    Reopen,
+    SourceDeleted,
+    Status,
+    apply_all,
+    decide,
+    is_intermediate_reply,
+    judge_on_time,
+)
+
+T0 = datetime(2026, 9, 1, 10, 0, tzinfo=UTC)
+DEADLINES = Deadlines(T0 + timedelta(hours=8), T0 + timedelta(days=7), "2026-09", "rules[0]")
+
+
+def incident(status: Status, **fields: object) -> Incident:
+    base = Incident("inc-1", "m-1", "vk", "roads", "severogorsk", "Дороги", status=status)
+    return replace(base, deadlines=DEADLINES, assigned_at=T0, **fields)  # type: ignore[arg-type]
+
+
+COMMANDS: dict[str, Command] = {
+    "assign": Assign("router", DEADLINES),
+    "claim": Claim("anna", T0 + timedelta(minutes=30)),
+    "answer": Answer("anna", "Яму заделают до пятницы"),
+    "reject": Reject("anna", "реклама"),
+    "reassign": Reassign("boss", "zarechny", "ЖКХ", "не наш район"),
+    "close": Close("anna"),
+    "reopen": Reopen("anna", "житель пишет снова"),
+    "source_deleted": SourceDeleted(),
+}
+
+ALLOWED = {
+    Status.NEW: {"assign", "reject", "source_deleted"},
+    Status.ASSIGNED: {"claim", "answer", "reject", "reassign", "source_deleted"},
+    Status.IN_WORK: {"claim", "answer", "reject", "reassign", "source_deleted"},
+    Status.ANSWERED: {"answer", "close", "reopen", "source_deleted"},
+    Status.CLOSED: {"reopen"},
+    Status.REJECTED: set(),
+    Status.SOURCE_DELETED: set(),
+}
+
+EXPECTED_STATUS = {
+    "assign": Status.ASSIGNED,
+    "claim": Status.IN_WORK,
+    "answer": Status.ANSWERED,
+    "reject": Status.REJECTED,
+    "reassign": Status.ASSIGNED,
+    "close": Status.CLOSED,
+    "reopen": Status.ASSIGNED,
+    "source_deleted": Status.SOURCE_DELETED,
+}
+
+
+def state_for(status: Status) -> Incident:
+    # An answered or closed incident has had an intermediate answer only, so both answering
+    # (the final answer) and closing (after it) are meaningful from there.
+    if status in (Status.ANSWERED, Status.CLOSED):
+        return incident(status, first_response_at=T0, final_answer_at=T0 + timedelta(hours=1))
+    return incident(status)
+
+
+@pytest.mark.parametrize("status", list(Status))
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_transition_table(status: Status, name: str) -> None:
+    current = state_for(status)
+    if status is Status.ANSWERED and name == "answer":
+        current = replace(current, final_answer_at=None)
+    if name in ALLOWED[status]:
+        transitions = decide(current, COMMANDS[name], T0 + timedelta(hours=1))
+        assert apply_all(current, transitions).status is EXPECTED_STATUS[name]
+    else:
+        with pytest.raises(IllegalTransitionError):
+            decide(current, COMMANDS[name], T0 + timedelta(hours=1))
+
+
+def test_claim_lock_blocks_another_moderator_until_it_expires() -> None:
+    claimed = apply_all(
+        incident(Status.ASSIGNED), decide(incident(Status.ASSIGNED), COMMANDS["claim"], T0)
+    )
+    with pytest.raises(IllegalTransitionError, match="уже в работе у anna"):
+        decide(claimed, Claim("boris", T0 + timedelta(hours=1)), T0 + timedelta(minutes=10))
+    later = T0 + timedelta(minutes=31)
+    taken = apply_all(
+        claimed, decide(claimed, Claim("boris", later + timedelta(minutes=30)), later)
+    )
+    assert taken.claimed_by == "boris"
+
+
+def test_reason_is_required_to_reject_reassign_and_reopen() -> None:
+    for command in (
+        Reject("anna", " "),
+        Reassign("boss", "zarechny", None, ""),
+    ):
+        with pytest.raises(IllegalTransitionError, match="причину"):
+            decide(incident(Status.ASSIGNED), command, T0)
+
+
+def test_final_answer_decides_on_time_with_the_deadline_and_policy() -> None:
+    on_time = apply_all(
+        incident(Status.ASSIGNED),
+        decide(incident(Status.ASSIGNED), Answer("anna", "Готово"), T0 + timedelta(hours=2)),
+    )
+    assert on_time.on_time is True
+    assert "2026-09" in (on_time.on_time_reason or "")
+    late_first = incident(Status.ASSIGNED)
+    late = apply_all(
+        late_first, decide(late_first, Answer("anna", "Готово"), T0 + timedelta(hours=9))
+    )
+    assert late.on_time is False
+    assert "первый ответ позже срока" in (late.on_time_reason or "")
+
+
+def test_intermediate_answer_starts_first_response_but_not_on_time() -> None:
+    current = incident(Status.ASSIGNED)
+    after = apply_all(current, decide(current, Answer("anna", "Взяли в работу", final=False), T0))
+    assert after.first_response_at == T0
+    assert after.final_answer_at is None
+    assert after.on_time is None
+
+
+def test_close_needs_a_final_answer() -> None:
+    answered_intermediate = incident(Status.ANSWERED, first_response_at=T0)
+    with pytest.raises(IllegalTransitionError, match="окончательного ответа"):
+        decide(answered_intermediate, Close("anna"), T0)
+
+
+def test_judge_without_answer_is_not_on_time() -> None:
+    assert judge_on_time(incident(Status.ASSIGNED)) == (False, "нет сроков или ответа")
+
+
+def test_intermediate_reply_markers() -> None:
+    assert is_intermediate_reply("Здравствуйте! Взяли в работу, ответим до конца дня")
+    assert not is_intermediate_reply("Яма заделана 12.09, спасибо за сигнал")

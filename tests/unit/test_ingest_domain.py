@@ -1,0 +1,142 @@
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from ingest.domain import InvalidEventError, normalise_vk_event, plain_text
+from ingest.sources import Source, SourceCatalog
+from services.contracts.messages import MessageAction, SourceKind
+
+NOW = datetime(2026, 9, 1, 12, 0, tzinfo=UTC)
+CATALOG = SourceCatalog(
+    sources=(
+        Source(
+            id="vk:-1", name="Город", kind="vk_group", group_id=1, managed=True, municipality="m1"
+        ),
+        Source(id="vk:-2", name="Подслушано", kind="vk_group", group_id=2, municipality="m1"),
+    )
+)
+
+
+def event(kind: str, obj: dict[str, Any], group_id: int = 1) -> dict[str, Any]:
+    return {"type": kind, "object": obj, "group_id": group_id, "event_id": "e", "v": "5.199"}
+
+
+COMMENT = {
+    "id": 7,
+    "from_id": 55,
+    "date": 1788253200,
+    "text": "[id55|Иван], яма!",
+    "post_id": 3,
+    "owner_id": -1,
+}
+
+
+def test_comment_becomes_a_message_with_stable_id_thread_and_plain_text() -> None:
+    message = normalise_vk_event(event("wall_reply_new", COMMENT), CATALOG, NOW)
+    assert message is not None
+    assert message.message_id == "vk:vk_comment:-1:3:7"
+    assert message.thread_key == "vk:vk_comment-1_3"
+    assert message.text == "Иван, яма!"
+    assert message.created_at == datetime(2026, 9, 1, 9, 0, tzinfo=UTC)
+    assert message.url == "https://vk.com/wall-1_3?reply=7"
+    assert message.author is not None and message.author.ref == "vk:id55"
+    assert message.municipality == "m1"
+
+
+def test_redelivery_maps_to_the_same_id_and_edit_delete_keep_it() -> None:
+    first = normalise_vk_event(event("wall_reply_new", COMMENT), CATALOG, NOW)
+    edited = normalise_vk_event(event("wall_reply_edit", {**COMMENT, "text": "x"}), CATALOG, NOW)
+    deleted = normalise_vk_event(
+        event("wall_reply_delete", {"owner_id": -1, "id": 7, "deleter_id": 55, "post_id": 3}),
+        CATALOG,
+        NOW,
+    )
+    assert first is not None and edited is not None and deleted is not None
+    assert first.message_id == edited.message_id == deleted.message_id
+    assert (edited.action, deleted.action) == (MessageAction.EDITED, MessageAction.DELETED)
+    assert deleted.text == ""
+
+
+def test_official_reply_is_marked_and_points_to_the_comment() -> None:
+    reply = {**COMMENT, "id": 8, "from_id": -1, "reply_to_comment": 7, "text": "Исправим"}
+    message = normalise_vk_event(event("wall_reply_new", reply), CATALOG, NOW)
+    assert message is not None and message.author is not None
+    assert message.author.is_official
+    assert message.reply_to == "vk:vk_comment:-1:3:7"
+
+
+@pytest.mark.parametrize(
+    ("kind", "obj", "source_kind"),
+    [
+        (
+            "wall_post_new",
+            {"id": 3, "owner_id": -1, "from_id": -1, "date": 1, "text": "t"},
+            SourceKind.VK_WALL,
+        ),
+        (
+            "board_post_new",
+            {"id": 1, "from_id": 5, "date": 1, "text": "t", "topic_id": 9, "topic_owner_id": -1},
+            SourceKind.VK_BOARD,
+        ),
+        (
+            "photo_comment_new",
+            {"id": 1, "from_id": 5, "date": 1, "text": "t", "photo_id": 9, "photo_owner_id": -1},
+            SourceKind.VK_PHOTO_COMMENT,
+        ),
+        (
+            "video_comment_new",
+            {"id": 1, "from_id": 5, "date": 1, "text": "t", "video_id": 9, "video_owner_id": -1},
+            SourceKind.VK_VIDEO_COMMENT,
+        ),
+        (
+            "market_comment_new",
+            {"id": 1, "from_id": 5, "date": 1, "text": "t", "item_id": 9, "market_owner_id": -1},
+            SourceKind.VK_MARKET_COMMENT,
+        ),
+        (
+            "message_new",
+            {
+                "message": {
+                    "id": 4,
+                    "date": 1,
+                    "peer_id": 5,
+                    "from_id": 5,
+                    "text": "t",
+                    "conversation_message_id": 2,
+                }
+            },
+            SourceKind.VK_MESSAGE,
+        ),
+    ],
+)
+def test_every_event_kind_is_normalised(
+    kind: str, obj: dict[str, Any], source_kind: SourceKind
+) -> None:
+    message = normalise_vk_event(event(kind, obj), CATALOG, NOW)
+    assert message is not None
+    assert message.source_kind is source_kind
+
+
+@pytest.mark.parametrize(
+    ("bad", "reason"),
+    [
+        ([], "not a JSON object"),
+        ({"type": "wall_reply_new", "group_id": 1}, "'object'"),
+        ({"type": "wall_reply_new", "object": {}, "group_id": "1"}, "group_id"),
+        (event("wall_reply_new", COMMENT, group_id=99), "not a configured source"),
+        (event("wall_reply_new", {**COMMENT, "id": "7"}), "malformed"),
+        (event("wall_reply_new", {"text": "no ids"}), "malformed"),
+    ],
+)
+def test_malformed_events_say_why(bad: Any, reason: str) -> None:
+    with pytest.raises(InvalidEventError, match=reason):
+        normalise_vk_event(bad, CATALOG, NOW)
+
+
+def test_unhandled_event_types_are_ignored() -> None:
+    assert normalise_vk_event(event("group_join", {"user_id": 1}), CATALOG, NOW) is None
+
+
+def test_plain_text_keeps_names_of_every_mention_kind() -> None:
+    assert plain_text("[club1|Город] и [id2|Аня]") == "Город и Аня"
