@@ -40,6 +40,7 @@ fmt: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m services.local.preflight
+	deploy/tools/ensure-compose.sh || [ "$$CI" != "true" ]
 	$(MAKE) --no-print-directory check
 	$(PY) -m pytest
 

@@ -25,7 +25,9 @@ classifier_app = typer.Typer(help="Модель классификатора: о
 db_app = typer.Typer(help="База данных: миграции.", no_args_is_help=True)
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(classifier_app, name="classifier")
+users_app = typer.Typer(help="Пользователи очереди модератора.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
 
 
 def _settings() -> Settings:
@@ -58,11 +60,34 @@ def ingest_replay(file: Path) -> None:
 
 
 @app.command()
-def classify() -> None:
-    """Сервис классификатора: raw -> classified через Kafka."""
-    from services.runtime.processes import run_classifier
+def classify(
+    input_file: Annotated[
+        Path | None, typer.Option("--input", help="CSV (колонка text) или JSONL")
+    ] = None,
+    output_file: Annotated[
+        Path | None, typer.Option("--output", help="Куда записать результат")
+    ] = None,
+) -> None:
+    """Сервис классификатора (raw -> classified через Kafka) или, с --input/--output,
+    пакетная разметка файла: добавляются is_incident, score, category."""
+    settings = _settings()
+    if input_file is None and output_file is None:
+        from services.runtime.processes import run_classifier
 
-    asyncio.run(run_classifier(_settings()))
+        asyncio.run(run_classifier(settings))
+        return
+    if input_file is None or output_file is None:
+        raise typer.BadParameter("нужны оба параметра: --input и --output")
+    from classifier.batch import BatchInputError, classify_file
+    from classifier.bootstrap import ensure_promoted_model
+
+    model = ensure_promoted_model(settings.models_path).load_promoted()
+    try:
+        rows = classify_file(model, input_file, output_file)
+    except BatchInputError as error:
+        typer.echo(f"ошибка: {error}", err=True)
+        raise typer.Exit(2) from error
+    typer.echo(f"classified {rows} rows with model {model.version} -> {output_file}")
 
 
 @app.command()
@@ -157,6 +182,31 @@ def classifier_list() -> None:
     for info in registry.versions():
         mark = "*" if info.version == promoted else " "
         typer.echo(f"{mark} {info.version} {json.dumps(info.meta.get('held_out', {}))}")
+
+
+@users_app.command("add")
+def users_add(
+    login: str,
+    role: Annotated[
+        str, typer.Option(help="viewer, moderator, supervisor или admin")
+    ] = "moderator",
+    name: Annotated[str | None, typer.Option(help="Отображаемое имя")] = None,
+    password_stdin: Annotated[bool, typer.Option(help="Прочитать пароль из stdin")] = False,
+) -> None:
+    """Создать пользователя (первого администратора: --role admin)."""
+    from services.auth.roles import Role
+    from services.runtime.processes import add_user
+
+    try:
+        chosen = Role(role)
+    except ValueError as bad:
+        raise typer.BadParameter(f"неизвестная роль {role}") from bad
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("Пароль", hide_input=True, confirmation_prompt=True)
+    asyncio.run(add_user(_settings(), login, password, chosen, name or login))
+    typer.echo(f"user {login} ({chosen.value}) created")
 
 
 def main() -> None:

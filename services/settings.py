@@ -49,8 +49,18 @@ class Settings(BaseSettings):
     aggregate_interval_seconds: float = Field(
         default=60.0, description="How often `otklik aggregate` recomputes open months"
     )
+    deadline_watch_seconds: float = Field(
+        default=30.0, description="How often the SLA watcher looks for warnings and overdue"
+    )
     outbox_poll_seconds: float = Field(
         default=0.5, description="How often the outbox relay looks for unpublished events"
+    )
+    claim_lock_minutes: int = Field(
+        default=30, ge=1, description="How long a moderator's claim locks an incident"
+    )
+    session_hours: int = Field(default=12, ge=1, description="Lifetime of a login session")
+    reply_templates_file: Path | None = Field(
+        default=None, description="Canned reply templates YAML; unset = the bundled ones"
     )
     log_level: str = Field(default="INFO", description="Log level")
 

@@ -6,7 +6,7 @@ shell loads state, calls these, stores the transitions and publishes them throug
 """
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 
@@ -31,6 +31,13 @@ class EventType(StrEnum):
     REASSIGNED = "reassigned"
     REOPENED = "reopened"
     SOURCE_DELETED = "source_deleted"
+    DEADLINE_WARNING = "deadline_warning"
+    OVERDUE = "overdue"
+
+
+class Clock(StrEnum):
+    FIRST_RESPONSE = "first_response"
+    FINAL_ANSWER = "final_answer"
 
 
 class IllegalTransitionError(ValueError):
@@ -67,6 +74,8 @@ class Incident:
     claim_expires_at: datetime | None = None
     on_time: bool | None = None
     on_time_reason: str | None = None
+    warned: frozenset[Clock] = frozenset()
+    overdue: frozenset[Clock] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -194,11 +203,7 @@ def _decide_allowed(incident: Incident, command: Command, now: datetime) -> list
 
 
 def _claim(incident: Incident, actor: str, lock_until: datetime, now: datetime) -> Transition:
-    lock_held = incident.claim_expires_at is not None and incident.claim_expires_at > now
-    if incident.claimed_by not in (None, actor) and lock_held:
-        raise IllegalTransitionError(
-            f"Инцидент {incident.incident_id} уже в работе у {incident.claimed_by}"
-        )
+    check_claim(incident, actor, now)
     data: dict[str, str | int | float | bool | None] = {"lock_until": lock_until.isoformat()}
     return Transition(EventType.CLAIMED, Status.IN_WORK, actor, now, data=data)
 
@@ -230,6 +235,16 @@ def _reassign(incident: Incident, command: Reassign, now: datetime) -> Transitio
     )  # fmt: skip
 
 
+def check_claim(incident: Incident, actor: str, now: datetime) -> None:
+    """A moderator may act on an incident only if nobody else holds a live claim on it."""
+    lock_held = incident.claim_expires_at is not None and incident.claim_expires_at > now
+    if lock_held and incident.claimed_by not in (None, actor):
+        raise IllegalTransitionError(
+            f"Инцидент {incident.incident_id} в работе у {incident.claimed_by}; дождитесь "
+            "окончания блокировки или попросите руководителя переназначить"
+        )
+
+
 def _require_reason(reason: str) -> None:
     if not reason.strip():
         raise IllegalTransitionError("Укажите причину")
@@ -252,8 +267,46 @@ def apply(incident: Incident, transition: Transition) -> Incident:
             return _apply_reassign(updated, transition)
         case EventType.REOPENED:
             return replace(updated, closed_at=None, claimed_by=None, claim_expires_at=None)
+        case EventType.DEADLINE_WARNING | EventType.OVERDUE:
+            return _apply_deadline_event(updated, transition)
         case _:
             return replace(updated, claimed_by=None, claim_expires_at=None)
+
+
+def _apply_deadline_event(incident: Incident, transition: Transition) -> Incident:
+    clock = Clock(str(transition.data["clock"]))
+    if transition.type is EventType.DEADLINE_WARNING:
+        return replace(incident, warned=incident.warned | {clock})
+    return replace(incident, overdue=incident.overdue | {clock})
+
+
+def deadline_events(incident: Incident, now: datetime, lead: timedelta) -> list[Transition]:
+    """Warnings and overdue marks due by ``now`` that were not emitted yet.
+
+    Each is timed at the moment it became due (the deadline minus the lead, or the deadline), not
+    when it was noticed, so a watcher that was down catches up with the right times.
+    """
+    if incident.status not in OPEN_STATUSES or incident.deadlines is None:
+        return []
+    events = []
+    for clock, due, met in (
+        (Clock.FIRST_RESPONSE, incident.deadlines.first_response, incident.first_response_at),
+        (Clock.FINAL_ANSWER, incident.deadlines.final_answer, incident.final_answer_at),
+    ):
+        if met is not None:
+            continue
+        data: dict[str, str | int | float | bool | None] = {
+            "clock": clock.value, "due": due.isoformat(), "noticed_at": now.isoformat(),
+        }  # fmt: skip
+        if clock not in incident.warned and now >= due - lead:
+            events.append(
+                Transition(
+                    EventType.DEADLINE_WARNING, incident.status, "watcher", due - lead, data=data
+                )
+            )
+        if clock not in incident.overdue and now >= due:
+            events.append(Transition(EventType.OVERDUE, incident.status, "watcher", due, data=data))
+    return events
 
 
 def _apply_answer(incident: Incident, transition: Transition) -> Incident:
@@ -279,7 +332,14 @@ def _apply_reassign(incident: Incident, transition: Transition) -> Incident:
     )
     if transition.deadlines is None:
         return moved
-    return replace(moved, deadlines=transition.deadlines, assigned_at=transition.at)
+    # New deadlines: the warnings and overdue marks of the old ones no longer apply.
+    return replace(
+        moved,
+        deadlines=transition.deadlines,
+        assigned_at=transition.at,
+        warned=frozenset(),
+        overdue=frozenset(),
+    )
 
 
 def judge_on_time(incident: Incident) -> tuple[bool, str]:

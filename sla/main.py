@@ -16,7 +16,7 @@ from services.db.outbox import OutboxRelay
 from services.observability import Metrics
 from services.settings import Settings
 from sla.policy import SlaPolicy, load_policy_file
-from sla.scheduled import Aggregator
+from sla.scheduled import Aggregator, DeadlineWatcher
 from sla.service import IncidentService
 
 
@@ -58,6 +58,9 @@ def sla_stage(context: SlaContext, settings: Settings, publisher: Publisher) -> 
     async def run_relay() -> None:
         await relay.run(settings.outbox_poll_seconds)
 
+    async def watch() -> None:
+        await DeadlineWatcher(context.service).run(settings.deadline_watch_seconds)
+
     return Stage(
         name="sla",
         subscriptions=[
@@ -66,7 +69,7 @@ def sla_stage(context: SlaContext, settings: Settings, publisher: Publisher) -> 
             ),
             Subscription(Topic.DEAD_LETTERS, "deadletters", DeadLetter, store),
         ],
-        background=[run_relay],
+        background=[run_relay, watch],
         closers=[context.db.close],
     )
 

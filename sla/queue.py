@@ -1,9 +1,10 @@
 """Read side of the moderator queue: filtered, deadline-sorted, paginated on the server."""
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.db.schema import incident_events, incidents, messages
@@ -16,9 +17,41 @@ class QueueFilter:
     municipality: str | None = None
     department: str | None = None
     category: str | None = None
+    channel: str | None = None
+    overdue: bool | None = None
+    due_within_hours: float | None = None
     open_only: bool = True
     limit: int = 50
     offset: int = 0
+
+
+def _conditions(flt: QueueFilter, now: datetime) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if flt.status is not None:
+        conditions.append(incidents.c.status == flt.status)
+    elif flt.open_only:
+        conditions.append(incidents.c.status.in_([s.value for s in OPEN_STATUSES]))
+    for column, value in (
+        (incidents.c.municipality, flt.municipality),
+        (incidents.c.department, flt.department),
+        (incidents.c.category, flt.category),
+        (incidents.c.channel, flt.channel),
+    ):
+        if value is not None:
+            conditions.append(column == value)
+    # "Overdue" is about the deadline still to be met: the first response until there is one,
+    # then the final answer.
+    due = func.coalesce(
+        case((incidents.c.first_response_at.is_(None), incidents.c.first_response_due)),
+        case((incidents.c.final_answer_at.is_(None), incidents.c.final_answer_due)),
+    )
+    if flt.overdue is True:
+        conditions.append(due < now)
+    elif flt.overdue is False:
+        conditions.append(or_(due.is_(None), due >= now))
+    if flt.due_within_hours is not None:
+        conditions.append(due.between(now, now + timedelta(hours=flt.due_within_hours)))
+    return conditions
 
 
 _COLUMNS = (
@@ -47,21 +80,10 @@ _COLUMNS = (
 
 
 async def list_incidents(
-    connection: AsyncConnection, flt: QueueFilter
+    connection: AsyncConnection, flt: QueueFilter, now: datetime
 ) -> tuple[int, list[dict[str, Any]]]:
     query = select(*_COLUMNS).join(messages, messages.c.message_id == incidents.c.message_id)
-    conditions = []
-    if flt.status is not None:
-        conditions.append(incidents.c.status == flt.status)
-    elif flt.open_only:
-        conditions.append(incidents.c.status.in_([s.value for s in OPEN_STATUSES]))
-    for column, value in (
-        (incidents.c.municipality, flt.municipality),
-        (incidents.c.department, flt.department),
-        (incidents.c.category, flt.category),
-    ):
-        if value is not None:
-            conditions.append(column == value)
+    conditions = _conditions(flt, now)
     total = await connection.scalar(select(func.count()).select_from(incidents).where(*conditions))
     rows = await connection.execute(
         query.where(*conditions)

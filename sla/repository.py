@@ -2,10 +2,10 @@
 a redelivered message or event changes nothing the second time."""
 
 import hashlib
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, select, update
+from sqlalchemy import Row, and_, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -21,7 +21,7 @@ from services.db.schema import (
     message_revisions,
     messages,
 )
-from sla.domain import Deadlines, Incident, Status, Transition
+from sla.domain import OPEN_STATUSES, Clock, Deadlines, Incident, Status, Transition
 
 
 def incident_id_for(message_id: str) -> str:
@@ -146,20 +146,54 @@ def _incident_from_row(row: Row[Any]) -> Incident:
         claim_expires_at=row.claim_expires_at,
         on_time=row.on_time,
         on_time_reason=row.on_time_reason,
+        warned=frozenset(c for c in Clock if row._mapping[f"warned_{c.value}"]),
+        overdue=frozenset(c for c in Clock if row._mapping[f"overdue_{c.value}"]),
     )
 
 
 async def load_incident(
-    connection: AsyncConnection, *, incident_id: str | None = None, message_id: str | None = None
+    connection: AsyncConnection,
+    *,
+    incident_id: str | None = None,
+    message_id: str | None = None,
+    lock: bool = True,
 ) -> Incident | None:
-    """Load and lock one incident (FOR UPDATE) for the rest of the transaction."""
-    query = select(incidents).with_for_update()
+    """Load one incident, locked (FOR UPDATE) for the rest of the transaction unless lock=False."""
+    query = select(incidents).with_for_update() if lock else select(incidents)
     if incident_id is not None:
         query = query.where(incidents.c.incident_id == incident_id)
     else:
         query = query.where(incidents.c.message_id == message_id)
     row = (await connection.execute(query)).first()
     return None if row is None else _incident_from_row(row)
+
+
+async def incidents_with_deadlines_due(
+    connection: AsyncConnection, now: datetime, lead: timedelta, limit: int
+) -> list[Incident]:
+    """Open incidents with a warning or overdue mark due, locked; others' locks are skipped."""
+    horizon = now + lead
+    first_pending = and_(
+        incidents.c.first_response_at.is_(None),
+        incidents.c.first_response_due <= horizon,
+        or_(~incidents.c.warned_first_response, ~incidents.c.overdue_first_response),
+    )
+    final_pending = and_(
+        incidents.c.final_answer_at.is_(None),
+        incidents.c.final_answer_due <= horizon,
+        or_(~incidents.c.warned_final_answer, ~incidents.c.overdue_final_answer),
+    )
+    rows = await connection.execute(
+        select(incidents)
+        .where(
+            incidents.c.status.in_([s.value for s in OPEN_STATUSES]),
+            or_(first_pending, final_pending),
+        )
+        .order_by(incidents.c.incident_id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return [_incident_from_row(row) for row in rows]
 
 
 def _incident_values(incident: Incident) -> dict[str, Any]:
@@ -183,6 +217,8 @@ def _incident_values(incident: Incident) -> dict[str, Any]:
         "claim_expires_at": incident.claim_expires_at,
         "on_time": incident.on_time,
         "on_time_reason": incident.on_time_reason,
+        **{f"warned_{c.value}": c in incident.warned for c in Clock},
+        **{f"overdue_{c.value}": c in incident.overdue for c in Clock},
     }
 
 

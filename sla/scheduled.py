@@ -9,8 +9,24 @@ from zoneinfo import ZoneInfo
 from services.contracts.indicators import IndicatorRecord
 from services.db.engine import Database
 from sla.aggregation import months_with_data, publish_month
+from sla.service import IncidentService
 
 log = logging.getLogger(__name__)
+
+
+class DeadlineWatcher:
+    def __init__(self, service: IncidentService) -> None:
+        self._service = service
+
+    async def run(self, interval: float) -> None:
+        """Catch up on start (everything due while the watcher was down), then keep watching."""
+        while True:
+            try:
+                while await self._service.watch_deadlines():
+                    pass
+            except Exception:
+                log.exception("deadline watcher failed; retrying")
+            await asyncio.sleep(interval)
 
 
 class Aggregator:

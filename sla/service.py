@@ -6,7 +6,7 @@ transitions and put their events in the outbox — all in one database transacti
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -19,15 +19,19 @@ from sla import repository
 from sla.domain import (
     Answer,
     Assign,
+    Claim,
     Command,
     Deadlines,
     EventType,
     IllegalTransitionError,
     Incident,
+    Reassign,
     SourceDeleted,
     Status,
     Transition,
     apply_all,
+    check_claim,
+    deadline_events,
     decide,
     is_intermediate_reply,
     opened,
@@ -37,6 +41,14 @@ log = logging.getLogger(__name__)
 
 
 class DeadlinePolicy(Protocol):
+    @property
+    def reassignment_restarts_clock(self) -> bool:
+        """Whether a reassignment starts new deadlines (a policy decision, see docs)."""
+
+    @property
+    def warning_lead(self) -> timedelta:
+        """How long before a deadline the watcher warns."""
+
     def deadlines(
         self, *, channel: str, category: str | None, municipality: str, start: datetime
     ) -> Deadlines:
@@ -142,14 +154,56 @@ class IncidentService:
             connection, incident, decide(incident, SourceDeleted(), message.created_at)
         )
 
-    async def act(self, incident_id: str, command: Command) -> Incident:
-        """Apply a moderator's command now; raises IllegalTransitionError when refused."""
+    async def act(
+        self, incident_id: str, command: Command, *, override_claim: bool = False
+    ) -> Incident:
+        """Apply a moderator's command now; raises IllegalTransitionError when refused, also
+        when another moderator holds a live claim (unless a supervisor overrides it)."""
         now = self._clock()
         async with self._db.transaction() as connection:
             incident = await repository.load_incident(connection, incident_id=incident_id)
             if incident is None:
                 raise IncidentNotFoundError(incident_id)
+            if not override_claim:
+                check_claim(incident, command.actor, now)
             return await self._save(connection, incident, decide(incident, command, now))
+
+    async def reassign_command(
+        self, incident_id: str, actor: str, municipality: str, department: str | None, reason: str
+    ) -> Reassign:
+        """The reassignment, with new deadlines when the policy restarts the clock."""
+        async with self._db.engine.connect() as connection:
+            incident = await repository.load_incident(
+                connection, incident_id=incident_id, lock=False
+            )
+        if incident is None:
+            raise IncidentNotFoundError(incident_id)
+        deadlines = None
+        if self._policy.reassignment_restarts_clock:
+            deadlines = self._policy.deadlines(
+                channel=incident.channel,
+                category=incident.category,
+                municipality=municipality,
+                start=self._clock(),
+            )
+        return Reassign(actor, municipality, department, reason, deadlines)
+
+    async def watch_deadlines(self, batch: int = 500) -> int:
+        """Emit due warnings and overdue marks (each exactly once); returns how many."""
+        now, lead = self._clock(), self._policy.warning_lead
+        emitted = 0
+        async with self._db.transaction() as connection:
+            for incident in await repository.incidents_with_deadlines_due(
+                connection, now, lead, batch
+            ):
+                transitions = deadline_events(incident, now, lead)
+                if transitions:
+                    await self._save(connection, incident, transitions)
+                    emitted += len(transitions)
+        return emitted
+
+    async def claim(self, incident_id: str, actor: str, lock: timedelta) -> Incident:
+        return await self.act(incident_id, Claim(actor, self._clock() + lock))
 
     async def _save(
         self, connection: AsyncConnection, before: Incident, transitions: list[Transition]

@@ -96,6 +96,10 @@ incidents = Table(
     Column("claim_expires_at", TZ),
     Column("on_time", Boolean),
     Column("on_time_reason", Text),
+    Column("warned_first_response", Boolean, nullable=False, server_default=text("false")),
+    Column("warned_final_answer", Boolean, nullable=False, server_default=text("false")),
+    Column("overdue_first_response", Boolean, nullable=False, server_default=text("false")),
+    Column("overdue_final_answer", Boolean, nullable=False, server_default=text("false")),
     Column("updated_at", TZ, nullable=False, server_default=text("now()")),
     Index("ix_incidents_status_due", "status", "final_answer_due"),
     Index("ix_incidents_municipality_assigned", "municipality", "assigned_at"),
@@ -148,4 +152,24 @@ indicator_values = Table(
     Column("inputs_digest", Text, nullable=False),
     Column("record", JSONType, nullable=False),
     Column("inputs", JSONType, nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("login", Text, primary_key=True),
+    Column("password_hash", Text, nullable=False),
+    Column("role", Text, nullable=False),
+    Column("display_name", Text, nullable=False),
+    Column("disabled", Boolean, nullable=False, server_default=text("false")),
+    Column("created_at", TZ, nullable=False, server_default=text("now()")),
+)
+
+auth_sessions = Table(
+    "auth_sessions",
+    metadata,
+    Column("token_sha256", Text, primary_key=True),
+    Column("login", Text, ForeignKey("users.login"), nullable=False),
+    Column("created_at", TZ, nullable=False),
+    Column("expires_at", TZ, nullable=False),
 )

@@ -88,7 +88,7 @@ async def _serve(
 ) -> None:
     tasks = [asyncio.create_task(loop()) for loop in loops]
     config = uvicorn.Config(
-        create_app(context, metrics),
+        create_app(context, settings),
         host=settings.http_host,
         port=settings.http_port,
         log_level="warning",

@@ -9,6 +9,8 @@ from classifier.main import create_stage as create_classifier_stage
 from ingest.handlers import VkEventIngestor
 from ingest.replay import replay_vk_file
 from ingest.sources import load_sources
+from services.auth import store
+from services.auth.roles import Role
 from services.bus.kafka import KafkaTransport
 from services.bus.port import Publisher, Stage
 from services.contracts.indicators import IndicatorRecord
@@ -71,10 +73,21 @@ async def run_web(settings: Settings) -> None:
     metrics = Metrics()
     context = await open_sla(settings, metrics)
     config = uvicorn.Config(
-        create_app(context, metrics), host=settings.http_host, port=settings.http_port
+        create_app(context, settings), host=settings.http_host, port=settings.http_port
     )
     try:
         await uvicorn.Server(config).serve()
+    finally:
+        await context.db.close()
+
+
+async def add_user(settings: Settings, login: str, password: str, role: Role, name: str) -> None:
+    context = await open_sla(settings, Metrics())
+    try:
+        async with context.db.transaction() as connection:
+            await store.add_user(
+                connection, login=login, password=password, role=role, display_name=name
+            )
     finally:
         await context.db.close()
 

@@ -9,9 +9,11 @@ from sla.domain import (
     Answer,
     Assign,
     Claim,
+    Clock,
     Close,
     Command,
     Deadlines,
+    EventType,
     IllegalTransitionError,
     Incident,
     Reassign,
@@ -20,6 +22,7 @@ from sla.domain import (
     SourceDeleted,
     Status,
     apply_all,
+    deadline_events,
     decide,
     is_intermediate_reply,
     judge_on_time,
@@ -93,7 +96,7 @@ def test_claim_lock_blocks_another_moderator_until_it_expires() -> None:
     claimed = apply_all(
         incident(Status.ASSIGNED), decide(incident(Status.ASSIGNED), COMMANDS["claim"], T0)
     )
-    with pytest.raises(IllegalTransitionError, match="уже в работе у anna"):
+    with pytest.raises(IllegalTransitionError, match="в работе у anna"):
         decide(claimed, Claim("boris", T0 + timedelta(hours=1)), T0 + timedelta(minutes=10))
     later = T0 + timedelta(minutes=31)
     taken = apply_all(
@@ -147,3 +150,56 @@ def test_judge_without_answer_is_not_on_time() -> None:
 def test_intermediate_reply_markers() -> None:
     assert is_intermediate_reply("Здравствуйте! Взяли в работу, ответим до конца дня")
     assert not is_intermediate_reply("Яма заделана 12.09, спасибо за сигнал")
+
+
+LEAD = timedelta(hours=2)
+
+
+def test_deadline_events_fire_once_each_at_their_due_times() -> None:
+    current = incident(Status.ASSIGNED)
+    assert deadline_events(current, T0 + timedelta(hours=5), LEAD) == []
+    warning = deadline_events(current, T0 + timedelta(hours=6), LEAD)
+    assert [(e.type, e.at, e.data["clock"]) for e in warning] == [
+        (EventType.DEADLINE_WARNING, T0 + timedelta(hours=6), "first_response")
+    ]
+    current = apply_all(current, warning)
+    assert deadline_events(current, T0 + timedelta(hours=7), LEAD) == []
+    overdue = deadline_events(current, T0 + timedelta(hours=9), LEAD)
+    assert [(e.type, e.at) for e in overdue] == [(EventType.OVERDUE, T0 + timedelta(hours=8))]
+    current = apply_all(current, overdue)
+    assert current.status is Status.ASSIGNED
+    assert deadline_events(current, T0 + timedelta(hours=10), LEAD) == []
+
+
+def test_watcher_down_for_days_catches_up_with_correct_times() -> None:
+    events = deadline_events(incident(Status.IN_WORK), T0 + timedelta(days=10), LEAD)
+    assert [(e.type.value, e.data["clock"], e.at) for e in events] == [
+        ("deadline_warning", "first_response", T0 + timedelta(hours=6)),
+        ("overdue", "first_response", T0 + timedelta(hours=8)),
+        ("deadline_warning", "final_answer", T0 + timedelta(days=7) - LEAD),
+        ("overdue", "final_answer", T0 + timedelta(days=7)),
+    ]
+
+
+def test_met_clocks_and_closed_incidents_raise_nothing() -> None:
+    answered_first = incident(Status.ANSWERED, first_response_at=T0 + timedelta(hours=1))
+    late = T0 + timedelta(days=10)
+    assert {e.data["clock"] for e in deadline_events(answered_first, late, LEAD)} == {
+        "final_answer"
+    }
+    assert deadline_events(incident(Status.CLOSED), late, LEAD) == []
+    assert deadline_events(incident(Status.REJECTED), late, LEAD) == []
+
+
+def test_reassignment_with_new_deadlines_resets_the_marks() -> None:
+    overdue = apply_all(
+        incident(Status.ASSIGNED),
+        deadline_events(incident(Status.ASSIGNED), T0 + timedelta(days=8), LEAD),
+    )
+    assert overdue.overdue == {Clock.FIRST_RESPONSE, Clock.FINAL_ANSWER}
+    later = T0 + timedelta(days=8)
+    fresh = Deadlines(later + timedelta(hours=8), later + timedelta(days=7), "2026-09", "rules[0]")
+    moved = apply_all(
+        overdue, decide(overdue, Reassign("boss", "zarechny", None, "район", fresh), later)
+    )
+    assert (moved.warned, moved.overdue, moved.deadlines) == (frozenset(), frozenset(), fresh)

@@ -1,0 +1,1 @@
+"""Users, roles and sessions of the moderator queue."""

@@ -1,0 +1,104 @@
+"""Users and session tokens in PostgreSQL. Passwords are hashed with Argon2id (argon2-cffi);
+session tokens are random and stored only as their SHA-256."""
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import VerificationError
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.auth.roles import Role
+from services.db.schema import auth_sessions, users
+
+_HASHER = PasswordHasher()
+# Verifying against a dummy hash for unknown logins keeps the response time the same.
+_DUMMY_HASH = _HASHER.hash("otklik-no-such-user")
+
+
+@dataclass(frozen=True)
+class User:
+    login: str
+    role: Role
+    display_name: str
+
+
+class UserExistsError(ValueError):
+    pass
+
+
+async def add_user(
+    connection: AsyncConnection, *, login: str, password: str, role: Role, display_name: str
+) -> User:
+    if len(password) < 10:
+        raise ValueError("Пароль должен быть не короче 10 символов")
+    if await connection.scalar(select(users.c.login).where(users.c.login == login)):
+        raise UserExistsError(f"Пользователь {login} уже существует")
+    await connection.execute(
+        insert(users).values(
+            login=login,
+            password_hash=_HASHER.hash(password),
+            role=role.value,
+            display_name=display_name,
+        )
+    )
+    return User(login, role, display_name)
+
+
+async def authenticate(connection: AsyncConnection, login: str, password: str) -> User | None:
+    row = (
+        await connection.execute(
+            select(users).where(users.c.login == login, users.c.disabled.is_(False))
+        )
+    ).first()
+    try:
+        _HASHER.verify(row.password_hash if row else _DUMMY_HASH, password)
+    except VerificationError:
+        return None
+    if row is None:
+        return None
+    if _HASHER.check_needs_rehash(row.password_hash):
+        await connection.execute(
+            update(users).where(users.c.login == login).values(password_hash=_HASHER.hash(password))
+        )
+    return User(row.login, Role(row.role), row.display_name)
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def open_session(
+    connection: AsyncConnection, user: User, now: datetime, lifetime: timedelta
+) -> str:
+    token = secrets.token_urlsafe(32)
+    await connection.execute(
+        insert(auth_sessions).values(
+            token_sha256=_digest(token), login=user.login, created_at=now, expires_at=now + lifetime
+        )
+    )
+    return token
+
+
+async def session_user(connection: AsyncConnection, token: str, now: datetime) -> User | None:
+    row = (
+        await connection.execute(
+            select(users.c.login, users.c.role, users.c.display_name)
+            .join(auth_sessions, auth_sessions.c.login == users.c.login)
+            .where(
+                auth_sessions.c.token_sha256 == _digest(token),
+                auth_sessions.c.expires_at > now,
+                users.c.disabled.is_(False),
+            )
+        )
+    ).first()
+    return None if row is None else User(row.login, Role(row.role), row.display_name)
+
+
+async def close_session(connection: AsyncConnection, token: str) -> None:
+    await connection.execute(
+        delete(auth_sessions).where(auth_sessions.c.token_sha256 == _digest(token))
+    )

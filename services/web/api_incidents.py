@@ -1,0 +1,204 @@
+"""Moderator queue API: list, detail, claim, answer, reject, reassign, close, reopen, bulk.
+Views translate HTTP to service calls and nothing else."""
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+from pydantic import BaseModel, Field, ValidationError
+
+from services.auth.roles import Action
+from services.auth.store import User
+from services.web.security import WebState, requires, web_state
+from services.web.templates_store import ReplyTemplate
+from sla.domain import (
+    Answer,
+    Close,
+    Command,
+    IllegalTransitionError,
+    Incident,
+    Reject,
+    Reopen,
+)
+from sla.queue import QueueFilter, incident_detail, list_incidents
+from sla.service import IncidentNotFoundError
+
+router = APIRouter(prefix="/api")
+Text = Annotated[str, Field(min_length=1, max_length=10_000)]
+State = Annotated[WebState, Depends(web_state)]
+Reader = Annotated[User, Depends(requires(Action.READ))]
+Handler = Annotated[User, Depends(requires(Action.HANDLE))]
+Supervisor = Annotated[User, Depends(requires(Action.SUPERVISE))]
+
+
+class QueuePage(BaseModel):
+    total: int
+    items: list[dict[str, Any]]
+
+
+class AnswerBody(BaseModel):
+    text: Text
+    final: bool = True
+
+
+class ReasonBody(BaseModel):
+    reason: Text
+
+
+class ReassignBody(BaseModel):
+    municipality: str = Field(min_length=1, max_length=200)
+    department: str | None = Field(default=None, max_length=200)
+    reason: Text
+
+
+class BulkBody(BaseModel):
+    action: Literal["claim", "answer", "reject", "close", "reassign"]
+    incident_ids: list[str] = Field(min_length=1, max_length=500)
+    text: str | None = None
+    final: bool = True
+    reason: str | None = None
+    municipality: str | None = None
+    department: str | None = None
+
+
+class Outcome(BaseModel):
+    incident_id: str
+    status: str | None = None
+    error: str | None = None
+
+
+def _outcome(incident: Incident) -> Outcome:
+    return Outcome(incident_id=incident.incident_id, status=incident.status.value)
+
+
+async def _run(
+    state: WebState, incident_id: str, command: Command, *, override: bool = False
+) -> Outcome:
+    try:
+        return _outcome(
+            await state.context.service.act(incident_id, command, override_claim=override)
+        )
+    except IncidentNotFoundError as missing:
+        raise HTTPException(404, "Инцидент не найден") from missing
+    except IllegalTransitionError as refused:
+        raise HTTPException(409, str(refused)) from refused
+
+
+@router.get("/incidents", response_model=QueuePage)
+async def queue(
+    state: State,
+    user: Reader,
+    status: str | None = None,
+    municipality: str | None = None,
+    department: str | None = None,
+    category: str | None = None,
+    channel: str | None = None,
+    overdue: bool | None = None,
+    due_within_hours: Annotated[float | None, Query(gt=0, le=24 * 90)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> QueuePage:
+    """Open incidents, most urgent deadline first, paginated on the server."""
+    flt = QueueFilter(
+        status, municipality, department, category, channel, overdue, due_within_hours,
+        True, limit, offset,
+    )  # fmt: skip
+    async with state.context.db.engine.connect() as connection:
+        total, items = await list_incidents(connection, flt, datetime.now(UTC))
+    return QueuePage(total=total, items=items)
+
+
+@router.get("/incidents/{incident_id}")
+async def detail(incident_id: str, state: State, user: Reader) -> dict[str, Any]:
+    """One incident with its message and full history."""
+    async with state.context.db.engine.connect() as connection:
+        found = await incident_detail(connection, incident_id)
+    if found is None:
+        raise HTTPException(404, "Инцидент не найден")
+    return found
+
+
+@router.post("/incidents/{incident_id}/claim", response_model=Outcome)
+async def claim(incident_id: str, state: State, user: Handler) -> Outcome:
+    """Take the incident into work; locks it for OTKLIK_CLAIM_LOCK_MINUTES."""
+    try:
+        return _outcome(
+            await state.context.service.claim(incident_id, user.login, state.claim_lock)
+        )
+    except IncidentNotFoundError as missing:
+        raise HTTPException(404, "Инцидент не найден") from missing
+    except IllegalTransitionError as refused:
+        raise HTTPException(409, str(refused)) from refused
+
+
+@router.post("/incidents/{incident_id}/answer", response_model=Outcome)
+async def answer(incident_id: str, body: AnswerBody, state: State, user: Handler) -> Outcome:
+    """Record a public reply (intermediate with final=false)."""
+    return await _run(state, incident_id, Answer(user.login, body.text, body.final))
+
+
+@router.post("/incidents/{incident_id}/reject", response_model=Outcome)
+async def reject(incident_id: str, body: ReasonBody, state: State, user: Handler) -> Outcome:
+    """«Не инцидент», with a reason (becomes a label for the classifier)."""
+    return await _run(state, incident_id, Reject(user.login, body.reason))
+
+
+@router.post("/incidents/{incident_id}/reassign", response_model=Outcome)
+async def reassign(incident_id: str, body: ReassignBody, state: State, user: Supervisor) -> Outcome:
+    """Hand over to another department or municipality (supervisors)."""
+    try:
+        command = await state.context.service.reassign_command(
+            incident_id, user.login, body.municipality, body.department, body.reason
+        )
+    except IncidentNotFoundError as missing:
+        raise HTTPException(404, "Инцидент не найден") from missing
+    return await _run(state, incident_id, command, override=True)
+
+
+@router.post("/incidents/{incident_id}/close", response_model=Outcome)
+async def close(incident_id: str, state: State, user: Handler) -> Outcome:
+    return await _run(state, incident_id, Close(user.login))
+
+
+@router.post("/incidents/{incident_id}/reopen", response_model=Outcome)
+async def reopen(incident_id: str, body: ReasonBody, state: State, user: Handler) -> Outcome:
+    return await _run(state, incident_id, Reopen(user.login, body.reason))
+
+
+@router.post("/incidents/bulk", response_model=list[Outcome])
+async def bulk(body: BulkBody, state: State, user: Supervisor) -> list[Outcome]:
+    """One action on many incidents; each succeeds or fails on its own."""
+    outcomes = []
+    for incident_id in body.incident_ids:
+        try:
+            outcomes.append(await _bulk_one(incident_id, body, state, user))
+        except HTTPException as failed:
+            outcomes.append(Outcome(incident_id=incident_id, error=str(failed.detail)))
+        except ValidationError as invalid:
+            first = invalid.errors()[0]
+            outcomes.append(
+                Outcome(incident_id=incident_id, error=f"{first['loc'][0]}: {first['msg']}")
+            )
+    return outcomes
+
+
+async def _bulk_one(incident_id: str, body: BulkBody, state: State, user: User) -> Outcome:
+    if body.action == "claim":
+        return await claim(incident_id, state, user)
+    if body.action == "answer":
+        return await answer(
+            incident_id, AnswerBody(text=body.text or "", final=body.final), state, user
+        )
+    if body.action == "reject":
+        return await reject(incident_id, ReasonBody(reason=body.reason or ""), state, user)
+    if body.action == "close":
+        return await close(incident_id, state, user)
+    target = ReassignBody(
+        municipality=body.municipality or "", department=body.department, reason=body.reason or ""
+    )
+    return await reassign(incident_id, target, state, user)
+
+
+@router.get("/reply-templates", response_model=list[ReplyTemplate])
+async def reply_templates(state: State, user: Reader) -> list[ReplyTemplate]:
+    return state.templates
