@@ -15,7 +15,8 @@ from services.db.migrate import upgrade
 from services.db.outbox import OutboxRelay
 from services.observability import Metrics
 from services.settings import Settings
-from sla.policy import SlaPolicy, load_policy_file
+from sla.policy import SlaPolicy
+from sla.policy_file import load_policy_file
 from sla.scheduled import Aggregator, DeadlineWatcher
 from sla.service import IncidentService
 

@@ -68,7 +68,7 @@ async def test_queue_api_lists_and_answers(
     await run_embedded(settings, SAMPLE, serve=False)
     metrics = Metrics()
     context = await open_sla(settings, metrics)
-    transport = httpx.ASGITransport(app=create_app(context, metrics))
+    transport = httpx.ASGITransport(app=create_app(context, settings))
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         page = (await client.get("/api/incidents", params={"limit": 5})).json()
         assert page["total"] > 0 and len(page["items"]) <= 5
