@@ -78,3 +78,35 @@ async def test_deleted_comment_keeps_history_and_marks_the_incident(sla: SlaCont
     assert status == "source_deleted"
     assert text == "Нет воды"  # the original text stays: history is kept
     assert await count(sla, message_revisions) == 2
+
+
+async def test_deadline_watcher_catches_up_exactly_once_across_restarts(
+    settings_factory: SettingsFactory, database_url: str
+) -> None:
+    settings = settings_factory(database_url=database_url)
+    now = [T0]
+    context = await open_sla(settings, Metrics(), clock=lambda: now[0])
+    await context.service.on_classified(classified(raw_message(1)))
+    assert await context.service.watch_deadlines() == 0
+    now[0] = T0 + timedelta(days=20)  # the watcher was down for weeks
+    assert await context.service.watch_deadlines() == 4
+    assert await context.service.watch_deadlines() == 0
+    await context.db.close()
+    restarted = await open_sla(settings, Metrics(), clock=lambda: now[0])
+    assert await restarted.service.watch_deadlines() == 0
+    async with restarted.db.engine.connect() as connection:
+        rows = (
+            await connection.execute(
+                select(incident_events.c.type, incident_events.c.at, incident_events.c.data)
+                .where(incident_events.c.type.in_(["deadline_warning", "overdue"]))
+                .order_by(incident_events.c.seq)
+            )
+        ).all()
+        flags = (await connection.execute(select(incidents))).one()
+    await restarted.db.close()
+    assert [(r.type, r.data["clock"]) for r in rows] == [
+        ("deadline_warning", "first_response"), ("overdue", "first_response"),
+        ("deadline_warning", "final_answer"), ("overdue", "final_answer"),
+    ]  # fmt: skip
+    assert rows[1].at == flags.first_response_due  # timed when due, not when noticed
+    assert flags.overdue_first_response and flags.overdue_final_answer
