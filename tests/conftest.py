@@ -105,6 +105,7 @@ class SettingsFactory:
         values: dict[str, object] = {
             "data_dir": self.tmp_path / "data",
             "topic_namespace": self.namespace,
+            "consumer_group_prefix": self.namespace.rstrip("."),
             "aggregate_interval_seconds": 1.0,
             "outbox_poll_seconds": 0.2,
         }

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.engine import Engine
 
@@ -69,13 +70,15 @@ class Pipeline:
 def pipeline(
     kafka_server: KafkaServer, database_url: str, model_dir: Path, tmp_path: Path
 ) -> Iterator[Pipeline]:
+    run = uuid.uuid4().hex[:6]
     sources = tmp_path / "sources.yaml"
     sources.write_text(SOURCES_YAML, encoding="utf-8")
     env = {
         **os.environ,
         "OTKLIK_KAFKA_BOOTSTRAP": kafka_server.bootstrap,
         "OTKLIK_DATABASE_URL": database_url,
-        "OTKLIK_TOPIC_NAMESPACE": f"e2e{uuid.uuid4().hex[:6]}.",
+        "OTKLIK_TOPIC_NAMESPACE": f"e2e{run}.",
+        "OTKLIK_CONSUMER_GROUP_PREFIX": f"e2e{run}",
         "OTKLIK_MODEL_DIR": str(model_dir),
         "OTKLIK_SOURCES_FILE": str(sources),
         "OTKLIK_DATA_DIR": str(tmp_path / "data"),
@@ -106,6 +109,8 @@ def committed(bootstrap: str, group: str, topic: str) -> int:
         await admin.start()
         try:
             offsets = await admin.list_consumer_group_offsets(group)
+        except KafkaError:  # the group or its coordinator does not exist yet
+            return 0
         finally:
             await admin.close()
         return sum(
@@ -124,18 +129,19 @@ def test_every_message_exactly_once_across_a_classifier_crash(
     stored = select(func.count()).select_from(messages)
     namespace = pipeline.env["OTKLIK_TOPIC_NAMESPACE"]
     raw_topic = topic_name(Topic.RAW_MESSAGES, namespace)
+    prefix = pipeline.env["OTKLIK_CONSUMER_GROUP_PREFIX"]
 
     pipeline.run("ingest", "replay", str(events_file))  # the raw topic now holds all 1,000
     pipeline.start("sla", "sla")
     classifier = pipeline.start("classifier", "classify")
     wait_until(
-        lambda: committed(kafka_server.bootstrap, "otklik.classifier", raw_topic) >= N // 4,
+        lambda: committed(kafka_server.bootstrap, f"{prefix}.classifier", raw_topic) >= N // 4,
         120,
         "the classifier to be a quarter through",
     )
     os.kill(classifier.pid, signal.SIGKILL)
     classifier.wait()
-    at_kill = committed(kafka_server.bootstrap, "otklik.classifier", raw_topic)
+    at_kill = committed(kafka_server.bootstrap, f"{prefix}.classifier", raw_topic)
     assert at_kill < N, "the classifier finished before it was killed: the test proves nothing"
 
     pipeline.start("classifier-2", "classify")
@@ -145,7 +151,7 @@ def test_every_message_exactly_once_across_a_classifier_crash(
         lambda: (
             committed(
                 kafka_server.bootstrap,
-                "otklik.sla",
+                f"{prefix}.sla",
                 topic_name(Topic.CLASSIFIED_MESSAGES, namespace),
             )
             >= 2 * N
