@@ -44,7 +44,7 @@ def build_features() -> FeatureUnion:
 
 def incident_head() -> CalibratedClassifierCV:
     base = LogisticRegression(C=4.0, class_weight="balanced", max_iter=3000)
-    return CalibratedClassifierCV(base, method="sigmoid", cv=5, ensemble=False)
+    return CalibratedClassifierCV(base, method="sigmoid", cv=3, ensemble=False)
 
 
 def label_head() -> LogisticRegression:
@@ -62,6 +62,7 @@ class IncidentModel:
     category: LogisticRegression
     sentiment: LogisticRegression
     metrics: dict[str, Any] = field(default_factory=dict)
+    _names: list[str] | None = field(default=None, repr=False)
 
     def scores(self, texts: list[str]) -> np.ndarray[Any, np.dtype[np.float64]]:
         matrix = self.features.transform(texts)
@@ -87,19 +88,22 @@ class IncidentModel:
         return verdicts
 
     def _explain(self, row: Any) -> tuple[str, ...]:
-        """Terms with the largest contribution (weight x value) towards "incident"."""
+        """Words (lemmas, 1-2-grams) that pushed hardest towards "incident" — character n-grams
+        count in the score but mean nothing to a moderator, so they are not shown."""
         estimator = self.incident.calibrated_classifiers_[0].estimator
         contributions = row.multiply(estimator.coef_[0]).tocsr()
         names = self.feature_names()
-        order = np.argsort(-contributions.data)[:EXPLAIN_TERMS]
-        return tuple(
-            names[contributions.indices[i]].split("__", 1)[-1].strip()
-            for i in order
-            if contributions.data[i] > 0
-        )
+        terms: list[str] = []
+        for i in np.argsort(-contributions.data):
+            name = names[contributions.indices[i]]
+            if contributions.data[i] <= 0 or len(terms) == EXPLAIN_TERMS:
+                break
+            if name.startswith("words__") and "числотокен" not in name:
+                terms.append(name.removeprefix("words__"))
+        return tuple(terms)
 
     def feature_names(self) -> list[str]:
-        cached: list[str] | None = getattr(self, "_names", None)
+        cached = self._names
         if cached is None:
             cached = [
                 f"{part}__{name}"

@@ -33,7 +33,7 @@ def train(
     labels = np.array([e.is_incident for e in train_set])
     features = build_features()
     matrix = features.fit_transform(texts)
-    folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=seed)
+    folds = StratifiedKFold(n_splits=3, shuffle=True, random_state=seed)
     out_of_fold = cross_val_predict(
         incident_head(), matrix, labels, cv=folds, method="predict_proba"
     )
