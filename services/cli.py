@@ -117,6 +117,23 @@ def web() -> None:
 
 
 @app.command()
+def replay(file: Path) -> None:
+    """Загрузить историю (JSONL событий: message, assigned, claimed, answered, rejected,
+    reassigned, closed, reopened) через ту же доменную логику; всё или ничего."""
+    from services.runtime.processes import replay_history_file
+    from sla.history import HistoryError
+
+    try:
+        report = asyncio.run(replay_history_file(_settings(), file))
+    except HistoryError as error:
+        typer.echo(f"история не загружена, ничего не применено:\n{error}", err=True)
+        raise typer.Exit(2) from error
+    typer.echo(
+        f"applied={report.applied} skipped_messages={len(report.skipped_messages)} (already loaded)"
+    )
+
+
+@app.command()
 def indicators(
     month: Annotated[str, typer.Option(help="Месяц YYYY-MM")],
     municipality: Annotated[str | None, typer.Option(help="Муниципалитет")] = None,

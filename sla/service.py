@@ -105,31 +105,47 @@ class IncidentService:
         self, connection: AsyncConnection, message: RawMessage, decision: Decision
     ) -> None:
         # The clock starts when the resident wrote, not when otklik caught up with it.
-        start = min(message.created_at, self._clock())
-        incident = Incident(
-            incident_id=repository.incident_id_for(message.message_id),
+        await self.open_in(
+            connection,
             message_id=message.message_id,
             channel=message.channel.value,
             category=decision.category,
             municipality=message.municipality,
             department=decision.department,
+            start=min(message.created_at, self._clock()),
+            data={"score": decision.score, "model": decision.model_version},
+        )
+
+    async def open_in(
+        self,
+        connection: AsyncConnection,
+        *,
+        message_id: str,
+        channel: str,
+        category: str | None,
+        municipality: str,
+        department: str | None,
+        start: datetime,
+        data: dict[str, str | int | float | bool | None],
+        actor: str = "router",
+    ) -> Incident | None:
+        """Open and assign the incident of a stored message; None if it already exists."""
+        incident = Incident(
+            incident_id=repository.incident_id_for(message_id),
+            message_id=message_id,
+            channel=channel,
+            category=category,
+            municipality=municipality,
+            department=department,
         )
         if not await repository.insert_incident(connection, incident):
-            return
+            return None
         deadlines = self._policy.deadlines(
-            channel=incident.channel,
-            category=incident.category,
-            municipality=incident.municipality,
-            start=start,
+            channel=channel, category=category, municipality=municipality, start=start
         )
-        first = opened(
-            "classifier", start, {"score": decision.score, "model": decision.model_version}
-        )
-        transitions = [
-            first,
-            *decide(apply_all(incident, [first]), Assign("router", deadlines), start),
-        ]
-        await self._save(connection, incident, transitions)
+        first = opened("classifier", start, data)
+        assign = decide(apply_all(incident, [first]), Assign(actor, deadlines), start)
+        return await self._save(connection, incident, [first, *assign])
 
     async def _on_official_reply(self, connection: AsyncConnection, message: RawMessage) -> None:
         incident = await repository.load_incident(connection, message_id=message.reply_to)
@@ -159,14 +175,24 @@ class IncidentService:
     ) -> Incident:
         """Apply a moderator's command now; raises IllegalTransitionError when refused, also
         when another moderator holds a live claim (unless a supervisor overrides it)."""
-        now = self._clock()
         async with self._db.transaction() as connection:
             incident = await repository.load_incident(connection, incident_id=incident_id)
             if incident is None:
                 raise IncidentNotFoundError(incident_id)
-            if not override_claim:
-                check_claim(incident, command.actor, now)
-            return await self._save(connection, incident, decide(incident, command, now))
+            return await self.act_in(connection, incident, command, self._clock(), override_claim)
+
+    async def act_in(
+        self,
+        connection: AsyncConnection,
+        incident: Incident,
+        command: Command,
+        now: datetime,
+        override_claim: bool = False,
+    ) -> Incident:
+        """Apply ``command`` at ``now`` to a loaded, locked incident inside ``connection``."""
+        if not override_claim:
+            check_claim(incident, command.actor, now)
+        return await self._save(connection, incident, decide(incident, command, now))
 
     async def reassign_command(
         self, incident_id: str, actor: str, municipality: str, department: str | None, reason: str

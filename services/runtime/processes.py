@@ -22,6 +22,7 @@ from services.settings import Settings
 from services.web.app import create_app
 from sla.aggregation import current_records
 from sla.main import aggregator_stage, open_sla, sla_stage, utc_now
+from sla.replay import ReplayReport, replay_history
 
 
 async def replay_to_kafka(settings: Settings, file: Path) -> tuple[int, int]:
@@ -88,6 +89,15 @@ async def add_user(settings: Settings, login: str, password: str, role: Role, na
             await store.add_user(
                 connection, login=login, password=password, role=role, display_name=name
             )
+    finally:
+        await context.db.close()
+
+
+async def replay_history_file(settings: Settings, file: Path) -> ReplayReport:
+    context = await open_sla(settings, Metrics())
+    try:
+        with file.open("rb") as lines:
+            return await replay_history(context.db, context.service, lines)
     finally:
         await context.db.close()
 
