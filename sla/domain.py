@@ -6,7 +6,7 @@ shell loads state, calls these, stores the transitions and publishes them throug
 """
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 
 
@@ -280,35 +280,6 @@ def _apply_deadline_event(incident: Incident, transition: Transition) -> Inciden
     return replace(incident, overdue=incident.overdue | {clock})
 
 
-def deadline_events(incident: Incident, now: datetime, lead: timedelta) -> list[Transition]:
-    """Warnings and overdue marks due by ``now`` that were not emitted yet.
-
-    Each is timed at the moment it became due (the deadline minus the lead, or the deadline), not
-    when it was noticed, so a watcher that was down catches up with the right times.
-    """
-    if incident.status not in OPEN_STATUSES or incident.deadlines is None:
-        return []
-    events = []
-    for clock, due, met in (
-        (Clock.FIRST_RESPONSE, incident.deadlines.first_response, incident.first_response_at),
-        (Clock.FINAL_ANSWER, incident.deadlines.final_answer, incident.final_answer_at),
-    ):
-        if met is not None:
-            continue
-        data: dict[str, str | int | float | bool | None] = {
-            "clock": clock.value, "due": due.isoformat(), "noticed_at": now.isoformat(),
-        }  # fmt: skip
-        if clock not in incident.warned and now >= due - lead:
-            events.append(
-                Transition(
-                    EventType.DEADLINE_WARNING, incident.status, "watcher", due - lead, data=data
-                )
-            )
-        if clock not in incident.overdue and now >= due:
-            events.append(Transition(EventType.OVERDUE, incident.status, "watcher", due, data=data))
-    return events
-
-
 def _apply_answer(incident: Incident, transition: Transition) -> Incident:
     first = incident.first_response_at or transition.at
     if not transition.data.get("final"):
@@ -372,20 +343,3 @@ def apply_all(incident: Incident, transitions: list[Transition]) -> Incident:
     for transition in transitions:
         incident = apply(incident, transition)
     return incident
-
-
-# An official reply with one of these is an intermediate answer ("taken into work"), not final.
-INTERMEDIATE_REPLY_MARKERS = (
-    "взяли в работу",
-    "взято в работу",
-    "принято в работу",
-    "ответим",
-    "уточняем",
-    "уточним",
-    "разбираемся",
-)
-
-
-def is_intermediate_reply(text: str) -> bool:
-    lowered = text.lower().replace("ё", "е")
-    return any(marker in lowered for marker in INTERMEDIATE_REPLY_MARKERS)

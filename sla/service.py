@@ -16,6 +16,7 @@ from services.contracts.messages import MessageAction, RawMessage
 from services.db.engine import Database
 from services.observability import Metrics
 from sla import repository
+from sla.deadlines import deadline_events
 from sla.domain import (
     Answer,
     Assign,
@@ -31,11 +32,10 @@ from sla.domain import (
     Transition,
     apply_all,
     check_claim,
-    deadline_events,
     decide,
-    is_intermediate_reply,
     opened,
 )
+from sla.replies import is_intermediate_reply
 
 log = logging.getLogger(__name__)
 

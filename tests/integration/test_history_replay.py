@@ -67,7 +67,8 @@ async def test_scenario_indicators_and_a_late_answer_revision(sla: SlaContext) -
     first = await sla.aggregator.publish_month(M, "2026-09")
     assert first is not None
     assert (first.revision, first.n_assigned, first.n_handled_on_time) == (1, 3, 1)
-    assert (first.ratio, first.k_ob, first.a2) == (pytest.approx(1 / 3), 1.0, 0.333333)
+    assert first.ratio == pytest.approx(1 / 3)
+    assert (first.k_ob, first.a2) == (1.0, 0.333333)
     assert first.share_processed == pytest.approx(66.6667)  # m1, m2 answered of 3
     assert (first.n_messages, first.n_negative, first.share_negative) == (5, 4, 80.0)
     assert await sla.aggregator.publish_month(M, "2026-09") is None  # unchanged: no new revision

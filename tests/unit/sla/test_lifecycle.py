@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from sla.deadlines import deadline_events
 from sla.domain import (
     Answer,
     Assign,
@@ -22,11 +23,10 @@ from sla.domain import (
     SourceDeleted,
     Status,
     apply_all,
-    deadline_events,
     decide,
-    is_intermediate_reply,
     judge_on_time,
 )
+from sla.replies import is_intermediate_reply
 
 T0 = datetime(2026, 9, 1, 10, 0, tzinfo=UTC)
 DEADLINES = Deadlines(T0 + timedelta(hours=8), T0 + timedelta(days=7), "2026-09", "rules[0]")
