@@ -3,6 +3,7 @@ environment elsewhere. Every field is listed in the README (a test keeps the two
 
 from pathlib import Path
 
+import yaml
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -63,6 +64,41 @@ class Settings(BaseSettings):
         default=None, description="Canned reply templates YAML; unset = the bundled ones"
     )
     log_level: str = Field(default="INFO", description="Log level")
+    secrets: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description="Named secrets as JSON (VK tokens, callback secrets, API keys)",
+    )
+    secrets_file: Path | None = Field(
+        default=None, description="YAML file of named secrets (name: value); wins over env"
+    )
+    vk_api_version: str = Field(default="5.199", description="VK API version sent with calls")
+    vk_api_url: str = Field(
+        default="https://api.vk.ru", description="VK API base URL (tests point it at a fake)"
+    )
+    vk_user_rps: float = Field(
+        default=3.0, gt=0, description="VK requests per second allowed for a user/service token"
+    )
+    vk_community_rps: float = Field(
+        default=20.0, gt=0, description="VK requests per second allowed for a community token"
+    )
+    vk_poll_interval_seconds: float = Field(
+        default=60.0, gt=0, description="Pause between two wall-polling rounds of a group"
+    )
+
+    def secret(self, name: str) -> SecretStr:
+        """The named secret (sources refer to secrets by name, never by value)."""
+        found = self._secrets_from_file().get(name) or self.secrets.get(name)
+        if found is None:
+            raise KeyError(f"secret {name!r} is not configured (OTKLIK_SECRETS or secrets file)")
+        return found
+
+    def _secrets_from_file(self) -> dict[str, SecretStr]:
+        if self.secrets_file is None:
+            return {}
+        loaded = yaml.safe_load(self.secrets_file.read_text(encoding="utf-8")) or {}
+        if not isinstance(loaded, dict):
+            raise ValueError(f"{self.secrets_file}: expected a mapping of name: value")
+        return {str(key): SecretStr(str(value)) for key, value in loaded.items()}
 
     @property
     def models_path(self) -> Path:

@@ -173,3 +173,12 @@ auth_sessions = Table(
     Column("created_at", TZ, nullable=False),
     Column("expires_at", TZ, nullable=False),
 )
+
+ingest_cursors = Table(
+    "ingest_cursors",
+    metadata,
+    Column("source_id", Text, primary_key=True),
+    Column("key", Text, primary_key=True),
+    Column("value", JSONType, nullable=False),
+    Column("updated_at", TZ, nullable=False, server_default=text("now()")),
+)

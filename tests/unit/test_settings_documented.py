@@ -11,6 +11,6 @@ def test_every_setting_is_listed_in_the_readme_with_its_default() -> None:
         variable = f"OTKLIK_{name.upper()}"
         line = next((ln for ln in text.splitlines() if ln.startswith(f"| `{variable}`")), None)
         assert line is not None, f"{variable} missing from README"
-        default = field.default
-        shown = "unset" if default is None else ("empty" if default == "" else f"`{default}`")
+        default = field.get_default(call_default_factory=True)
+        shown = "unset" if default is None else ("empty" if default in ("", {}) else f"`{default}`")
         assert f"| {shown} |" in line, f"{variable}: README default differs from {default!r}"
