@@ -30,11 +30,18 @@ class UserExistsError(ValueError):
     pass
 
 
+MIN_PASSWORD = 10
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise ValueError(f"Пароль должен быть не короче {MIN_PASSWORD} символов")
+
+
 async def add_user(
     connection: AsyncConnection, *, login: str, password: str, role: Role, display_name: str
 ) -> User:
-    if len(password) < 10:
-        raise ValueError("Пароль должен быть не короче 10 символов")
+    _check_password(password)
     if await connection.scalar(select(users.c.login).where(users.c.login == login)):
         raise UserExistsError(f"Пользователь {login} уже существует")
     await connection.execute(
@@ -46,6 +53,15 @@ async def add_user(
         )
     )
     return User(login, role, display_name)
+
+
+async def set_password(connection: AsyncConnection, *, login: str, password: str) -> bool:
+    """False when there is no such user."""
+    _check_password(password)
+    result = await connection.execute(
+        update(users).where(users.c.login == login).values(password_hash=_HASHER.hash(password))
+    )
+    return result.rowcount == 1
 
 
 async def authenticate(connection: AsyncConnection, login: str, password: str) -> User | None:

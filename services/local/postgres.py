@@ -13,6 +13,7 @@ def start_embedded_postgres(data_dir: Path) -> tuple[Any, str]:
     The handle must stay referenced: pgserver stops the server when the last handle is closed.
     """
     # pgserver keeps its socket inside data_dir; a unix socket path must stay under 107 bytes.
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
     data_dir = data_dir.resolve()
     if len(str(data_dir)) > 80:
         raise ValueError(f"PostgreSQL data dir path too long for a unix socket: {data_dir}")

@@ -4,6 +4,7 @@ replaying a bundled sample of VK events; then the queue API and /metrics are ser
 import asyncio
 import contextlib
 import logging
+import secrets
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,8 @@ from classifier.main import create_stage as classifier_stage
 from ingest.handlers import VkEventIngestor
 from ingest.replay import replay_vk_file
 from ingest.sources import load_sources
+from services.auth import store
+from services.auth.roles import Role
 from services.bus.memory import InMemoryBus
 from services.contracts.indicators import IndicatorRecord
 from services.db.outbox import OutboxRelay
@@ -28,11 +31,15 @@ log = logging.getLogger(__name__)
 DEMO_DATA = Path(__file__).resolve().parent.parent / "demo" / "data"
 
 
+DEMO_LOGIN = "demo"
+
+
 @dataclass
 class DemoResult:
     published: int
     skipped: int
     records: list[IndicatorRecord]
+    password: str = ""
 
 
 def default_sources_file(settings: Settings) -> Path:
@@ -54,7 +61,23 @@ async def replay_all(
     async with context.db.engine.connect() as connection:
         months = await published_months(connection)
         records = [r for month in months for r in await current_records(connection, month)]
-    return DemoResult(published, skipped, records)
+    return DemoResult(published, skipped, records, await demo_user(context))
+
+
+async def demo_user(context: SlaContext) -> str:
+    """The demo's administrator gets a fresh random password each run (printed, never stored
+    in clear), so the served queue can be tried at once and no fixed password exists."""
+    password = secrets.token_urlsafe(12)
+    async with context.db.transaction() as connection:
+        if not await store.set_password(connection, login=DEMO_LOGIN, password=password):
+            await store.add_user(
+                connection,
+                login=DEMO_LOGIN,
+                password=password,
+                role=Role.ADMIN,
+                display_name="Демо-администратор",
+            )
+    return password
 
 
 async def run_embedded(settings: Settings, sample: Path, serve: bool) -> DemoResult:
@@ -70,9 +93,8 @@ async def run_embedded(settings: Settings, sample: Path, serve: bool) -> DemoRes
         result = await replay_all(context, bus, settings, sample)
         print_report(result)
         if serve:
-            await _serve(
-                context, metrics, settings, [loop for s in stages for loop in s.background]
-            )
+            loops = [loop for stage in stages for loop in stage.background]
+            await _serve(context, settings, loops, result.password)
     finally:
         await bus.stop()
         for stage in stages:
@@ -82,9 +104,9 @@ async def run_embedded(settings: Settings, sample: Path, serve: bool) -> DemoRes
 
 async def _serve(
     context: SlaContext,
-    metrics: Metrics,
     settings: Settings,
     loops: list[Callable[[], Coroutine[Any, Any, None]]],
+    password: str,
 ) -> None:
     tasks = [asyncio.create_task(loop()) for loop in loops]
     config = uvicorn.Config(
@@ -95,6 +117,7 @@ async def _serve(
     )
     base = f"http://{settings.http_host}:{settings.http_port}"
     print(f"\nОчередь модератора: {base}/api/incidents  (OpenAPI: {base}/docs)")
+    print(f"Вход: POST {base}/api/login — логин {DEMO_LOGIN}, пароль {password}")
     print(f"Метрики: {base}/metrics — Ctrl+C, чтобы остановить")
     try:
         await uvicorn.Server(config).serve()

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from services.db.engine import open_database
 from services.db.schema import dead_letters, incidents, messages
-from services.runtime.embedded import DEMO_DATA, run_embedded
+from services.runtime.embedded import DEMO_DATA, DEMO_LOGIN, run_embedded
 from tests.conftest import SettingsFactory
 
 pytestmark = pytest.mark.integration
@@ -65,11 +65,15 @@ async def test_queue_api_lists_and_answers(
     from sla.main import open_sla
 
     settings = settings_factory(database_url=database_url, model_dir=model_dir)
-    await run_embedded(settings, SAMPLE, serve=False)
+    demo = await run_embedded(settings, SAMPLE, serve=False)
     metrics = Metrics()
     context = await open_sla(settings, metrics)
     transport = httpx.ASGITransport(app=create_app(context, settings))
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        assert (await client.get("/api/incidents")).status_code == 401
+        login = {"login": DEMO_LOGIN, "password": demo.password}
+        token = (await client.post("/api/login", json=login)).json()["token"]
+        client.headers["Authorization"] = f"Bearer {token}"
         page = (await client.get("/api/incidents", params={"limit": 5})).json()
         assert page["total"] > 0 and len(page["items"]) <= 5
         dues = [item["final_answer_due"] for item in page["items"]]
@@ -77,17 +81,15 @@ async def test_queue_api_lists_and_answers(
         target = page["items"][0]["incident_id"]
         answered = await client.post(
             f"/api/incidents/{target}/answer",
-            json={"actor": "moderator:anna", "text": "Исправлено"},
+            json={"text": "Исправлено"},
         )
         assert answered.status_code == 200, answered.text
         assert answered.json()["status"] == "answered"
         detail = (await client.get(f"/api/incidents/{target}")).json()
         assert detail["history"][-1]["type"] == "answered"
-        again = await client.post(
-            f"/api/incidents/{target}/answer", json={"actor": "moderator:anna", "text": "ещё раз"}
-        )
+        again = await client.post(f"/api/incidents/{target}/answer", json={"text": "ещё раз"})
         assert again.status_code == 409
         assert (await client.get("/api/incidents/nope")).status_code == 404
-        metrics_text = (await client.get("/metrics/")).text
+        metrics_text = (await client.get("/metrics")).text
         assert "otklik_incident_transitions_total" in metrics_text
     await context.db.close()
