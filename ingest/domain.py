@@ -59,7 +59,18 @@ def normalise_vk_event(
     source = catalog.by_group(group_id)
     if source is None:
         raise InvalidEventError(f"group {group_id} is not a configured source")
-    official = catalog.official_ids()
+    return normalise_vk_object(event_type, obj, source, catalog.official_ids(), received_at)
+
+
+def normalise_vk_object(
+    event_type: str,
+    obj: dict[str, Any],
+    source: Source,
+    official: frozenset[int],
+    received_at: datetime,
+) -> RawMessage | None:
+    """The message of one VK object (an event's, or one returned by wall.get, wall.getComments
+    or newsfeed.search) attributed to ``source``; None for types otklik does not handle."""
     try:
         if event_type in {"wall_post_new", "wall_repost"}:
             return _wall_post(obj, source, official, received_at)

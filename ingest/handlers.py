@@ -9,6 +9,7 @@ from ingest.domain import InvalidEventError, normalise_vk_event
 from ingest.sources import SourceCatalog
 from services.bus.delivery import make_dead_letter, send_dead_letter
 from services.bus.port import Publisher
+from services.contracts.messages import RawMessage
 from services.contracts.topics import Topic
 from services.observability import Metrics
 
@@ -23,34 +24,38 @@ class VkEventIngestor:
         metrics: Metrics,
         clock: Callable[[], datetime],
     ) -> None:
-        self._catalog = catalog
+        self.catalog = catalog
         self._publisher = publisher
-        self._metrics = metrics
+        self.metrics = metrics
         self._clock = clock
 
     async def on_event(self, event: Any, raw: bytes | None = None) -> bool:
         """Publish the event's message; False when it was dead-lettered or ignored."""
         try:
-            message = normalise_vk_event(event, self._catalog, self._clock())
+            message = normalise_vk_event(event, self.catalog, self._clock())
         except InvalidEventError as error:
             body = raw if raw is not None else json.dumps(event, ensure_ascii=False).encode()
-            await self._dead_letter(body, str(error))
+            await self.dead_letter(body, str(error))
             return False
         if message is None:
             return False
-        await self._publisher.publish(Topic.RAW_MESSAGES, message.thread_key, message)
-        self._metrics.ingested.labels(source_kind=message.source_kind.value).inc()
+        await self.publish(message)
         return True
+
+    async def publish(self, message: RawMessage) -> None:
+        """Returns once the message is durable on the raw topic."""
+        await self._publisher.publish(Topic.RAW_MESSAGES, message.thread_key, message)
+        self.metrics.ingested.labels(source_kind=message.source_kind.value).inc()
 
     async def on_line(self, line: bytes, where: str) -> bool:
         """One JSON line of a replay file or a long-poll batch."""
         try:
             event = json.loads(line)
         except ValueError as error:
-            await self._dead_letter(line, f"{where}: not JSON ({error})")
+            await self.dead_letter(line, f"{where}: not JSON ({error})")
             return False
         return await self.on_event(event, raw=line)
 
-    async def _dead_letter(self, body: bytes, reason: str) -> None:
+    async def dead_letter(self, body: bytes, reason: str) -> None:
         letter = make_dead_letter(STAGE, None, body, reason)
-        await send_dead_letter(self._publisher, self._metrics, letter)
+        await send_dead_letter(self._publisher, self.metrics, letter)

@@ -48,6 +48,30 @@ class Metrics:
         self.dead_letters = Counter(
             "otklik_dead_letters", "Inputs sent to the dead-letter topic", ["stage"], registry=r
         )
+        self.vk_calls = Counter(
+            "otklik_vk_api_calls",
+            "VK API calls by method and result (ok, an error code, http, network)",
+            ["method", "result"],
+            registry=r,
+        )
+        self.vk_token_invalid = Gauge(
+            "otklik_vk_token_invalid",
+            "1 when VK rejected the named token (error 5): it must be renewed",
+            ["token"],
+            registry=r,
+        )
+        self.vk_inaccessible = Counter(
+            "otklik_vk_inaccessible",
+            "Sources or posts VK refused access to (errors 15, 18, 30, 212)",
+            ["scope"],
+            registry=r,
+        )
+        self.vk_longpoll_failed = Counter(
+            "otklik_vk_longpoll_failed",
+            "Bots Long Poll 'failed' replies (1: history lost, 2: key expired, 3: both)",
+            ["failed"],
+            registry=r,
+        )
         self.outbox_backlog = Gauge(
             "otklik_outbox_backlog", "Outbox rows not yet published", registry=r
         )

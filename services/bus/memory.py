@@ -58,3 +58,17 @@ class InMemoryBus:
             with contextlib.suppress(asyncio.CancelledError):
                 await worker
         self._workers.clear()
+
+
+class RecordingPublisher:
+    """A publisher that keeps what it is given, in order: the fake of the Publisher port for
+    tests of a single stage (the raw bytes are kept, as a broker would)."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[Topic, str, bytes]] = []
+
+    async def publish(self, topic: Topic, key: str, payload: BaseModel | bytes) -> None:
+        self.sent.append((topic, key, encode(payload)))
+
+    def on(self, topic: Topic) -> list[bytes]:
+        return [body for sent_topic, _, body in self.sent if sent_topic is topic]

@@ -1,0 +1,237 @@
+"""A local fake of the VK API over HTTP, for tests and benchmarks: VK is never reached from them.
+
+``POST /method/<name>`` answers the methods otklik uses (groups.getLongPollServer, wall.get,
+wall.getComments, newsfeed.search, execute, wall.createComment) and ``GET /lp/<group>`` is the
+Bots Long Poll server ``groups.getLongPollServer`` points to. The real vk-api client talks to it
+through ``VkClient(api_url=server.url)``.
+"""
+
+import json
+import re
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+from ingest.vk.fake_state import FakeApiError, FakeVkState
+
+MethodImpl = Any
+_ONE_METHOD = re.compile(
+    r"var values = (\[.*\]),i = 0,result = \[\];.*API\.([\w.]+)\(values\[i\]\)"
+)
+_CALL = re.compile(r"API\.([\w.]+)\(")
+
+
+class FakeVkServer:
+    def __init__(self, state: FakeVkState | None = None) -> None:
+        self.state = state or FakeVkState()
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
+
+    def __enter__(self) -> "FakeVkServer":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        with self.state.lock:
+            self.state.lock.notify_all()
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def call(self, method: str, params: dict[str, str]) -> Any:
+        """One API method as VK would run it; raises FakeApiError with VK's code."""
+        state = self.state
+        state.calls.append((method, params))
+        kind = state.tokens.get(params.get("access_token", ""))
+        if kind is None:
+            raise FakeApiError(5, "User authorization failed: invalid access_token (4).")
+        code = state.take_error(method)
+        if code is not None:
+            raise FakeApiError(code, f"scripted error {code}")
+        if method == "execute":
+            if kind == "service":
+                raise FakeApiError(15, "Access denied: execute is not available for service token")
+            return self._execute(params)
+        impl = _METHODS.get(method)
+        if impl is None:
+            raise FakeApiError(3, f"Unknown method passed: {method}")
+        return impl(self, kind, params)
+
+    def _execute(self, params: dict[str, str]) -> dict[str, Any]:
+        code = params.get("code", "")
+        calls = _parse_vkscript(code)
+        results: list[Any] = []
+        errors: list[dict[str, Any]] = []
+        for method, values in calls:
+            try:
+                results.append(
+                    self.call(method, {**_stringify(values), "access_token": _token(params)})
+                )
+            except FakeApiError as error:
+                results.append(False)
+                errors.append(
+                    {"method": method, "error_code": error.code, "error_msg": error.message}
+                )
+        return {"response": results, "execute_errors": errors} if errors else {"response": results}
+
+
+def _token(params: dict[str, str]) -> str:
+    return params.get("access_token", "")
+
+
+def _stringify(values: dict[str, Any]) -> dict[str, str]:
+    return {key: str(value) for key, value in values.items()}
+
+
+def _parse_vkscript(code: str) -> list[tuple[str, dict[str, Any]]]:
+    """The two shapes vk-api's VkRequestsPool generates: one method over a list of values, or
+    ``return [API.a({...}),API.b({...})];``."""
+    one = _ONE_METHOD.search(code)
+    if one is not None:
+        return [(one.group(2), values) for values in json.loads(one.group(1))]
+    decoder = json.JSONDecoder()
+    calls = []
+    for match in _CALL.finditer(code):
+        values, _ = decoder.raw_decode(code, match.end())
+        calls.append((match.group(1), values))
+    return calls
+
+
+def _int(params: dict[str, str], key: str, default: int = 0) -> int:
+    return int(params.get(key, default))
+
+
+def _group_of(server: FakeVkServer, owner_id: int) -> Any:
+    group = server.state.groups.get(-owner_id)
+    if group is None:
+        raise FakeApiError(15, "Access denied: group is unknown or closed")
+    return group
+
+
+def _get_long_poll_server(server: FakeVkServer, kind: str, params: dict[str, str]) -> Any:
+    if kind != "community":
+        raise FakeApiError(15, "Access denied: long poll needs a community token")
+    group = server.state.group(_int(params, "group_id"))
+    ts = len(group.events) + 1
+    return {"key": group.key, "server": f"{server.url}/lp/{group.group_id}", "ts": str(ts)}
+
+
+def _wall_get(server: FakeVkServer, kind: str, params: dict[str, str]) -> Any:
+    group = _group_of(server, _int(params, "owner_id"))
+    offset, count = _int(params, "offset"), _int(params, "count", 20)
+    with server.state.lock:
+        posts = sorted(group.posts.values(), key=lambda p: p["id"], reverse=True)
+        return {
+            "count": len(posts),
+            "items": json.loads(json.dumps(posts[offset : offset + count])),
+        }
+
+
+def _wall_get_comments(server: FakeVkServer, kind: str, params: dict[str, str]) -> Any:
+    owner, post_id = _int(params, "owner_id"), _int(params, "post_id")
+    group = _group_of(server, owner)
+    if (owner, post_id) in server.state.closed_posts:
+        raise FakeApiError(212, "Access to post comments denied")
+    if post_id not in group.posts:
+        raise FakeApiError(100, "One of the parameters specified was missing or invalid: post_id")
+    parent = _int(params, "comment_id")
+    offset, count = _int(params, "offset"), min(_int(params, "count", 10), 100)
+    thread_items = _int(params, "thread_items_count")
+    with server.state.lock:
+        level = [
+            c for c in group.comments[post_id] if c["parents_stack"] == ([parent] if parent else [])
+        ]
+        if params.get("sort", "asc") == "desc":
+            level.reverse()
+        items = json.loads(json.dumps(level[offset : offset + count]))
+        for item in items:
+            replies = [c for c in group.comments[post_id] if c["parents_stack"] == [item["id"]]]
+            item["thread"] = {
+                "count": len(replies),
+                "items": json.loads(json.dumps(replies[:thread_items])),
+            }
+        total = len(group.comments[post_id])
+        return {"count": total, "current_level_count": len(level), "items": items}
+
+
+def _newsfeed_search(server: FakeVkServer, kind: str, params: dict[str, str]) -> Any:
+    if kind != "user":
+        raise FakeApiError(15, "Access denied: newsfeed.search needs a user token")
+    query, start = params.get("q", "").lower(), _int(params, "start_time")
+    with server.state.lock:
+        found = [
+            post
+            for group in server.state.groups.values()
+            for post in group.posts.values()
+            if query in post["text"].lower() and post["date"] >= start
+        ]
+    found.sort(key=lambda p: p["date"], reverse=True)
+    count = _int(params, "count", 30)
+    return {"items": found[:count], "count": len(found[:count]), "total_count": len(found)}
+
+
+def _create_comment(server: FakeVkServer, kind: str, params: dict[str, str]) -> Any:
+    owner, post_id = _int(params, "owner_id"), _int(params, "post_id")
+    group = _group_of(server, owner)
+    from_id = -group.group_id if params.get("from_group") else 1
+    comment_id = server.state.add_comment(
+        group.group_id,
+        post_id,
+        params.get("message", ""),
+        0,
+        from_id,
+        _int(params, "reply_to_comment"),
+    )
+    return {"comment_id": comment_id}
+
+
+_METHODS = {
+    "groups.getLongPollServer": _get_long_poll_server,
+    "wall.get": _wall_get,
+    "wall.getComments": _wall_get_comments,
+    "newsfeed.search": _newsfeed_search,
+    "wall.createComment": _create_comment,
+}
+
+
+def _handler_for(server: FakeVkServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            """Quiet: tests read the state, not the access log."""
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            form = parse_qs(self.rfile.read(length).decode("utf-8"))
+            params = {key: values[-1] for key, values in form.items()}
+            method = urlparse(self.path).path.removeprefix("/method/")
+            try:
+                body = server.call(method, params)
+                payload = body if method == "execute" else {"response": body}
+            except FakeApiError as error:
+                payload = {"error": {"error_code": error.code, "error_msg": error.message}}
+            self._json(payload)
+
+        def do_GET(self) -> None:
+            url = urlparse(self.path)
+            query = {key: values[-1] for key, values in parse_qs(url.query).items()}
+            group_id = int(url.path.removeprefix("/lp/"))
+            wait = min(float(query.get("wait", "0")), 2.0)
+            reply = server.state.longpoll(
+                group_id, query.get("key", ""), int(query.get("ts", "0")), wait
+            )
+            self._json(reply)
+
+        def _json(self, payload: Any) -> None:
+            data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    return Handler
