@@ -59,6 +59,22 @@ def ingest_replay(file: Path) -> None:
     typer.echo(f"published={published} skipped={skipped}")
 
 
+@ingest_app.command("vk")
+def ingest_vk() -> None:
+    """VK в Kafka: Bots Long Poll управляемых сообществ и опрос стен отслеживаемых групп."""
+    from services.runtime.vk import run_vk
+
+    asyncio.run(run_vk(_settings()))
+
+
+@ingest_app.command("http")
+def ingest_http() -> None:
+    """HTTP-приём: VK Callback API (/vk/callback) и обращения (/intake/ИСТОЧНИК)."""
+    from services.runtime.vk import run_ingest_http
+
+    asyncio.run(run_ingest_http(_settings()))
+
+
 @app.command()
 def classify(
     input_file: Annotated[

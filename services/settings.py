@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     consumer_group_prefix: str = Field(default="otklik", description="Kafka consumer group prefix")
     http_host: str = Field(default="127.0.0.1", description="Bind address of HTTP servers")
     http_port: int = Field(default=8080, description="Port of the web app / moderator queue API")
+    ingest_http_port: int = Field(
+        default=8081, description="Port of `otklik ingest http` (VK Callback API, appeal intake)"
+    )
     metrics_port: int = Field(
         default=9108, description="Port of /metrics for stages without their own HTTP server"
     )

@@ -8,10 +8,6 @@ input is replayed once more (redelivery): still exactly once.
 import asyncio
 import os
 import signal
-import subprocess
-import sys
-import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,88 +15,25 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 from sqlalchemy import create_engine, func, select
-from sqlalchemy.engine import Engine
 
 from services.contracts.topics import Topic, topic_name
 from services.db.engine import sqlalchemy_url
-from services.db.migrate import upgrade
 from services.db.schema import dead_letters, incidents, indicator_values, messages
-from services.local.kafka import KafkaServer, free_port
+from services.local.kafka import KafkaServer
+from tests.e2e.processes import Pipeline, scalar, wait_until
 from tests.factories import SOURCES_YAML, write_vk_events
 
 pytestmark = pytest.mark.e2e
 N = 1000
 
 
-class Pipeline:
-    def __init__(self, env: dict[str, str], logs: Path) -> None:
-        self.env = env
-        self.logs = logs
-        self.processes: dict[str, subprocess.Popen[bytes]] = {}
-
-    def start(self, name: str, *args: str) -> subprocess.Popen[bytes]:
-        env = {**self.env, "OTKLIK_METRICS_PORT": str(free_port())}
-        log = (self.logs / f"{name}.log").open("ab")
-        process = subprocess.Popen(
-            [sys.executable, "-m", "services.cli", *args], env=env, stdout=log, stderr=log
-        )
-        self.processes[name] = process
-        return process
-
-    def run(self, *args: str) -> None:
-        subprocess.run(
-            [sys.executable, "-m", "services.cli", *args],
-            env={**self.env, "OTKLIK_METRICS_PORT": str(free_port())},
-            check=True,
-            timeout=120,
-        )
-
-    def stop_all(self) -> None:
-        for process in self.processes.values():
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process in self.processes.values():
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-
-
 @pytest.fixture
 def pipeline(
     kafka_server: KafkaServer, database_url: str, model_dir: Path, tmp_path: Path
 ) -> Iterator[Pipeline]:
-    run = uuid.uuid4().hex[:6]
-    sources = tmp_path / "sources.yaml"
-    sources.write_text(SOURCES_YAML, encoding="utf-8")
-    env = {
-        **os.environ,
-        "OTKLIK_KAFKA_BOOTSTRAP": kafka_server.bootstrap,
-        "OTKLIK_DATABASE_URL": database_url,
-        "OTKLIK_TOPIC_NAMESPACE": f"e2e{run}.",
-        "OTKLIK_CONSUMER_GROUP_PREFIX": f"e2e{run}",
-        "OTKLIK_MODEL_DIR": str(model_dir),
-        "OTKLIK_SOURCES_FILE": str(sources),
-        "OTKLIK_DATA_DIR": str(tmp_path / "data"),
-        "OTKLIK_LOG_LEVEL": "WARNING",
-    }
-    upgrade(database_url)
-    running = Pipeline(env, tmp_path)
+    running = Pipeline.prepare(kafka_server, database_url, model_dir, tmp_path, SOURCES_YAML)
     yield running
     running.stop_all()
-
-
-def scalar(engine: Engine, query: object) -> int:
-    with engine.connect() as connection:
-        return int(connection.scalar(query) or 0)  # type: ignore[call-overload]
-
-
-def wait_until(condition: object, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 def committed(bootstrap: str, group: str, topic: str) -> int:

@@ -1,0 +1,133 @@
+"""Entry points of the VK ingestors in the distributed mode.
+
+``otklik ingest vk`` listens to the Bots Long Poll of every managed community that has a token
+and no Callback API, and polls every monitored group that has a token; ``otklik ingest http``
+serves the Callback API receiver (and the appeal intake) behind the city's reverse proxy. One
+VkClient per token, so a token shared by several groups keeps one rate limit.
+"""
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from ingest.cursors import CursorStore
+from ingest.handlers import VkEventIngestor
+from ingest.sources import Source, SourceCatalog, load_sources
+from ingest.vk.callback import callback_router
+from ingest.vk.client import VkClient
+from ingest.vk.longpoll import LongPollListener
+from ingest.vk.polling import WallPoller
+from services.bus.kafka import KafkaTransport
+from services.bus.port import Publisher, Stage
+from services.db.engine import open_database
+from services.db.migrate import upgrade
+from services.observability import Metrics
+from services.runtime.embedded import default_sources_file
+from services.runtime.kafka_runner import run_stage_on_kafka
+from services.settings import Settings
+from sla.main import utc_now
+
+log = logging.getLogger(__name__)
+Loop = Callable[[], Coroutine[Any, Any, None]]
+
+
+class VkClients:
+    """One client per named token: community tokens get the community rate, others the user's."""
+
+    def __init__(self, settings: Settings, metrics: Metrics) -> None:
+        self._settings, self._metrics = settings, metrics
+        self._clients: dict[str, VkClient] = {}
+
+    def for_source(self, source: Source) -> VkClient:
+        assert source.token is not None
+        if source.token not in self._clients:
+            rps = self._settings.vk_community_rps if source.managed else self._settings.vk_user_rps
+            self._clients[source.token] = VkClient(
+                self._settings.secret(source.token),
+                token_name=source.token,
+                metrics=self._metrics,
+                api_url=self._settings.vk_api_url,
+                api_version=self._settings.vk_api_version,
+                rps=rps,
+            )
+        return self._clients[source.token]
+
+
+def vk_loops(
+    settings: Settings, catalog: SourceCatalog, ingestor: VkEventIngestor, cursors: CursorStore
+) -> list[Loop]:
+    clients = VkClients(settings, ingestor.metrics)
+    loops: list[Loop] = []
+    for source in catalog.vk_groups(managed=True):
+        if source.token is not None and source.callback is None:
+            loops.append(
+                LongPollListener(source, clients.for_source(source), ingestor, cursors).run
+            )
+    for source in catalog.vk_groups(managed=False):
+        if source.token is not None:
+            poller = WallPoller(source, clients.for_source(source), ingestor, cursors, utc_now)
+            loops.append(_every(settings.vk_poll_interval_seconds, poller.poll_once))
+    return loops
+
+
+def _every(seconds: float, work: Callable[[], Coroutine[Any, Any, int]]) -> Loop:
+    async def loop() -> None:
+        while True:
+            published = await work()
+            log.info("polling round published %d messages", published)
+            await asyncio.sleep(seconds)
+
+    return loop
+
+
+async def run_vk(settings: Settings) -> None:
+    catalog = load_sources(default_sources_file(settings))
+
+    async def factory(publisher: Publisher, metrics: Metrics) -> Stage:
+        db = open_database(settings, pool_size=2)
+        await asyncio.to_thread(upgrade, db.url)
+        ingestor = VkEventIngestor(catalog, publisher, metrics, utc_now)
+        loops = vk_loops(settings, catalog, ingestor, CursorStore(db))
+        if not loops:
+            log.warning("no VK source has a token: nothing to listen to or poll")
+        return Stage("ingest-vk", background=loops, closers=[db.close])
+
+    await run_stage_on_kafka(settings, "ingest-vk", factory)
+
+
+def create_ingest_app(
+    settings: Settings, catalog: SourceCatalog, transport: KafkaTransport, metrics: Metrics
+) -> FastAPI:
+    ingestor = VkEventIngestor(catalog, transport, metrics, utc_now)
+    app = FastAPI(title="otklik — приём событий VK и обращений", version="1")
+    app.include_router(callback_router(ingestor, settings))
+
+    @app.get("/metrics")
+    async def metrics_view() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
+
+
+async def run_ingest_http(settings: Settings) -> None:
+    metrics = Metrics()
+    transport = KafkaTransport(settings, metrics, client_id="otklik-ingest-http")
+    app = create_ingest_app(
+        settings, load_sources(default_sources_file(settings)), transport, metrics
+    )
+    await transport.start()
+    try:
+        config = uvicorn.Config(app, host=settings.http_host, port=settings.ingest_http_port)
+        await uvicorn.Server(config).serve()
+    finally:
+        await transport.stop()

@@ -1,0 +1,93 @@
+"""otklik commands run as OS processes, for the end-to-end tests."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+
+from services.db.migrate import upgrade
+from services.local.kafka import KafkaServer, free_port
+
+
+class Pipeline:
+    def __init__(self, env: dict[str, str], logs: Path) -> None:
+        self.env = env
+        self.logs = logs
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.metrics_ports: dict[str, int] = {}
+
+    @classmethod
+    def prepare(
+        cls,
+        kafka: KafkaServer,
+        database_url: str,
+        model_dir: Path,
+        tmp_path: Path,
+        sources_yaml: str,
+        **extra_env: str,
+    ) -> "Pipeline":
+        """A migrated database, a sources file and an isolated topic namespace for one test."""
+        run = uuid.uuid4().hex[:6]
+        sources = tmp_path / "sources.yaml"
+        sources.write_text(sources_yaml, encoding="utf-8")
+        env = {
+            **os.environ,
+            "OTKLIK_KAFKA_BOOTSTRAP": kafka.bootstrap,
+            "OTKLIK_DATABASE_URL": database_url,
+            "OTKLIK_TOPIC_NAMESPACE": f"e2e{run}.",
+            "OTKLIK_CONSUMER_GROUP_PREFIX": f"e2e{run}",
+            "OTKLIK_MODEL_DIR": str(model_dir),
+            "OTKLIK_SOURCES_FILE": str(sources),
+            "OTKLIK_DATA_DIR": str(tmp_path / "data"),
+            "OTKLIK_LOG_LEVEL": "WARNING",
+            **extra_env,
+        }
+        upgrade(database_url)
+        return cls(env, tmp_path)
+
+    def start(self, name: str, *args: str) -> subprocess.Popen[bytes]:
+        self.metrics_ports[name] = port = free_port()
+        env = {**self.env, "OTKLIK_METRICS_PORT": str(port)}
+        log = (self.logs / f"{name}.log").open("ab")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "services.cli", *args], env=env, stdout=log, stderr=log
+        )
+        self.processes[name] = process
+        return process
+
+    def run(self, *args: str) -> None:
+        subprocess.run(
+            [sys.executable, "-m", "services.cli", *args],
+            env={**self.env, "OTKLIK_METRICS_PORT": str(free_port())},
+            check=True,
+            timeout=120,
+        )
+
+    def stop_all(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self.processes.values():
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def scalar(engine: Engine, query: object) -> int:
+    with engine.connect() as connection:
+        return int(connection.scalar(query) or 0)  # type: ignore[call-overload]
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out waiting for {what}")
+        time.sleep(0.02)
