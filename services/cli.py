@@ -242,6 +242,51 @@ def users_add(
     typer.echo(f"user {login} ({chosen.value}) created")
 
 
+@app.command("import")
+def import_file(
+    file: Path,
+    source: Annotated[str, typer.Option(help="Канал импорта: id или имя из файла источников")],
+    zone: Annotated[
+        str, typer.Option(help="Часовой пояс дат без смещения в файле")
+    ] = "Europe/Moscow",
+) -> None:
+    """Загрузить список обращений из CSV или XLSX (колонки — по настройке источника).
+    Хорошие строки публикуются в Kafka, ошибочные перечисляются с номерами строк."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from ingest.appeals.importer import ImportFileError
+    from ingest.sources import SourcesFileError
+    from services.runtime.appeals import import_appeals
+
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise typer.BadParameter(f"неизвестный часовой пояс {zone}") from error
+    try:
+        report = asyncio.run(import_appeals(_settings(), file, source, zone))
+    except (ImportFileError, SourcesFileError) as error:
+        typer.echo(f"файл не импортирован, ничего не опубликовано:\n{error}", err=True)
+        raise typer.Exit(2) from error
+    typer.echo(f"импортировано обращений: {report.imported}")
+    if report.bad_rows:
+        typer.echo(f"строк с ошибками: {len(report.bad_rows)} (сохранены в dead letters)")
+        for row, reason in report.bad_rows:
+            typer.echo(f"  строка {row}: {reason}")
+        raise typer.Exit(1)
+
+
+@ingest_app.command("imap")
+def ingest_imap(
+    once: Annotated[bool, typer.Option(help="Проверить почтовые ящики один раз и выйти")] = False,
+) -> None:
+    """Забирать письма-обращения из почтовых ящиков (IMAP) каналов email в Kafka."""
+    from services.runtime.appeals import run_imap
+
+    published = asyncio.run(run_imap(_settings(), once=once))
+    if once:
+        typer.echo(f"опубликовано писем: {published}")
+
+
 def main() -> None:
     app()
 

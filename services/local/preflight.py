@@ -1,17 +1,51 @@
-"""First step of `make test`: make sure Java and Maven are there and Kafka's jars are cached.
+"""First step of `make test`: make sure Java and Maven are there and Kafka's jars are cached,
+and that dovecot (the real IMAP server of the e-mail channel tests) is installed.
 
 With CI=true a missing tool is a failure; on a developer's machine it is a warning and the tests
-that need Kafka are skipped with the same message.
+that need Kafka (or IMAP) are skipped with the same message.
 """
 
 import os
+import shutil
+import subprocess
 import sys
+from pathlib import Path
 
 from services.local.kafka import INSTALL_HINT, ensure_jars, missing_tools
+
+DOVECOT_HINT = "apt-get install -y dovecot-imapd (Debian's dovecot, for the IMAP tests)"
+
+
+def _has_dovecot() -> bool:
+    return shutil.which("dovecot") is not None or Path("/usr/sbin/dovecot").is_file()
+
+
+def ensure_dovecot() -> bool:
+    """Install dovecot-imapd where that is harmless: as root with apt-get, in a container or CI
+    (no systemd running). On a systemd host the package would start a system-wide mail server,
+    so there only the hint is printed. The tests run their own dovecot; none is left running."""
+    if _has_dovecot():
+        return True
+    harmless = (
+        os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+        or not Path("/run/systemd/system").exists()
+    )
+    if os.geteuid() != 0 or shutil.which("apt-get") is None or not harmless:
+        return False
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    install = ["apt-get", "install", "-y", "-q", "--no-install-recommends", "dovecot-imapd"]
+    if subprocess.run(install, env=env, check=False).returncode != 0:  # noqa: S603
+        subprocess.run(["apt-get", "update", "-q"], env=env, check=False)  # noqa: S607
+        subprocess.run(install, env=env, check=False)  # noqa: S603
+    return _has_dovecot()
 
 
 def main() -> int:
     in_ci = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+    if not ensure_dovecot():
+        print(f"preflight: dovecot missing. {DOVECOT_HINT}", file=sys.stderr)
+        if in_ci:
+            return 1
     missing = missing_tools()
     if missing:
         print(f"preflight: missing {', '.join(missing)}. {INSTALL_HINT}", file=sys.stderr)

@@ -10,12 +10,14 @@ import asyncio
 import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import uvicorn
 from fastapi import FastAPI
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from ingest.appeals.intake import AppealIntake, intake_router
 from ingest.cursors import CursorStore
 from ingest.handlers import VkEventIngestor
 from ingest.sources import Source, SourceCatalog, load_sources
@@ -34,6 +36,8 @@ from services.settings import Settings
 from sla.main import utc_now
 
 log = logging.getLogger(__name__)
+# Appeals whose date carries no zone (web forms usually send local time) are read in this zone.
+APPEAL_ZONE = ZoneInfo("Europe/Moscow")
 Loop = Callable[[], Coroutine[Any, Any, None]]
 
 
@@ -105,8 +109,10 @@ def create_ingest_app(
     settings: Settings, catalog: SourceCatalog, transport: KafkaTransport, metrics: Metrics
 ) -> FastAPI:
     ingestor = VkEventIngestor(catalog, transport, metrics, utc_now)
+    intake = AppealIntake(catalog, settings, transport, metrics, utc_now, APPEAL_ZONE)
     app = FastAPI(title="otklik — приём событий VK и обращений", version="1")
     app.include_router(callback_router(ingestor, settings))
+    app.include_router(intake_router(intake))
 
     @app.get("/metrics")
     async def metrics_view() -> Response:
