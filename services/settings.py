@@ -1,6 +1,7 @@
 """All settings in one place. Built once in an entrypoint and passed down; nothing reads the
 environment elsewhere. Every field is listed in the README (a test keeps the two in step)."""
 
+from functools import cached_property
 from pathlib import Path
 
 import yaml
@@ -90,12 +91,14 @@ class Settings(BaseSettings):
 
     def secret(self, name: str) -> SecretStr:
         """The named secret (sources refer to secrets by name, never by value)."""
-        found = self._secrets_from_file().get(name) or self.secrets.get(name)
+        found = self._file_secrets.get(name) or self.secrets.get(name)
         if found is None:
             raise KeyError(f"secret {name!r} is not configured (OTKLIK_SECRETS or secrets file)")
         return found
 
-    def _secrets_from_file(self) -> dict[str, SecretStr]:
+    @cached_property
+    def _file_secrets(self) -> dict[str, SecretStr]:
+        """Read once: secrets are looked up on every callback and intake request."""
         if self.secrets_file is None:
             return {}
         loaded = yaml.safe_load(self.secrets_file.read_text(encoding="utf-8")) or {}

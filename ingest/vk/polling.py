@@ -42,7 +42,7 @@ class WallPoller:
 
     async def poll_once(self) -> int:
         """One round; returns how many messages were published."""
-        if await self._still_inaccessible("source"):
+        if self._recent(await self._cursors.get(self._source.id, "inaccessible:source")):
             return 0
         try:
             posts = (await self._client.acall("wall.get", self._wall_params()))["items"]
@@ -70,7 +70,8 @@ class WallPoller:
 
     async def _new_comments(self, posts: list[dict[str, Any]]) -> int:
         cursors = await self._cursors.all(self._source.id, "post:")
-        posts = [p for p in posts if not await self._still_inaccessible(f"post:{p['id']}")]
+        marks = await self._cursors.all(self._source.id, "inaccessible:post:")
+        posts = [p for p in posts if not self._recent(marks.get(f"inaccessible:post:{p['id']}"))]
         calls = [self._comments_params(p["id"]) for p in posts]
         pages = await self._client.abatch("wall.getComments", calls) if calls else []
         published = 0
@@ -162,11 +163,11 @@ class WallPoller:
         if message is not None:
             await self._ingestor.publish(message)
 
-    async def _still_inaccessible(self, scope: str) -> bool:
-        marked = await self._cursors.get(self._source.id, f"inaccessible:{scope}")
-        if marked is None:
+    def _recent(self, mark: dict[str, str] | None) -> bool:
+        """An inaccessible mark younger than a day: skip; older ones are checked again."""
+        if mark is None:
             return False
-        return self._clock() < datetime.fromisoformat(marked["at"]) + RECHECK_INACCESSIBLE
+        return self._clock() < datetime.fromisoformat(mark["at"]) + RECHECK_INACCESSIBLE
 
     async def _on_error(self, error: VkCallError, scope: str) -> None:
         """Inaccessible sources and posts are marked and skipped; other failures are logged and
