@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     vk_poll_interval_seconds: float = Field(
         default=60.0, gt=0, description="Pause between two wall-polling rounds of a group"
     )
+    imap_poll_interval_seconds: float = Field(
+        default=60.0, gt=0, description="Pause between two checks of the appeal mailboxes"
+    )
 
     def secret(self, name: str) -> SecretStr:
         """The named secret (sources refer to secrets by name, never by value)."""

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from ingest.sources import ImportColumns, Source
 from services.contracts.classification import ClassifiedMessage, Decision, Sentiment
 from services.contracts.messages import Author, Channel, RawMessage, SourceKind, vk_message_id
 
@@ -108,3 +109,32 @@ def classified(message: RawMessage, *, incident: bool = True) -> ClassifiedMessa
         )
     )
     return ClassifiedMessage(message=message, decision=decision)
+
+
+# --- appeal channels ---------------------------------------------------------------------------
+
+APPEAL_IMPORT_HEADER = ["Номер", "Дата", "Текст обращения", "Заявитель", "Контакт"]
+
+
+def appeal_source(channel: Channel, **overrides: Any) -> Source:
+    """An appeal channel of testgrad: the web reception by default; ``channel`` picks the kind
+    (an import channel reads the columns of ``APPEAL_IMPORT_HEADER``)."""
+    values: dict[str, Any] = {
+        "id": f"appeal:{channel.value}",
+        "name": f"Обращения ({channel.value})",
+        "kind": "appeal",
+        "channel": channel,
+        "municipality": "testgrad",
+    }
+    if channel is Channel.WEB:
+        values.update(id="appeal:portal", name="Интернет-приёмная", api_key="portal_key")
+    if channel is Channel.IMPORT:
+        values["columns"] = ImportColumns(
+            external_id="Номер",
+            text="Текст обращения",
+            created_at="Дата",
+            author="Заявитель",
+            contact="Контакт",
+        )
+    values.update(overrides)
+    return Source(**values)

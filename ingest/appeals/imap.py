@@ -21,7 +21,8 @@ from datetime import datetime, tzinfo
 
 from pydantic import SecretStr
 
-from ingest.appeals.domain import InvalidAppealError, email_record, normalise_appeal
+from ingest.appeals.domain import InvalidAppealError, normalise_appeal
+from ingest.appeals.mail import email_record
 from ingest.cursors import CursorStore
 from ingest.sources import ImapConfig, Source
 from services.bus.delivery import make_dead_letter, send_dead_letter

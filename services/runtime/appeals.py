@@ -34,9 +34,6 @@ from services.settings import Settings
 
 log = logging.getLogger(__name__)
 
-IMAP_POLL_SECONDS = 60.0
-
-
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -106,7 +103,7 @@ async def run_imap(settings: Settings, *, once: bool) -> int:
 
     async def factory(publisher: Publisher, metrics: Metrics) -> Stage:
         pollers = imap_pollers(settings, catalog, db, publisher, metrics)
-        loops = [functools.partial(poller.run, IMAP_POLL_SECONDS) for poller in pollers]
+        loops = [functools.partial(poller.run, settings.imap_poll_interval_seconds) for poller in pollers]
         return Stage(name="imap", background=list(loops), closers=[db.close])
 
     await run_stage_on_kafka(settings, "imap", factory)

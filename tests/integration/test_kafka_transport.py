@@ -1,8 +1,5 @@
 """The Kafka transport on a real broker: delivery, dead letters, commit after handling."""
 
-import asyncio
-from collections.abc import Callable
-
 import pytest
 from aiokafka import AIOKafkaProducer
 
@@ -15,14 +12,9 @@ from services.local.kafka import KafkaServer
 from services.observability import Metrics
 from tests.conftest import SettingsFactory
 from tests.factories import raw_message
+from tests.fakes import wait_for
 
 pytestmark = pytest.mark.integration
-
-
-async def wait_for(predicate: Callable[[], object]) -> None:
-    async with asyncio.timeout(30):
-        while not predicate():
-            await asyncio.sleep(0.05)
 
 
 async def test_messages_arrive_and_bad_input_becomes_a_dead_letter(

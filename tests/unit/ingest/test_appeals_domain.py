@@ -12,24 +12,16 @@ from hypothesis import strategies as st
 from ingest.appeals.domain import (
     MAX_TEXT_CHARS,
     InvalidAppealError,
-    email_record,
-    html_to_text,
     normalise_appeal,
 )
+from ingest.appeals.mail import email_record, html_to_text
 from ingest.sources import ImapConfig, Source
 from services.contracts.messages import Attachment, Channel, SourceKind
+from tests.factories import appeal_source
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 NOW = datetime(2026, 9, 10, 9, 0, tzinfo=UTC)
-WEB = Source(
-    id="appeal:portal",
-    name="Интернет-приёмная",
-    kind="appeal",
-    channel=Channel.WEB,
-    api_key="portal_key",
-    municipality="testgrad",
-    department="Приёмная",
-)
+WEB = appeal_source(Channel.WEB, department="Приёмная")
 IMPORT = WEB.model_copy(update={"id": "appeal:import", "channel": Channel.IMPORT})
 EMAIL = WEB.model_copy(
     update={
