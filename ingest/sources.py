@@ -81,6 +81,10 @@ class Source(BaseModel):
         "user or service token for a polled one",
     )
     callback: CallbackConfig | None = None
+    post_replies: bool = Field(
+        default=True,
+        description="Post moderators' answers to VK through the token (managed communities only)",
+    )
     polling: PollingConfig = PollingConfig()
     channel: Channel | None = Field(default=None, description="Appeal channel: web, email, import")
     api_key: SecretName | None = Field(

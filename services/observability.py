@@ -72,6 +72,12 @@ class Metrics:
             ["failed"],
             registry=r,
         )
+        self.vk_replies = Counter(
+            "otklik_vk_replies",
+            "Moderators' answers posted to VK (posted) or not (failed: retried or dead-lettered)",
+            ["result"],
+            registry=r,
+        )
         self.outbox_backlog = Gauge(
             "otklik_outbox_backlog", "Outbox rows not yet published", registry=r
         )

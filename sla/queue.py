@@ -18,11 +18,21 @@ class QueueFilter:
     department: str | None = None
     category: str | None = None
     channel: str | None = None
+    source: str | None = None
     overdue: bool | None = None
     due_within_hours: float | None = None
     open_only: bool = True
     limit: int = 50
     offset: int = 0
+
+
+def _next_due() -> ColumnElement[datetime]:
+    """The deadline still to be met: the first response until there is one, then the final
+    answer (None once both are met). Overdue, "due within" and the queue order all use it."""
+    return func.coalesce(
+        case((incidents.c.first_response_at.is_(None), incidents.c.first_response_due)),
+        case((incidents.c.final_answer_at.is_(None), incidents.c.final_answer_due)),
+    )
 
 
 def _conditions(flt: QueueFilter, now: datetime) -> list[ColumnElement[bool]]:
@@ -36,15 +46,11 @@ def _conditions(flt: QueueFilter, now: datetime) -> list[ColumnElement[bool]]:
         (incidents.c.department, flt.department),
         (incidents.c.category, flt.category),
         (incidents.c.channel, flt.channel),
+        (messages.c.source_id, flt.source),
     ):
         if value is not None:
             conditions.append(column == value)
-    # "Overdue" is about the deadline still to be met: the first response until there is one,
-    # then the final answer.
-    due = func.coalesce(
-        case((incidents.c.first_response_at.is_(None), incidents.c.first_response_due)),
-        case((incidents.c.final_answer_at.is_(None), incidents.c.final_answer_due)),
-    )
+    due = _next_due()
     if flt.overdue is True:
         conditions.append(due < now)
     elif flt.overdue is False:
@@ -82,12 +88,14 @@ _COLUMNS = (
 async def list_incidents(
     connection: AsyncConnection, flt: QueueFilter, now: datetime
 ) -> tuple[int, list[dict[str, Any]]]:
-    query = select(*_COLUMNS).join(messages, messages.c.message_id == incidents.c.message_id)
+    joined = incidents.join(messages, messages.c.message_id == incidents.c.message_id)
     conditions = _conditions(flt, now)
-    total = await connection.scalar(select(func.count()).select_from(incidents).where(*conditions))
+    total = await connection.scalar(select(func.count()).select_from(joined).where(*conditions))
     rows = await connection.execute(
-        query.where(*conditions)
-        .order_by(incidents.c.final_answer_due.asc().nulls_last(), incidents.c.incident_id)
+        select(*_COLUMNS, _next_due().label("next_due"))
+        .select_from(joined)
+        .where(*conditions)
+        .order_by(_next_due().asc().nulls_last(), incidents.c.incident_id)
         .limit(flt.limit)
         .offset(flt.offset)
     )

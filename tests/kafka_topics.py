@@ -1,6 +1,8 @@
 """Reading back what a test published to a real Kafka topic."""
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+import asyncio
+
+from aiokafka import AIOKafkaConsumer
 
 from services.contracts.topics import Topic, topic_name
 from services.settings import Settings
@@ -8,17 +10,18 @@ from services.settings import Settings
 
 async def read_topic(settings: Settings, topic: Topic) -> list[tuple[str, bytes]]:
     """Every record (key, value) of ``topic`` from the beginning up to its current end."""
-    name = topic_name(topic, settings.topic_namespace)
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False
+        topic_name(topic, settings.topic_namespace),
+        bootstrap_servers=settings.kafka_bootstrap,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
     )
     await consumer.start()
     try:
-        if name not in await consumer.topics():  # also loads the metadata of every topic
-            return []
-        partitions = [TopicPartition(name, p) for p in consumer.partitions_for_topic(name) or ()]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
+        async with asyncio.timeout(30):  # without a group, every partition is assigned at once
+            while not consumer.assignment():
+                await asyncio.sleep(0.05)
+        partitions = list(consumer.assignment())
         starts = await consumer.beginning_offsets(partitions)
         ends = await consumer.end_offsets(partitions)
         expected = sum(ends[tp] - starts[tp] for tp in partitions)

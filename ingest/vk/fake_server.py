@@ -9,6 +9,7 @@ through ``VkClient(api_url=server.url)``.
 import json
 import re
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -25,6 +26,7 @@ _CALL = re.compile(r"API\.([\w.]+)\(")
 class FakeVkServer:
     def __init__(self, state: FakeVkState | None = None) -> None:
         self.state = state or FakeVkState()
+        self.comments_by_guid: dict[str, int] = {}  # VK drops a repeated guid: same comment
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
@@ -178,15 +180,20 @@ def _newsfeed_search(server: FakeVkServer, kind: str, params: dict[str, str]) ->
 def _create_comment(server: FakeVkServer, kind: str, params: dict[str, str]) -> Any:
     owner, post_id = _int(params, "owner_id"), _int(params, "post_id")
     group = _group_of(server, owner)
+    guid = params.get("guid")
+    if guid and guid in server.comments_by_guid:
+        return {"comment_id": server.comments_by_guid[guid]}
     from_id = -group.group_id if params.get("from_group") else 1
     comment_id = server.state.add_comment(
         group.group_id,
         post_id,
         params.get("message", ""),
-        0,
+        int(time.time()),
         from_id,
         _int(params, "reply_to_comment"),
     )
+    if guid:
+        server.comments_by_guid[guid] = comment_id
     return {"comment_id": comment_id}
 
 

@@ -8,6 +8,8 @@ from pydantic import BaseModel
 
 from services.bus.delivery import deliver
 from services.bus.port import Subscription, encode
+from services.contracts.deadletters import DeadLetter
+from services.contracts.messages import RawMessage
 from services.contracts.topics import Topic
 from services.observability import Metrics
 
@@ -72,3 +74,9 @@ class RecordingPublisher:
 
     def on(self, topic: Topic) -> list[bytes]:
         return [body for sent_topic, _, body in self.sent if sent_topic is topic]
+
+    def messages(self) -> list[RawMessage]:
+        return [RawMessage.model_validate_json(body) for body in self.on(Topic.RAW_MESSAGES)]
+
+    def letters(self) -> list[DeadLetter]:
+        return [DeadLetter.model_validate_json(body) for body in self.on(Topic.DEAD_LETTERS)]

@@ -8,6 +8,9 @@ class IncidentEvent(BaseModel):
 
     event_id: str = Field(description="'<incident_id>:<seq>', unique and stable")
     incident_id: str
+    message_id: str | None = Field(
+        default=None, description="The resident's message the incident was opened for"
+    )
     seq: int = Field(ge=1)
     type: str
     status: str = Field(description="Status after the transition")

@@ -34,6 +34,7 @@ from services.settings import Settings
 
 log = logging.getLogger(__name__)
 
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -103,7 +104,9 @@ async def run_imap(settings: Settings, *, once: bool) -> int:
 
     async def factory(publisher: Publisher, metrics: Metrics) -> Stage:
         pollers = imap_pollers(settings, catalog, db, publisher, metrics)
-        loops = [functools.partial(poller.run, settings.imap_poll_interval_seconds) for poller in pollers]
+        loops = [
+            functools.partial(poller.run, settings.imap_poll_interval_seconds) for poller in pollers
+        ]
         return Stage(name="imap", background=list(loops), closers=[db.close])
 
     await run_stage_on_kafka(settings, "imap", factory)

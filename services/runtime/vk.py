@@ -1,7 +1,8 @@
 """Entry points of the VK ingestors in the distributed mode.
 
 ``otklik ingest vk`` listens to the Bots Long Poll of every managed community that has a token
-and no Callback API, and polls every monitored group that has a token; ``otklik ingest http``
+and no Callback API, polls every monitored group that has a token, and posts moderators' answers
+back to the managed communities; ``otklik ingest http``
 serves the Callback API receiver (and the appeal intake) behind the city's reverse proxy. One
 VkClient per token, so a token shared by several groups keeps one rate limit.
 """
@@ -21,12 +22,15 @@ from ingest.appeals.intake import AppealIntake, intake_router
 from ingest.cursors import CursorStore
 from ingest.handlers import VkEventIngestor
 from ingest.sources import Source, SourceCatalog, load_sources
+from ingest.vk.answers import VkAnswerPoster, answer_posting_sources
 from ingest.vk.callback import callback_router
 from ingest.vk.client import VkClient
 from ingest.vk.longpoll import LongPollListener
 from ingest.vk.polling import WallPoller
 from services.bus.kafka import KafkaTransport
-from services.bus.port import Publisher, Stage
+from services.bus.port import Publisher, Stage, Subscription
+from services.contracts.incidents import IncidentEvent
+from services.contracts.topics import Topic
 from services.db.engine import open_database
 from services.db.migrate import upgrade
 from services.observability import Metrics
@@ -64,9 +68,12 @@ class VkClients:
 
 
 def vk_loops(
-    settings: Settings, catalog: SourceCatalog, ingestor: VkEventIngestor, cursors: CursorStore
+    settings: Settings,
+    catalog: SourceCatalog,
+    ingestor: VkEventIngestor,
+    cursors: CursorStore,
+    clients: VkClients,
 ) -> list[Loop]:
-    clients = VkClients(settings, ingestor.metrics)
     loops: list[Loop] = []
     for source in catalog.vk_groups(managed=True):
         if source.token is not None and source.callback is None:
@@ -78,6 +85,16 @@ def vk_loops(
             poller = WallPoller(source, clients.for_source(source), ingestor, cursors, utc_now)
             loops.append(_every(settings.vk_poll_interval_seconds, poller.poll_once))
     return loops
+
+
+def answer_subscriptions(
+    catalog: SourceCatalog, clients: VkClients, metrics: Metrics
+) -> list[Subscription]:
+    """Moderators' answers go back to VK for the communities that allow it."""
+    if not answer_posting_sources(catalog):
+        return []
+    poster = VkAnswerPoster(catalog, clients.for_source, metrics)
+    return [Subscription(Topic.INCIDENT_EVENTS, "vk-answers", IncidentEvent, poster.handle)]
 
 
 def _every(seconds: float, work: Callable[[], Coroutine[Any, Any, int]]) -> Loop:
@@ -97,10 +114,16 @@ async def run_vk(settings: Settings) -> None:
         db = open_database(settings, pool_size=2)
         await asyncio.to_thread(upgrade, db.url)
         ingestor = VkEventIngestor(catalog, publisher, metrics, utc_now)
-        loops = vk_loops(settings, catalog, ingestor, CursorStore(db))
+        clients = VkClients(settings, metrics)
+        loops = vk_loops(settings, catalog, ingestor, CursorStore(db), clients)
         if not loops:
             log.warning("no VK source has a token: nothing to listen to or poll")
-        return Stage("ingest-vk", background=loops, closers=[db.close])
+        return Stage(
+            "ingest-vk",
+            subscriptions=answer_subscriptions(catalog, clients, metrics),
+            background=loops,
+            closers=[db.close],
+        )
 
     await run_stage_on_kafka(settings, "ingest-vk", factory)
 

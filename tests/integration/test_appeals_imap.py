@@ -13,6 +13,7 @@ from pydantic import BaseModel, SecretStr
 from ingest.appeals.imap import ImapPoller
 from ingest.cursors import CursorStore
 from ingest.sources import ImapConfig, Source, SourceCatalog
+from services.bus.memory import RecordingPublisher
 from services.contracts.messages import Attachment, Channel
 from services.contracts.topics import Topic
 from services.db.engine import Database, open_database
@@ -21,7 +22,7 @@ from services.observability import Metrics
 from services.runtime.appeals import imap_pollers
 from tests.conftest import SettingsFactory
 from tests.factories import appeal_source
-from tests.fakes import RecordingPublisher, wait_for
+from tests.fakes import wait_for
 from tests.imap_server import PASSWORD, ImapServer, imap_server_fixture  # noqa: F401
 
 pytestmark = pytest.mark.integration

@@ -12,6 +12,7 @@ from openpyxl import Workbook
 from typer.testing import CliRunner
 
 from ingest.appeals.importer import ImportFileError, import_file
+from services.bus.memory import RecordingPublisher
 from services.cli import app as cli_app
 from services.contracts.deadletters import DeadLetter
 from services.contracts.messages import Channel, RawMessage
@@ -21,7 +22,6 @@ from services.observability import Metrics
 from tests.conftest import SettingsFactory
 from tests.factories import APPEAL_IMPORT_HEADER as HEADER
 from tests.factories import appeal_source
-from tests.fakes import RecordingPublisher
 from tests.kafka_topics import read_topic
 
 pytestmark = pytest.mark.integration

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from ingest.appeals.intake import MAX_BODY_BYTES, AppealIntake, intake_router
 from ingest.sources import SourceCatalog
 from services.bus.kafka import KafkaTransport
+from services.bus.memory import RecordingPublisher
 from services.contracts.deadletters import DeadLetter
 from services.contracts.messages import Channel, RawMessage
 from services.contracts.topics import Topic
@@ -19,7 +20,6 @@ from services.observability import Metrics
 from services.runtime.vk import create_ingest_app
 from tests.conftest import SettingsFactory
 from tests.factories import appeal_source
-from tests.fakes import RecordingPublisher
 from tests.kafka_topics import read_topic
 
 pytestmark = pytest.mark.integration

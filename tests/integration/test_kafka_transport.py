@@ -50,3 +50,30 @@ async def test_messages_arrive_and_bad_input_becomes_a_dead_letter(
     assert letters[0].stage == "classifier"
     assert "invalid otklik.messages.raw.v1" in letters[0].reason
     assert letters[0].payload == "{oops"
+
+
+async def test_publish_many_returns_when_durable_and_keeps_each_keys_order(
+    kafka_server: KafkaServer, settings_factory: SettingsFactory
+) -> None:
+    settings = settings_factory(kafka_bootstrap=kafka_server.bootstrap)
+    received: list[RawMessage] = []
+
+    async def on_raw(message: RawMessage) -> None:
+        received.append(message)
+
+    sent = [
+        raw_message(item).model_copy(update={"thread_key": f"vk:thread{item % 7}"})
+        for item in range(1, 501)
+    ]
+    transport = KafkaTransport(settings, Metrics(), client_id="test")
+    transport.subscribe(Subscription(Topic.RAW_MESSAGES, "classifier", RawMessage, on_raw))
+    await transport.start()
+    try:
+        await transport.publish_many(Topic.RAW_MESSAGES, [(m.thread_key, m) for m in sent])
+        await wait_for(lambda: len(received) >= len(sent))
+    finally:
+        await transport.stop()
+    assert len(received) == len(sent)
+    for key in {m.thread_key for m in sent}:
+        in_order = [m.message_id for m in sent if m.thread_key == key]
+        assert [m.message_id for m in received if m.thread_key == key] == in_order
