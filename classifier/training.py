@@ -43,7 +43,10 @@ def train(
     category = label_head().fit(
         matrix[incident_rows], [train_set[i].category for i in incident_rows]
     )
-    sentiment = label_head().fit(matrix, [e.sentiment for e in train_set])
+    # Moderator labels carry no sentiment (moderators judge incident and category, not tone):
+    # the sentiment head learns only from examples that have one, never from its own guesses.
+    toned_rows = [i for i, e in enumerate(train_set) if e.sentiment]
+    sentiment = label_head().fit(matrix[toned_rows], [train_set[i].sentiment for i in toned_rows])
     version = f"{datetime.now(UTC):%Y%m%d%H%M%S}-{corpus_digest(train_set)[:8]}"
     return IncidentModel(version, threshold, features, incident, category, sentiment)
 

@@ -217,6 +217,28 @@ def classifier_list() -> None:
         typer.echo(f"{mark} {info.version} {json.dumps(info.meta.get('held_out', {}))}")
 
 
+@classifier_app.command(
+    "retrain",
+    help="Дообучить модель на корпусе и метках модераторов; сделать основной, только если лучше."
+    "\n\nПретендент и основная модель сравниваются на отложенной выборке корпуса: претендент "
+    "лучше, если его F1 строго выше, а полнота не ниже min(0.90, полнота основной). Версия "
+    "претендента сохраняется в реестре в любом случае.",
+)
+def classifier_retrain(
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="Не делать претендента основной (версия всё равно сохраняется)"
+        ),
+    ] = False,
+) -> None:
+    from classifier.retrain import format_report
+    from services.runtime.retrain import retrain_from_labels
+
+    report = retrain_from_labels(_settings(), dry_run=dry_run)
+    typer.echo(format_report(report))
+
+
 @users_app.command("add")
 def users_add(
     login: str,

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
+from sla.on_time import judge_on_time
+
 
 class Status(StrEnum):
     NEW = "new"
@@ -30,6 +32,7 @@ class EventType(StrEnum):
     REJECTED = "rejected"
     REASSIGNED = "reassigned"
     REOPENED = "reopened"
+    RECATEGORISED = "recategorised"
     SOURCE_DELETED = "source_deleted"
     DEADLINE_WARNING = "deadline_warning"
     OVERDUE = "overdue"
@@ -135,42 +138,42 @@ class Reopen:
 
 
 @dataclass(frozen=True)
+class Recategorise:
+    """A moderator corrects the classifier's category (routing and deadlines stay as they are)."""
+
+    actor: str
+    category: str
+
+
+@dataclass(frozen=True)
 class SourceDeleted:
     actor: str = "source"
 
 
-Command = Assign | Claim | Answer | Reject | Reassign | Close | Reopen | SourceDeleted
+Command = (
+    Assign | Claim | Answer | Reject | Reassign | Close | Reopen | Recategorise | SourceDeleted
+)
 
-_ALLOWED: dict[type, frozenset[Status]] = {
-    Assign: frozenset({Status.NEW}),
-    Claim: frozenset({Status.ASSIGNED, Status.IN_WORK}),
-    Answer: frozenset({Status.ASSIGNED, Status.IN_WORK, Status.ANSWERED}),
-    Reject: frozenset({Status.NEW, Status.ASSIGNED, Status.IN_WORK}),
-    Reassign: frozenset({Status.ASSIGNED, Status.IN_WORK}),
-    Close: frozenset({Status.ANSWERED}),
-    Reopen: frozenset({Status.ANSWERED, Status.CLOSED}),
-    SourceDeleted: OPEN_STATUSES,
-}
-
-_COMMAND_NAMES = {
-    Assign: "назначить",
-    Claim: "взять в работу",
-    Answer: "ответить",
-    Reject: "отклонить",
-    Reassign: "переназначить",
-    Close: "закрыть",
-    Reopen: "переоткрыть",
-    SourceDeleted: "отметить удаление в источнике",
+# Per command: the statuses it is allowed in, and its name for the refusal message.
+_RULES: dict[type, tuple[frozenset[Status], str]] = {
+    Assign: (frozenset({Status.NEW}), "назначить"),
+    Claim: (frozenset({Status.ASSIGNED, Status.IN_WORK}), "взять в работу"),
+    Answer: (frozenset({Status.ASSIGNED, Status.IN_WORK, Status.ANSWERED}), "ответить"),
+    Reject: (frozenset({Status.NEW, Status.ASSIGNED, Status.IN_WORK}), "отклонить"),
+    Reassign: (frozenset({Status.ASSIGNED, Status.IN_WORK}), "переназначить"),
+    Close: (frozenset({Status.ANSWERED}), "закрыть"),
+    Reopen: (frozenset({Status.ANSWERED, Status.CLOSED}), "переоткрыть"),
+    Recategorise: (OPEN_STATUSES, "изменить категорию"),
+    SourceDeleted: (OPEN_STATUSES, "отметить удаление в источнике"),
 }
 
 
 def decide(incident: Incident, command: Command, now: datetime) -> list[Transition]:
     """The transitions ``command`` causes at ``now``; raises IllegalTransitionError if refused."""
-    allowed = _ALLOWED[type(command)]
+    allowed, name = _RULES[type(command)]
     if incident.status not in allowed:
         raise IllegalTransitionError(
-            f"Нельзя {_COMMAND_NAMES[type(command)]} инцидент {incident.incident_id} "
-            f"в статусе «{incident.status.value}»"
+            f"Нельзя {name} инцидент {incident.incident_id} в статусе «{incident.status.value}»"
         )
     return _decide_allowed(incident, command, now)
 
@@ -191,12 +194,12 @@ def _decide_allowed(incident: Incident, command: Command, now: datetime) -> list
         case Reassign():
             return [_reassign(incident, command, now)]
         case Close(actor):
-            if incident.final_answer_at is None:
-                raise IllegalTransitionError("Нельзя закрыть инцидент без окончательного ответа")
-            return [Transition(EventType.CLOSED, Status.CLOSED, actor, now)]
+            return [_close(incident, actor, now)]
         case Reopen(actor, reason):
             _require_reason(reason)
             return [Transition(EventType.REOPENED, Status.ASSIGNED, actor, now, reason)]
+        case Recategorise():
+            return [_recategorise(incident, command, now)]
         case SourceDeleted(actor):
             return [Transition(EventType.SOURCE_DELETED, Status.SOURCE_DELETED, actor, now)]
     raise AssertionError(command)  # pragma: no cover - exhaustive match
@@ -235,6 +238,24 @@ def _reassign(incident: Incident, command: Reassign, now: datetime) -> Transitio
     )  # fmt: skip
 
 
+def _close(incident: Incident, actor: str, now: datetime) -> Transition:
+    if incident.final_answer_at is None:
+        raise IllegalTransitionError("Нельзя закрыть инцидент без окончательного ответа")
+    return Transition(EventType.CLOSED, Status.CLOSED, actor, now)
+
+
+def _recategorise(incident: Incident, command: Recategorise, now: datetime) -> Transition:
+    if not command.category.strip():
+        raise IllegalTransitionError("Укажите категорию")
+    if command.category == incident.category:
+        raise IllegalTransitionError(f"У инцидента уже категория «{command.category}»")
+    data: dict[str, str | int | float | bool | None] = {
+        "category": command.category, "from_category": incident.category,
+    }  # fmt: skip
+    # The status stays: a correction of the category is not a step of the lifecycle.
+    return Transition(EventType.RECATEGORISED, incident.status, command.actor, now, data=data)
+
+
 def check_claim(incident: Incident, actor: str, now: datetime) -> None:
     """A moderator may act on an incident only if nobody else holds a live claim on it."""
     lock_held = incident.claim_expires_at is not None and incident.claim_expires_at > now
@@ -269,6 +290,8 @@ def apply(incident: Incident, transition: Transition) -> Incident:
             return replace(updated, closed_at=None, claimed_by=None, claim_expires_at=None)
         case EventType.DEADLINE_WARNING | EventType.OVERDUE:
             return _apply_deadline_event(updated, transition)
+        case EventType.RECATEGORISED:  # keeps the claim: the moderator goes on working on it
+            return replace(updated, category=str(transition.data["category"]))
         case _:
             return replace(updated, claimed_by=None, claim_expires_at=None)
 
@@ -310,25 +333,6 @@ def _apply_reassign(incident: Incident, transition: Transition) -> Incident:
         assigned_at=transition.at,
         warned=frozenset(),
         overdue=frozenset(),
-    )
-
-
-def judge_on_time(incident: Incident) -> tuple[bool, str]:
-    """Both clocks must be met: first response by its deadline, final answer by its deadline."""
-    deadlines = incident.deadlines
-    if deadlines is None or incident.first_response_at is None or incident.final_answer_at is None:
-        return False, "нет сроков или ответа"
-    late: list[str] = []
-    if incident.first_response_at > deadlines.first_response:
-        late.append(f"первый ответ позже срока {deadlines.first_response.isoformat()}")
-    if incident.final_answer_at > deadlines.final_answer:
-        late.append(f"окончательный ответ позже срока {deadlines.final_answer.isoformat()}")
-    if late:
-        return False, "; ".join(late) + f" (политика {deadlines.policy_version}, {deadlines.rule})"
-    return True, (
-        f"в срок: первый ответ до {deadlines.first_response.isoformat()}, окончательный до "
-        f"{deadlines.final_answer.isoformat()} "
-        f"(политика {deadlines.policy_version}, {deadlines.rule})"
     )
 
 

@@ -2,6 +2,7 @@
 a redelivered message or event changes nothing the second time."""
 
 import hashlib
+from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,8 +21,10 @@ from services.db.schema import (
     message_authors,
     message_revisions,
     messages,
+    moderator_labels,
 )
 from sla.domain import OPEN_STATUSES, Clock, Deadlines, Incident, Status, Transition
+from sla.labels import ModeratorLabel
 
 
 def incident_id_for(message_id: str) -> str:
@@ -281,3 +284,20 @@ async def save_transitions(
         await enqueue(connection, Topic.INCIDENT_EVENTS, event.incident_id, event)
         events.append(event)
     return events
+
+
+async def save_label(connection: AsyncConnection, label: ModeratorLabel) -> None:
+    """Store the decision with the message's current text; one row per message, the latest
+    decision wins (an older one, e.g. from a history file, never overwrites a newer one)."""
+    text = await connection.scalar(
+        select(messages.c.text).where(messages.c.message_id == label.message_id)
+    )
+    values = {**asdict(label), "text": text or ""}
+    statement = insert(moderator_labels).values(**values)
+    await connection.execute(
+        statement.on_conflict_do_update(
+            index_elements=[moderator_labels.c.message_id],
+            set_={k: statement.excluded[k] for k in values if k != "message_id"},
+            where=moderator_labels.c.decided_at <= statement.excluded.decided_at,
+        )
+    )

@@ -35,6 +35,7 @@ from sla.domain import (
     decide,
     opened,
 )
+from sla.labels import moderator_label
 from sla.replies import is_intermediate_reply
 
 log = logging.getLogger(__name__)
@@ -189,10 +190,16 @@ class IncidentService:
         now: datetime,
         override_claim: bool = False,
     ) -> Incident:
-        """Apply ``command`` at ``now`` to a loaded, locked incident inside ``connection``."""
+        """Apply ``command`` at ``now`` to a loaded, locked incident inside ``connection``; a
+        verdict on the classification is stored as a label in the same transaction."""
         if not override_claim:
             check_claim(incident, command.actor, now)
-        return await self._save(connection, incident, decide(incident, command, now))
+        transitions = decide(incident, command, now)
+        after = await self._save(connection, incident, transitions)
+        label = moderator_label(after, transitions)
+        if label is not None:
+            await repository.save_label(connection, label)
+        return after
 
     async def reassign_command(
         self, incident_id: str, actor: str, municipality: str, department: str | None, reason: str

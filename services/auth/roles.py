@@ -12,7 +12,7 @@ class Role(StrEnum):
 
 class Action(StrEnum):
     READ = "read"
-    HANDLE = "handle"  # claim, answer, reject, close, reopen
+    HANDLE = "handle"  # claim, answer, reject, change category, close, reopen
     SUPERVISE = "supervise"  # reassign, bulk actions, take over another's claim
     ADMINISTER = "administer"  # users
 

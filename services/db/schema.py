@@ -182,3 +182,20 @@ ingest_cursors = Table(
     Column("value", JSONType, nullable=False),
     Column("updated_at", TZ, nullable=False, server_default=text("now()")),
 )
+
+# The latest moderator decision per message (sla/labels.py says which decisions count). The text
+# is copied at decision time, because the label is about the text the moderator saw (a resident
+# may edit it later); like messages.text and message_revisions.text it is keyed by message_id, so
+# a redaction request clears it with them. No author is stored here.
+moderator_labels = Table(
+    "moderator_labels",
+    metadata,
+    Column("message_id", Text, ForeignKey("messages.message_id"), primary_key=True),
+    Column("incident_id", Text, ForeignKey("incidents.incident_id"), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("is_incident", Boolean, nullable=False),
+    Column("category", Text),
+    Column("decision", Text, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("decided_at", TZ, nullable=False),
+)

@@ -1,4 +1,5 @@
-"""Moderator queue API: list, detail, claim, answer, reject, reassign, close, reopen, bulk.
+"""Moderator queue API: list, detail, claim, answer, reject, reassign, category, close, reopen,
+bulk.
 Views translate HTTP to service calls and nothing else."""
 
 from datetime import UTC, datetime
@@ -7,6 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, Field, ValidationError
 
+from classifier.domain import DEPARTMENTS
 from services.auth.roles import Action
 from services.auth.store import User
 from services.web.security import WebState, requires, web_state
@@ -17,6 +19,7 @@ from sla.domain import (
     Command,
     IllegalTransitionError,
     Incident,
+    Recategorise,
     Reject,
     Reopen,
 )
@@ -43,6 +46,10 @@ class AnswerBody(BaseModel):
 
 class ReasonBody(BaseModel):
     reason: Text
+
+
+class CategoryBody(BaseModel):
+    category: str = Field(min_length=1, max_length=100)
 
 
 class ReassignBody(BaseModel):
@@ -153,6 +160,17 @@ async def reassign(incident_id: str, body: ReassignBody, state: State, user: Sup
     except IncidentNotFoundError as missing:
         raise HTTPException(404, "Инцидент не найден") from missing
     return await _run(state, incident_id, command, override=True)
+
+
+@router.post("/incidents/{incident_id}/category", response_model=Outcome)
+async def recategorise(
+    incident_id: str, body: CategoryBody, state: State, user: Handler
+) -> Outcome:
+    """Correct the category (becomes a label for the classifier); routing and deadlines stay."""
+    if body.category not in DEPARTMENTS:
+        known = ", ".join(sorted(DEPARTMENTS))
+        raise HTTPException(422, f"Неизвестная категория «{body.category}»; допустимые: {known}")
+    return await _run(state, incident_id, Recategorise(user.login, body.category))
 
 
 @router.post("/incidents/{incident_id}/close", response_model=Outcome)

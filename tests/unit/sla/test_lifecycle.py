@@ -24,8 +24,8 @@ from sla.domain import (
     Status,
     apply_all,
     decide,
-    judge_on_time,
 )
+from sla.on_time import judge_on_time
 from sla.replies import is_intermediate_reply
 
 T0 = datetime(2026, 9, 1, 10, 0, tzinfo=UTC)
