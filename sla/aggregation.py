@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import ColumnElement, and_, case, func, select, union_all
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -33,6 +33,26 @@ def month_bounds(month: str, zone: ZoneInfo) -> tuple[datetime, datetime]:
     return start.astimezone(UTC), end.astimezone(UTC)
 
 
+def assigned_in(municipality: str, start: datetime, end: datetime) -> ColumnElement[bool]:
+    """Incidents assigned to ``municipality`` in [start, end): N_назн before exclusions."""
+    return and_(
+        incidents.c.municipality == municipality,
+        incidents.c.assigned_at >= start,
+        incidents.c.assigned_at < end,
+    )
+
+
+def residents_messages_in(municipality: str, start: datetime, end: datetime) -> ColumnElement[bool]:
+    """Residents' messages of the period that have a sentiment: the base of the negative share."""
+    return and_(
+        messages.c.municipality == municipality,
+        messages.c.created_at >= start,
+        messages.c.created_at < end,
+        messages.c.is_official.is_(False),
+        messages.c.sentiment.is_not(None),
+    )
+
+
 async def municipalities(connection: AsyncConnection) -> list[str]:
     rows = await connection.execute(select(messages.c.municipality).distinct())
     return sorted(row[0] for row in rows)
@@ -40,14 +60,9 @@ async def municipalities(connection: AsyncConnection) -> list[str]:
 
 async def month_inputs(
     connection: AsyncConnection, municipality: str, month: str, zone: ZoneInfo
-) -> dict[str, int]:
+) -> dict[str, Any]:
     start, end = month_bounds(month, zone)
-    counted = and_(
-        incidents.c.municipality == municipality,
-        incidents.c.assigned_at >= start,
-        incidents.c.assigned_at < end,
-        incidents.c.status.not_in(EXCLUDED),
-    )
+    counted = and_(assigned_in(municipality, start, end), incidents.c.status.not_in(EXCLUDED))
     assigned, on_time, processed = (
         await connection.execute(
             select(
@@ -57,13 +72,8 @@ async def month_inputs(
             ).where(counted)
         )
     ).one()
-    in_month = and_(
-        messages.c.municipality == municipality,
-        messages.c.created_at >= start,
-        messages.c.created_at < end,
-        messages.c.is_official.is_(False),
-        messages.c.sentiment.is_not(None),
-    )
+    durations = await _response_hours(connection, counted)
+    in_month = residents_messages_in(municipality, start, end)
     total, negative = (
         await connection.execute(
             select(
@@ -77,17 +87,40 @@ async def month_inputs(
         "n_processed": int(processed),
         "n_messages": int(total),
         "n_negative": int(negative or 0),
+        **durations,
     }
 
 
+async def _response_hours(
+    connection: AsyncConnection, counted: ColumnElement[bool]
+) -> dict[str, float | None]:
+    """Median and 90th percentile of the hours from the resident's message (the clock's start,
+    ``assigned_at``) to the first reply and to the final answer; wall-clock hours, as residents
+    wait them (the working-time deadlines are judged separately, in ``on_time``)."""
+    hours: dict[str, float | None] = {}
+    for name, column in (
+        ("first_response", incidents.c.first_response_at),
+        ("final_answer", incidents.c.final_answer_at),
+    ):
+        elapsed = func.extract("epoch", column - incidents.c.assigned_at) / 3600.0
+        median, p90 = (
+            await connection.execute(
+                select(
+                    func.percentile_cont(0.5).within_group(elapsed),
+                    func.percentile_cont(0.9).within_group(elapsed),
+                ).where(counted, column.is_not(None))
+            )
+        ).one()
+        hours[f"{name}_median_hours"] = None if median is None else round(float(median), 2)
+        hours[f"{name}_p90_hours"] = None if p90 is None else round(float(p90), 2)
+    return hours
+
+
 def build_record(
-    municipality: str,
-    month: str,
-    revision: int,
-    inputs: dict[str, int],
-    threshold_t: int,
-    now: datetime,
+    municipality: str, month: str, revision: int, inputs: dict[str, Any], now: datetime
 ) -> IndicatorRecord:
+    """The record of one computation; everything in it follows from ``inputs`` (stored)."""
+    threshold_t = int(inputs["threshold_t"])
     value = a2(inputs["n_assigned"], inputs["n_on_time"], threshold_t)
     return IndicatorRecord(
         municipality=municipality,
@@ -105,6 +138,11 @@ def build_record(
         n_messages=inputs["n_messages"],
         n_negative=inputs["n_negative"],
         n_positive_neutral=inputs["n_messages"] - inputs["n_negative"],
+        first_response_median_hours=inputs.get("first_response_median_hours"),
+        first_response_p90_hours=inputs.get("first_response_p90_hours"),
+        final_answer_median_hours=inputs.get("final_answer_median_hours"),
+        final_answer_p90_hours=inputs.get("final_answer_p90_hours"),
+        closed=bool(inputs.get("closed", False)),
     )
 
 
@@ -132,18 +170,24 @@ async def publish_month(
     zone: ZoneInfo,
     threshold_t: int,
     now: datetime,
+    closes_at: datetime | None = None,
 ) -> IndicatorRecord | None:
-    """Store and publish a new revision when the inputs changed; None when nothing changed."""
+    """Store and publish a new revision when the inputs changed; None when nothing changed.
+
+    The month's close (``closes_at``) is an input too: the first computation after it is a new
+    revision marked ``closed`` even when no number moved, so the month is published at its close.
+    """
     inputs: dict[str, Any] = {
         **await month_inputs(connection, municipality, month, zone),
         "threshold_t": threshold_t,
+        "closed": closes_at is not None and now >= closes_at,
     }
     digest = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
     latest = await latest_revision(connection, municipality, month)
     if latest is not None and latest[1] == digest:
         return None
     revision = 1 if latest is None else latest[0] + 1
-    record = build_record(municipality, month, revision, inputs, threshold_t, now)
+    record = build_record(municipality, month, revision, inputs, now)
     await connection.execute(
         insert(indicator_values).values(
             municipality=municipality,
@@ -188,13 +232,16 @@ async def current_records(
 async def months_with_data(
     connection: AsyncConnection, zone_of: Callable[[str], ZoneInfo]
 ) -> list[tuple[str, str]]:
-    """(municipality, YYYY-MM) pairs that have messages, in each municipality's zone."""
+    """(municipality, YYYY-MM) pairs that have messages or incidents, in each municipality's
+    zone; incidents count too, since a municipality may hold only incidents reassigned to it."""
+    spans = union_all(
+        select(messages.c.municipality.label("m"), messages.c.created_at.label("at")),
+        select(incidents.c.municipality, incidents.c.assigned_at).where(
+            incidents.c.assigned_at.is_not(None)
+        ),
+    ).subquery()
     rows = await connection.execute(
-        select(
-            messages.c.municipality,
-            func.min(messages.c.created_at),
-            func.max(messages.c.created_at),
-        ).group_by(messages.c.municipality)
+        select(spans.c.m, func.min(spans.c.at), func.max(spans.c.at)).group_by(spans.c.m)
     )
     pairs = []
     for municipality, first, last in rows:

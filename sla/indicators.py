@@ -6,6 +6,7 @@ A month with N_назн = 0 has no value ("no data", None) and is left out of pe
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, time, tzinfo
 from statistics import mean
 
 BONUS_K_OB = 1.2
@@ -66,3 +67,30 @@ def achievement(fact: float, plan: float) -> float | None:
 
 def is_effective(achievement_percent: float | None) -> bool | None:
     return None if achievement_percent is None else achievement_percent >= EFFECTIVE_ACHIEVEMENT
+
+
+def month_close(month: str, zone: tzinfo, day: int, at: time) -> datetime:
+    """When ``month`` (YYYY-MM) closes: ``day`` of the next month at ``at``, local time in
+    ``zone``. Values computed from then on are the month's reported ones."""
+    year, number = (int(part) for part in month.split("-"))
+    year, number = (year + 1, 1) if number == 12 else (year, number + 1)
+    return datetime(year, number, day, at.hour, at.minute, tzinfo=zone)
+
+
+@dataclass(frozen=True)
+class Ranked:
+    place: int | None  # None: no data, listed last without a place
+    municipality: str
+    a2: float | None
+
+
+def rank_by_a2(values: Sequence[tuple[str, float | None]]) -> list[Ranked]:
+    """Highest A_2 first; equal values share a place (1, 2, 2, 4); "no data" comes last with no
+    place, never as 0: a month without assignments is not a bad month."""
+    rated = sorted(((m, v) for m, v in values if v is not None), key=lambda mv: (-mv[1], mv[0]))
+    ranked: list[Ranked] = []
+    for position, (municipality, value) in enumerate(rated, start=1):
+        tied = ranked and ranked[-1].a2 == value
+        ranked.append(Ranked(ranked[-1].place if tied else position, municipality, value))
+    unrated = sorted(m for m, v in values if v is None)
+    return ranked + [Ranked(None, municipality, None) for municipality in unrated]

@@ -158,6 +158,10 @@ class SlaPolicy:
         self.warning_lead = _lead(spec.defaults.warning_lead)
         self.reassignment_restarts_clock = spec.defaults.reassignment_restarts_clock
 
+    def municipalities_of(self, region: str) -> list[str]:
+        """The municipalities the policy file places in ``region``."""
+        return sorted(m for m, spec in self.spec.municipalities.items() if spec.region == region)
+
     def timezone(self, municipality: str) -> ZoneInfo:
         known = self.spec.municipalities.get(municipality)
         return ZoneInfo((known and known.timezone) or self.spec.defaults.timezone)

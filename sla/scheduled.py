@@ -3,12 +3,13 @@
 import asyncio
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
 from services.contracts.indicators import IndicatorRecord
 from services.db.engine import Database
 from sla.aggregation import months_with_data, publish_month
+from sla.indicators import month_close
 from sla.service import IncidentService
 
 log = logging.getLogger(__name__)
@@ -36,21 +37,25 @@ class Aggregator:
         zone_of: Callable[[str], ZoneInfo],
         threshold_t: int,
         clock: Callable[[], datetime],
+        close: tuple[int, time] = (5, time(10, 0)),
     ) -> None:
         self._db = db
         self._zone_of = zone_of
         self._threshold_t = threshold_t
         self._clock = clock
+        self._close_day, self._close_time = close
 
     async def publish_month(self, municipality: str, month: str) -> IndicatorRecord | None:
+        zone = self._zone_of(municipality)
         async with self._db.transaction() as connection:
             return await publish_month(
                 connection,
                 municipality,
                 month,
-                zone=self._zone_of(municipality),
+                zone=zone,
                 threshold_t=self._threshold_t,
                 now=self._clock(),
+                closes_at=month_close(month, zone, self._close_day, self._close_time),
             )
 
     async def run_once(self, month: str | None = None) -> list[IndicatorRecord]:

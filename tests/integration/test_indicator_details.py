@@ -1,0 +1,149 @@
+"""Golden scenario for the month's indicators beyond A_2 itself (expected numbers by hand): the
+production calendar inside a deadline, reassignment and rejection, response-time percentiles,
+the month's close, T = 150 and T = 250, the region's rollup and ranking, and the drill-down
+behind each number — on a real PostgreSQL, through the same domain code as live incidents."""
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from services.observability import Metrics
+from services.runtime.indicator_views import drill_down_of, region_of
+from sla.drilldown import Measure
+from sla.main import SlaContext, open_sla
+from sla.replay import replay_history
+from tests.conftest import SettingsFactory
+
+pytestmark = pytest.mark.integration
+S, Z = "severogorsk", "zarechny"  # region "demo" in the bundled policy; Z works 08:00-17:00
+
+
+def line(at: str, event: str, message_id: str, **fields: Any) -> bytes:
+    return json.dumps({"at": at, "event": event, "message_id": message_id, **fields}).encode()
+
+
+def incident(at: str, message_id: str, municipality: str = S) -> list[bytes]:
+    """A resident's negative VK message and its assignment at the same moment."""
+    return [
+        line(at, "message", message_id, municipality=municipality, text="жалоба",
+             sentiment="negative"),
+        line(at, "assigned", message_id),
+    ]  # fmt: skip
+
+
+NOVEMBER = [
+    # Tue 3 Nov is a shortened pre-holiday day (closes 17:00) and Wed 4 Nov a holiday: 8 working
+    # hours from 17:30 on the 3rd end on Thu 5 Nov at 17:00. Answered 16:48: on time, 47.3 h.
+    *incident("2026-11-03T17:30:00+03:00", "n1"),
+    line("2026-11-05T16:48:00+03:00", "answered", "n1", actor="anna", text="Отремонтировали"),
+    *incident("2026-11-02T10:00:00+03:00", "n2"),  # answered in 1 h: on time
+    line("2026-11-02T11:00:00+03:00", "answered", "n2", actor="anna", text="Сделано"),
+    *incident("2026-11-02T10:00:00+03:00", "n3"),  # reassigned: counts for Z, not S
+    line("2026-11-02T11:00:00+03:00", "reassigned", "n3", municipality=Z, reason="их район"),
+    line("2026-11-02T12:00:00+03:00", "answered", "n3", actor="oleg", text="Приняли"),
+    *incident("2026-11-02T12:00:00+03:00", "n4"),  # «не инцидент»: not counted
+    line("2026-11-02T13:00:00+03:00", "rejected", "n4", actor="anna", reason="реклама"),
+    *incident("2026-11-27T15:00:00+03:00", "n5"),  # never answered: not on time
+    line("2026-11-20T12:00:00+03:00", "message", "n6", municipality=S, text="Спасибо",
+         sentiment="positive"),
+]  # fmt: skip
+
+
+def sla_at(
+    settings_factory: SettingsFactory, database_url: str, now: datetime, threshold_t: int = 150
+) -> Callable[[], Any]:
+    settings = settings_factory(database_url=database_url, indicator_threshold_t=threshold_t)
+    return lambda: open_sla(settings, Metrics(), clock=lambda: now)
+
+
+async def test_november_numbers_percentiles_close_region_and_drill_down(
+    settings_factory: SettingsFactory, database_url: str
+) -> None:
+    before_close: SlaContext = await sla_at(
+        settings_factory, database_url, datetime(2026, 12, 1, tzinfo=UTC)
+    )()
+    try:
+        await replay_history(before_close.db, before_close.service, NOVEMBER)
+        s = await before_close.aggregator.publish_month(S, "2026-11")
+        z = await before_close.aggregator.publish_month(Z, "2026-11")
+    finally:
+        await before_close.db.close()
+    assert s is not None and z is not None
+    assert (s.n_assigned, s.n_handled_on_time, s.a2, s.closed) == (3, 2, 0.666667, False)
+    assert s.share_processed == pytest.approx(66.6667)
+    # Messages stay where they were written (n3 too) and a rejected one is still a negative
+    # message: six residents' messages, five negative.
+    assert (s.n_messages, s.n_negative, s.n_positive_neutral) == (6, 5, 1)
+    assert (s.first_response_median_hours, s.first_response_p90_hours) == (24.15, 42.67)
+    assert (z.n_assigned, z.n_handled_on_time, z.ratio, z.k_ob, z.a2) == (1, 1, 1.0, 1.0, 1.0)
+
+    # 5 Dec 10:00 Moscow is the close: the first computation after it publishes a new revision
+    # marked closed, with the same numbers.
+    context: SlaContext = await sla_at(
+        settings_factory, database_url, datetime(2026, 12, 5, 7, 1, tzinfo=UTC)
+    )()
+    try:
+        closed = await context.aggregator.publish_month(S, "2026-11")
+        assert closed is not None
+        assert (closed.revision, closed.closed, closed.a2) == (2, True, 0.666667)
+        assert await context.aggregator.publish_month(S, "2026-11") is None
+
+        region = await region_of(context, "2026-11", "demo")
+        assert region is not None and region.municipalities == 2
+        assert (region.n_assigned, region.n_handled_on_time, region.a2) == (4, 3, 0.75)
+        assert region.mean_a2 == pytest.approx((1.0 + 0.666667) / 2, abs=1e-6)
+        assert [(r.place, r.municipality, r.revision) for r in region.ranking] == [
+            (1, Z, 2),
+            (2, S, 2),
+        ]
+        assert await region_of(context, "2026-11", "nowhere") is None
+
+        drilled = {m: await drill_down_of(context, "2026-11", S, m) for m in Measure}
+    finally:
+        await context.db.close()
+    ids = {
+        m: [row.get("incident_id") or row["message_id"] for row in rows]
+        for m, (_, rows) in drilled.items()
+    }
+    record = drilled[Measure.ASSIGNED][0]
+    assert record is not None and record.revision == 2
+    assert len(ids[Measure.ASSIGNED]) == record.n_assigned == 3
+    assert len(ids[Measure.ON_TIME]) == record.n_handled_on_time == 2
+    [late] = drilled[Measure.NOT_ON_TIME][1]
+    assert late["message_id"].endswith("n5") and late["on_time"] is not True
+    assert late["final_answer_due"] is not None and late["policy_version"] is not None
+    [rejected] = drilled[Measure.EXCLUDED][1]
+    assert rejected["message_id"].endswith("n4") and rejected["status"] == "rejected"
+    assert len(ids[Measure.PROCESSED]) == 2 and len(ids[Measure.NEGATIVE]) == record.n_negative
+    on_time = {row["message_id"][-2:]: row for row in drilled[Measure.ON_TIME][1]}
+    assert on_time["n1"]["first_response_due"] == datetime(2026, 11, 5, 14, 0, tzinfo=UTC)
+
+
+async def test_threshold_t_decides_the_volume_bonus_and_a_change_of_t_is_a_new_revision(
+    settings_factory: SettingsFactory, database_url: str
+) -> None:
+    history: list[bytes] = []
+    for n in range(151):  # 151 incidents, each answered ten minutes after it was written
+        at = f"2026-10-{1 + n % 28:02d}T10:{n % 50:02d}:00+03:00"
+        history += incident(at, f"o{n}", Z)
+        answered = at.replace("T10:", "T11:")
+        history.append(line(answered, "answered", f"o{n}", actor="oleg", text="Готово"))
+    now = datetime(2026, 11, 10, tzinfo=UTC)
+    t150: SlaContext = await sla_at(settings_factory, database_url, now, threshold_t=150)()
+    try:
+        await replay_history(t150.db, t150.service, history)
+        first = await t150.aggregator.publish_month(Z, "2026-10")
+    finally:
+        await t150.db.close()
+    t250: SlaContext = await sla_at(settings_factory, database_url, now, threshold_t=250)()
+    try:
+        second = await t250.aggregator.publish_month(Z, "2026-10")
+    finally:
+        await t250.db.close()
+    assert first is not None and second is not None
+    assert (first.n_assigned, first.n_handled_on_time) == (second.n_assigned, 151) == (151, 151)
+    assert (first.threshold_t, first.k_ob, first.a2, first.revision) == (150, 1.2, 1.2, 1)
+    assert (second.threshold_t, second.k_ob, second.a2, second.revision) == (250, 1.0, 1.0, 2)
