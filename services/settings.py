@@ -1,6 +1,7 @@
 """All settings in one place. Built once in an entrypoint and passed down; nothing reads the
 environment elsewhere. Every field is listed in the README (a test keeps the two in step)."""
 
+from datetime import time
 from functools import cached_property
 from pathlib import Path
 
@@ -48,8 +49,20 @@ class Settings(BaseSettings):
     sources_file: Path | None = Field(
         default=None, description="Sources YAML (VK groups, appeal channels); unset = bundled demo"
     )
+    plans_file: Path | None = Field(
+        default=None, description="Programme plans YAML (plan/fact report); unset = bundled demo"
+    )
     indicator_threshold_t: int = Field(
         default=150, description="k_об threshold T (150 or 250 in different methodology editions)"
+    )
+    indicators_close_day: int = Field(
+        default=5,
+        ge=1,
+        le=28,
+        description="Day of the next month on which a month's indicators close (local time)",
+    )
+    indicators_close_time: time = Field(
+        default=time(10, 0), description="Time of day (HH:MM, municipality's zone) of the close"
     )
     aggregate_interval_seconds: float = Field(
         default=60.0, description="How often `otklik aggregate` recomputes open months"

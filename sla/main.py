@@ -45,7 +45,13 @@ async def open_sla(
         db=db,
         policy=policy,
         service=IncidentService(db, policy, metrics, clock),
-        aggregator=Aggregator(db, policy.timezone, settings.indicator_threshold_t, clock),
+        aggregator=Aggregator(
+            db,
+            policy.timezone,
+            settings.indicator_threshold_t,
+            clock,
+            close=(settings.indicators_close_day, settings.indicators_close_time),
+        ),
         metrics=metrics,
     )
 
