@@ -109,6 +109,7 @@ class Answer:
     actor: str
     text: str
     final: bool = True
+    from_source: bool = False  # the reply was written in VK itself, not in otklik
 
 
 @dataclass(frozen=True)
@@ -186,8 +187,8 @@ def _decide_allowed(incident: Incident, command: Command, now: datetime) -> list
             ]
         case Claim(actor, lock_until):
             return [_claim(incident, actor, lock_until, now)]
-        case Answer(actor, text, final):
-            return [_answer(incident, actor, text, final, now)]
+        case Answer(actor, text, final, from_source):
+            return [_answer(incident, actor, text, final, from_source, now)]
         case Reject(actor, reason):
             _require_reason(reason)
             return [Transition(EventType.REJECTED, Status.REJECTED, actor, now, reason)]
@@ -211,7 +212,9 @@ def _claim(incident: Incident, actor: str, lock_until: datetime, now: datetime) 
     return Transition(EventType.CLAIMED, Status.IN_WORK, actor, now, data=data)
 
 
-def _answer(incident: Incident, actor: str, text: str, final: bool, now: datetime) -> Transition:
+def _answer(
+    incident: Incident, actor: str, text: str, final: bool, from_source: bool, now: datetime
+) -> Transition:
     if not text.strip():
         raise IllegalTransitionError("Текст ответа не может быть пустым")
     if incident.final_answer_at is not None and incident.status is Status.ANSWERED:
@@ -219,6 +222,8 @@ def _answer(incident: Incident, actor: str, text: str, final: bool, now: datetim
             f"На инцидент {incident.incident_id} уже дан окончательный ответ"
         )
     data: dict[str, str | int | float | bool | None] = {"final": final, "text": text}
+    if from_source:  # already visible at the source: nothing to post back
+        data["from_source"] = True
     return Transition(EventType.ANSWERED, Status.ANSWERED, actor, now, data=data)
 
 

@@ -23,7 +23,7 @@ from services.db.schema import (
     messages,
     moderator_labels,
 )
-from sla.domain import OPEN_STATUSES, Clock, Deadlines, Incident, Status, Transition
+from sla.domain import OPEN_STATUSES, Clock, Deadlines, EventType, Incident, Status, Transition
 from sla.labels import ModeratorLabel
 
 
@@ -239,6 +239,17 @@ async def insert_incident(connection: AsyncConnection, incident: Incident) -> bo
     return result.first() is not None
 
 
+async def answer_texts(connection: AsyncConnection, *, incident_id: str) -> set[str]:
+    """The texts of every answer recorded for the incident (stripped)."""
+    rows = await connection.execute(
+        select(incident_events.c.data["text"].as_string()).where(
+            incident_events.c.incident_id == incident_id,
+            incident_events.c.type == EventType.ANSWERED.value,
+        )
+    )
+    return {text.strip() for (text,) in rows if text}
+
+
 async def save_transitions(
     connection: AsyncConnection,
     before: Incident,
@@ -259,6 +270,7 @@ async def save_transitions(
         event = IncidentEvent(
             event_id=f"{after.incident_id}:{before.seq + offset}",
             incident_id=after.incident_id,
+            message_id=after.message_id,
             seq=before.seq + offset,
             type=transition.type.value,
             status=transition.status.value,

@@ -152,8 +152,13 @@ class IncidentService:
         incident = await repository.load_incident(connection, message_id=message.reply_to)
         if incident is None:
             return
+        if message.text.strip() in await repository.answer_texts(
+            connection, incident_id=incident.incident_id
+        ):
+            return  # our own answer, posted to VK by otklik, coming back through VK
         actor = message.author.ref if message.author else "official"
-        command = Answer(actor, message.text, final=not is_intermediate_reply(message.text))
+        final = not is_intermediate_reply(message.text)
+        command = Answer(actor, message.text, final=final, from_source=True)
         try:
             transitions = decide(incident, command, message.created_at)
         except IllegalTransitionError as refused:

@@ -100,15 +100,17 @@ async def queue(
     department: str | None = None,
     category: str | None = None,
     channel: str | None = None,
+    source: str | None = None,
     overdue: bool | None = None,
     due_within_hours: Annotated[float | None, Query(gt=0, le=24 * 90)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> QueuePage:
-    """Open incidents, most urgent deadline first, paginated on the server."""
+    """Open incidents, the deadline still to be met soonest first, paginated on the server.
+    ``source`` is a source id from the sources file (e.g. ``vk:-210000001``)."""
     flt = QueueFilter(
-        status, municipality, department, category, channel, overdue, due_within_hours,
-        True, limit, offset,
+        status, municipality, department, category, channel, source, overdue,
+        due_within_hours, True, limit, offset,
     )  # fmt: skip
     async with state.context.db.engine.connect() as connection:
         total, items = await list_incidents(connection, flt, datetime.now(UTC))

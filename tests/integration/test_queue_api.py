@@ -197,3 +197,27 @@ async def test_filters_overdue_and_due_within(api: tuple[httpx.AsyncClient, SlaC
     assert soon.json()["total"] == not_overdue
     templates = (await client.get("/api/reply-templates", headers=anna)).json()
     assert {t["id"] for t in templates} >= {"accepted", "done"}
+
+
+async def test_queue_is_sorted_by_the_deadline_still_to_be_met_and_filters_by_source(
+    api: tuple[httpx.AsyncClient, SlaContext],
+) -> None:
+    client, _ = api
+    anna = await login(client, "anna")
+    before = (await client.get("/api/incidents", headers=anna)).json()["items"]
+    most_urgent = before[0]["incident_id"]
+    # An intermediate reply meets the first-response clock: the final answer is due much later.
+    answered = await client.post(
+        f"/api/incidents/{most_urgent}/answer", headers=anna,
+        json={"text": "Взяли в работу", "final": False},
+    )  # fmt: skip
+    assert answered.status_code == 200, answered.text
+    after = (await client.get("/api/incidents", headers=anna)).json()["items"]
+    assert [i["incident_id"] for i in after] == [i["incident_id"] for i in before[1:]] + [
+        most_urgent
+    ]
+    dues = [i["next_due"] for i in after]
+    assert dues == sorted(dues)
+    mine = await client.get("/api/incidents", headers=anna, params={"source": "vk:-210000001"})
+    other = await client.get("/api/incidents", headers=anna, params={"source": "vk:-1"})
+    assert (mine.json()["total"], other.json()["total"]) == (5, 0)
