@@ -4,6 +4,7 @@ one of several concurrent moderators wins, the lifecycle through HTTP."""
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -66,6 +67,8 @@ async def test_every_endpoint_needs_a_session(api: tuple[httpx.AsyncClient, SlaC
         ("GET", "/api/incidents"), ("GET", "/api/incidents/x"), ("POST", "/api/incidents/x/claim"),
         ("POST", "/api/incidents/x/answer"), ("POST", "/api/incidents/bulk"), ("GET", "/api/me"),
         ("GET", "/api/indicators?month=2026-09"), ("GET", "/api/reply-templates"),
+        ("GET", "/api/indicators/region?month=2026-09"),
+        ("GET", "/api/indicators/drill-down?month=2026-09&municipality=m&measure=assigned"),
     ]:  # fmt: skip
         response = await client.request(method, path, json={})
         assert response.status_code == 401, (method, path)
@@ -221,3 +224,25 @@ async def test_queue_is_sorted_by_the_deadline_still_to_be_met_and_filters_by_so
     mine = await client.get("/api/incidents", headers=anna, params={"source": "vk:-210000001"})
     other = await client.get("/api/incidents", headers=anna, params={"source": "vk:-1"})
     assert (mine.json()["total"], other.json()["total"]) == (5, 0)
+
+
+async def test_region_ranking_and_drill_down_for_a_viewer(
+    api: tuple[httpx.AsyncClient, SlaContext],
+) -> None:
+    client, _ = api
+    viewer = await login(client, "vera")
+    month = datetime.now(UTC).astimezone(ZoneInfo("Europe/Moscow")).strftime("%Y-%m")
+    region = await client.get("/api/indicators/region", headers=viewer, params={"month": month})
+    assert region.status_code == 200, region.text
+    assert [(r["place"], r["municipality"]) for r in region.json()["ranking"]] == [(1, "testgrad")]
+    assert region.json()["n_assigned"] == 5
+    drilled = await client.get(
+        "/api/indicators/drill-down", headers=viewer,
+        params={"month": month, "municipality": "testgrad", "measure": "assigned"},
+    )  # fmt: skip
+    assert drilled.status_code == 200, drilled.text
+    body = drilled.json()
+    assert (body["count"], body["revision"]) == (5, 1)
+    assert {item["status"] for item in body["items"]} == {"assigned"}
+    empty = await client.get("/api/indicators/region", headers=viewer, params={"month": "2001-01"})
+    assert empty.status_code == 404
