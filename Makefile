@@ -6,13 +6,14 @@ UV := $(VENV)/bin/uv
 STAMP := $(VENV)/.installed
 DEMO_ARGS ?=
 
-.PHONY: help demo test check lint types fmt lock clean
+.PHONY: help demo test check lint types fmt lock clean bench-ingest
 
 help:
 	@echo "make demo   - install and run the whole pipeline in one process on embedded defaults"
 	@echo "make test   - install, start real Kafka + PostgreSQL, run lint, types and every test"
 	@echo "make check  - lint (ruff) and types (mypy --strict)"
 	@echo "make lock   - re-resolve requirements.lock from pyproject.toml"
+	@echo "make bench-ingest - VK long poll -> real Kafka vs a raw producer (BENCH_EVENTS=100000)"
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "otklik needs Python >= 3.11, found " + sys.version.split()[0])'
@@ -43,6 +44,9 @@ test: $(STAMP)
 	deploy/tools/ensure-compose.sh || [ "$$CI" != "true" ]
 	$(MAKE) --no-print-directory check
 	$(PY) -m pytest
+
+bench-ingest: $(STAMP)
+	$(PY) -m bench.ingest --events $(or $(BENCH_EVENTS),100000)
 
 lock:
 	@test -x $(UV) || (test -x $(PY) || $(PYTHON) -m venv $(VENV); $(PY) -m pip install -q uv==0.13.9)

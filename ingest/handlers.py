@@ -1,6 +1,7 @@
 """Ingest shell: normalise an event, publish it durably, dead-letter what cannot be read."""
 
 import json
+from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -8,7 +9,7 @@ from typing import Any
 from ingest.domain import InvalidEventError, normalise_vk_event
 from ingest.sources import SourceCatalog
 from services.bus.delivery import make_dead_letter, send_dead_letter
-from services.bus.port import Publisher
+from services.bus.port import Publisher, publish_many
 from services.contracts.messages import RawMessage
 from services.contracts.topics import Topic
 from services.observability import Metrics
@@ -31,16 +32,32 @@ class VkEventIngestor:
 
     async def on_event(self, event: Any, raw: bytes | None = None) -> bool:
         """Publish the event's message; False when it was dead-lettered or ignored."""
-        try:
-            message = normalise_vk_event(event, self.catalog, self._clock())
-        except InvalidEventError as error:
-            body = raw if raw is not None else json.dumps(event, ensure_ascii=False).encode()
-            await self.dead_letter(body, str(error))
-            return False
+        message = await self._message(event, raw)
         if message is None:
             return False
         await self.publish(message)
         return True
+
+    async def on_events(self, events: list[Any]) -> int:
+        """A batch of events (one long-poll reply): their messages are published together, in
+        order, and this returns once all are durable; returns how many were published."""
+        found = [await self._message(event) for event in events]
+        messages = [message for message in found if message is not None]
+        await publish_many(
+            self._publisher, Topic.RAW_MESSAGES, [(m.thread_key, m) for m in messages]
+        )
+        for kind, count in Counter(m.source_kind.value for m in messages).items():
+            self.metrics.ingested.labels(source_kind=kind).inc(count)
+        return len(messages)
+
+    async def _message(self, event: Any, raw: bytes | None = None) -> RawMessage | None:
+        """The event's message; None when it was dead-lettered or is of a type not handled."""
+        try:
+            return normalise_vk_event(event, self.catalog, self._clock())
+        except InvalidEventError as error:
+            body = raw if raw is not None else json.dumps(event, ensure_ascii=False).encode()
+            await self.dead_letter(body, str(error))
+            return None
 
     async def publish(self, message: RawMessage) -> None:
         """Returns once the message is durable on the raw topic."""

@@ -39,6 +39,7 @@ class FakeVkState:
         self.tokens: dict[str, str] = {}  # token -> community | user | service
         self.calls: list[tuple[str, dict[str, str]]] = []
         self.closed_posts: set[tuple[int, int]] = set()
+        self.longpoll_limit: int | None = None  # most updates one long poll reply carries
         self._errors: dict[str, deque[int]] = defaultdict(deque)
         self._longpoll_failures: dict[int, deque[int]] = defaultdict(deque)
 
@@ -142,8 +143,9 @@ class FakeVkState:
             if ts > len(group.events) + 1 or ts < 1:
                 return {"failed": 1, "ts": str(len(group.events) + 1)}
             self.lock.wait_for(lambda: len(group.events) >= ts, timeout=wait)
-            updates = group.events[ts - 1 :]
-            return {"ts": str(len(group.events) + 1), "updates": updates}
+            end = None if self.longpoll_limit is None else ts - 1 + self.longpoll_limit
+            updates = group.events[ts - 1 : end]
+            return {"ts": str(ts + len(updates)), "updates": updates}
 
     def _longpoll_failure(self, group: FakeGroup, failed: int) -> dict[str, Any]:
         if failed in {2, 3}:

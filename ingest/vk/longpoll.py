@@ -72,10 +72,7 @@ class LongPollListener:
         if "failed" in reply:
             await asyncio.to_thread(self._recover, poll, reply)
             return 0
-        published = 0
-        for update in reply.get("updates", []):
-            if await self._ingestor.on_event(update):
-                published += 1
+        published = await self._ingestor.on_events(reply.get("updates", []))
         poll.ts = reply["ts"]
         await self._cursors.put(self._source.id, TS_KEY, str(poll.ts))
         return published

@@ -5,7 +5,9 @@ transaction committed or the input was dead-lettered; consumption is sequential 
 FastStream's commit of the current position is exact.
 """
 
+import asyncio
 import logging
+from collections.abc import Sequence
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from faststream import AckPolicy
@@ -15,7 +17,7 @@ from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from pydantic import BaseModel
 
 from services.bus.delivery import deliver
-from services.bus.port import Subscription, encode
+from services.bus.port import Outgoing, Subscription, encode
 from services.contracts.topics import Topic, topic_name
 from services.observability import Metrics
 from services.settings import Settings
@@ -39,6 +41,22 @@ class KafkaTransport:
 
     async def publish(self, topic: Topic, key: str, payload: BaseModel | bytes) -> None:
         await self.broker.publish(encode(payload), topic=self.name(topic), key=key.encode())
+
+    async def publish_many(self, topic: Topic, messages: Sequence[Outgoing]) -> None:
+        """Hand every message to the producer in order, then wait for all acknowledgements: the
+        producer fills its per-partition batches instead of one round trip per message. aiokafka
+        keeps one request in flight per broker, so each partition keeps the order given."""
+        name = self.name(topic)
+        pending = [
+            await self.broker.publish(
+                encode(payload), topic=name, key=key.encode(), no_confirm=True
+            )
+            for key, payload in messages
+        ]
+        results = await asyncio.gather(*pending, return_exceptions=True)
+        failed = next((r for r in results if isinstance(r, BaseException)), None)
+        if failed is not None:
+            raise failed
 
     def subscribe(self, subscription: Subscription) -> None:
         group = f"{self._settings.consumer_group_prefix}.{subscription.group}"

@@ -1,8 +1,8 @@
 """The bus port: what a stage needs to publish and what it declares to consume."""
 
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel
 
@@ -15,6 +15,25 @@ class Publisher(Protocol):
 
         ``bytes`` are an already-serialised contract model (the outbox stores JSON).
         """
+
+
+Outgoing = tuple[str, BaseModel | bytes]  # (key, payload) of one message
+
+
+@runtime_checkable
+class BatchPublisher(Publisher, Protocol):
+    async def publish_many(self, topic: Topic, messages: Sequence[Outgoing]) -> None:
+        """Return only once every message is durably accepted; messages of one key keep their
+        order. The transport pipelines them instead of waiting for each acknowledgement."""
+
+
+async def publish_many(publisher: Publisher, topic: Topic, messages: Sequence[Outgoing]) -> None:
+    """Publish in order, batched where the transport can do it, else one by one."""
+    if isinstance(publisher, BatchPublisher):
+        await publisher.publish_many(topic, messages)
+        return
+    for key, payload in messages:
+        await publisher.publish(topic, key, payload)
 
 
 def encode(payload: BaseModel | bytes) -> bytes:

@@ -155,6 +155,26 @@ async def test_long_poll_stops_on_an_invalid_token_and_says_so(
     )
 
 
+async def test_long_poll_publishes_each_reply_as_a_batch_and_dead_letters_bad_events(
+    vk: FakeVkServer, db: Database
+) -> None:
+    state = vk.state
+    state.longpoll_limit = 2  # VK may split a backlog over several replies
+    published = RecordingPublisher()
+    first = listener(vk, db, published)
+    await first.check_once()  # connects
+    post = state.add_post(CITY, "Новости города", at(5))
+    comments = [state.add_comment(CITY, post, f"жалоба {n}", at(4), 1001 + n) for n in range(3)]
+    state.add_event(CITY, "wall_reply_new", {"id": "not a number"})
+    assert [await first.check_once() for _ in range(3)] == [2, 2, 0]
+    assert ids(published) == [
+        f"vk:vk_wall:-{CITY}:{post}:0",
+        *(f"vk:vk_comment:-{CITY}:{post}:{comment}" for comment in comments),
+    ]
+    assert len(published.on(Topic.DEAD_LETTERS)) == 1
+    assert await listener(vk, db, published).check_once() == 0  # the ts covers the whole backlog
+
+
 def poller(
     vk: FakeVkServer, db: Database, publisher: RecordingPublisher, token: str = "user-token"
 ) -> tuple[WallPoller, Metrics]:
