@@ -2,8 +2,6 @@
 OTKLIK_* environment variables) and hands them down."""
 
 import asyncio
-import csv
-import io
 import json
 import sys
 from datetime import UTC, datetime
@@ -149,28 +147,64 @@ def replay(file: Path) -> None:
     )
 
 
+def _export_target(fmt: str, formats: tuple[str, ...], output: Path | None) -> None:
+    if fmt not in formats:
+        raise typer.BadParameter(f"--format: {', '.join(formats)}")
+    if fmt == "xlsx" and output is None:
+        raise typer.BadParameter("для --format xlsx нужен --output ФАЙЛ (XLSX — двоичный файл)")
+
+
 @app.command()
 def indicators(
     month: Annotated[str, typer.Option(help="Месяц YYYY-MM")],
     municipality: Annotated[str | None, typer.Option(help="Муниципалитет")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="json или csv")] = "json",
+    fmt: Annotated[str, typer.Option("--format", help="json, csv или xlsx")] = "json",
+    output: Annotated[
+        Path | None, typer.Option(help="Файл результата (для xlsx обязателен); иначе stdout")
+    ] = None,
 ) -> None:
-    """Показатели месяца (последняя ревизия каждого муниципалитета)."""
+    """Показатели месяца (последняя ревизия каждого муниципалитета; в каждой строке —
+    revision и computed_at). XLSX: строка 1 — заголовки по-русски, строка 2 — имена полей."""
     from services.runtime.processes import month_indicators
+    from services.runtime.reports import INDICATOR_FORMATS, emit, render_indicators
 
-    if fmt not in {"json", "csv"}:
-        raise typer.BadParameter("--format: json или csv")
+    _export_target(fmt, INDICATOR_FORMATS, output)
     records = asyncio.run(month_indicators(_settings(), month, municipality))
-    rows = [json.loads(record.model_dump_json()) for record in records]
-    if fmt == "json":
-        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
-        return
-    buffer = io.StringIO()
-    if rows:
-        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    sys.stdout.write(buffer.getvalue())
+    emit(render_indicators(records, fmt), output)
+
+
+@app.command()
+def report(
+    period: Annotated[str, typer.Option(help="Период: 2026, 2026-Q3, 2026-H2 или 2026-09")],
+    municipality: Annotated[str | None, typer.Option(help="Муниципалитет (id)")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="xlsx, html или json")] = "xlsx",
+    output: Annotated[
+        Path | None, typer.Option(help="Файл отчёта (для xlsx обязателен); иначе stdout")
+    ] = None,
+) -> None:
+    """Отчёт план/факт программы: Показатель | План | Факт | Исполнение % | Оценка.
+
+    Факт — среднее месячных значений (A_2, доли) или сумма (количество); исполнение —
+    факт / план (для доли негативных — план / факт); от 95 % — «эффективно». Планы — из
+    OTKLIK_PLANS_FILE; у каждого месяца указана ревизия, из которой взяты данные."""
+    from services.runtime.reports import (
+        REPORT_FORMATS,
+        ReportError,
+        emit,
+        plan_fact_report,
+        render_report,
+    )
+    from sla.plans import PlansError
+
+    _export_target(fmt, REPORT_FORMATS, output)
+    try:
+        built = asyncio.run(plan_fact_report(_settings(), period, municipality))
+    except (ReportError, PlansError) as error:
+        typer.echo(f"отчёт не сформирован:\n{error}", err=True)
+        raise typer.Exit(2) from error
+    emit(render_report(built, fmt), output)
+    if output is not None:
+        typer.echo(f"отчёт за {built.period.label} ({fmt}) -> {output}")
 
 
 @db_app.command("upgrade")

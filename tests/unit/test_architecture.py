@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SLICES = ("ingest", "classifier", "sla")
 PURE_NAMES = {
     "domain.py", "calendar.py", "policy.py", "indicators.py", "features.py", "deadlines.py",
-    "replies.py", "history.py", "mail.py", "on_time.py", "labels.py",
+    "replies.py", "history.py", "mail.py", "on_time.py", "labels.py", "plans.py", "plan_fact.py",
 }  # fmt: skip
 IO_LIBRARIES = {
     "faststream", "aiokafka", "sqlalchemy", "httpx", "requests", "vk_api", "prometheus_client",

@@ -1,0 +1,64 @@
+"""The programme's plan/fact report over HTTP: JSON by default, XLSX or printable HTML with
+``?format=``. Protected like /api/indicators: any signed-in role that may read."""
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi.responses import Response
+
+from services.auth.roles import Action
+from services.auth.store import User
+from services.runtime.reports import (
+    MEDIA_TYPES,
+    ReportError,
+    collect_report,
+    load_plans_file,
+    render_report,
+)
+from services.web.security import WebState, requires, web_state
+from sla.plan_fact import PERIOD_PATTERN, PlanFactReport
+from sla.plans import PlansError
+
+
+def reports_router(plans_file: Path | None) -> APIRouter:
+    router = APIRouter(prefix="/api")
+
+    @router.get(
+        "/reports/plan-fact",
+        response_model=PlanFactReport,
+        responses={200: {"content": {MEDIA_TYPES["xlsx"]: {}, MEDIA_TYPES["html"]: {}}}},
+    )
+    async def plan_fact(
+        state: Annotated[WebState, Depends(web_state)],
+        user: Annotated[User, Depends(requires(Action.READ))],
+        period: Annotated[str, Query(pattern=PERIOD_PATTERN, description="2026, 2026-Q3, …")],
+        municipality: str | None = None,
+        fmt: Annotated[Literal["json", "xlsx", "html"], Query(alias="format")] = "json",
+    ) -> PlanFactReport | Response:
+        """Отчёт план/факт программы за год, полугодие, квартал или месяц."""
+        policy = state.context.policy
+        try:
+            plans = load_plans_file(plans_file, policy.spec.municipalities)
+        except PlansError as error:
+            # The file is the server's configuration, not the caller's mistake.
+            raise HTTPException(500, str(error)) from error
+        async with state.context.db.engine.connect() as connection:
+            try:
+                report = await collect_report(
+                    connection, plans, policy, period, municipality, datetime.now(UTC)
+                )
+            except ReportError as error:
+                raise HTTPException(422, str(error)) from error
+        if fmt == "json":
+            return report
+        filename = f"plan-fact-{report.period.code}.{fmt}"
+        disposition = "attachment" if fmt == "xlsx" else "inline"
+        return Response(
+            render_report(report, fmt),
+            media_type=MEDIA_TYPES[fmt],
+            headers={"Content-Disposition": f'{disposition}; filename="{filename}"'},
+        )
+
+    return router
