@@ -22,6 +22,7 @@ from services.bus.memory import InMemoryBus
 from services.contracts.indicators import IndicatorRecord
 from services.db.outbox import OutboxRelay
 from services.observability import Metrics
+from services.runtime.supervision import keep_running
 from services.settings import Settings
 from services.web.app import create_app
 from sla.aggregation import current_records, published_months
@@ -108,7 +109,7 @@ async def _serve(
     loops: list[Callable[[], Coroutine[Any, Any, None]]],
     password: str,
 ) -> None:
-    tasks = [asyncio.create_task(loop()) for loop in loops]
+    tasks = [asyncio.create_task(keep_running(loop)) for loop in loops]
     config = uvicorn.Config(
         create_app(context, settings),
         host=settings.http_host,

@@ -11,6 +11,7 @@ from prometheus_client import start_http_server
 from services.bus.kafka import KafkaTransport
 from services.bus.port import Publisher, Stage
 from services.observability import Metrics
+from services.runtime.supervision import keep_running
 from services.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,7 @@ async def run_stage_on_kafka(settings: Settings, name: str, factory: StageFactor
         settings.metrics_port, addr=settings.http_host, registry=metrics.registry
     )
     await transport.start()
-    tasks = [asyncio.create_task(loop()) for loop in stage.background]
+    tasks = [asyncio.create_task(keep_running(loop)) for loop in stage.background]
     log.info(
         "%s running on %s; /metrics on port %d",
         name,
