@@ -3,6 +3,7 @@ OTKLIK_* environment variables) and hands them down."""
 
 import asyncio
 import json
+import re
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -207,6 +208,60 @@ def report(
         typer.echo(f"отчёт за {built.period.label} ({fmt}) -> {output}")
 
 
+@app.command()
+def ranking(
+    month: Annotated[str, typer.Option(help="Месяц YYYY-MM")],
+    region: Annotated[
+        str | None, typer.Option(help="Регион из файла политики; без него — все муниципалитеты")
+    ] = None,
+) -> None:
+    """Свод по региону за месяц и рейтинг муниципалитетов по A_2 (JSON)."""
+    from services.runtime.indicator_views import region_view
+
+    _check_month(month)
+    rollup = asyncio.run(region_view(_settings(), month, region))
+    if rollup is None:
+        typer.echo(f"за {month} нет показателей ни одного муниципалитета", err=True)
+        raise typer.Exit(1)
+    typer.echo(json.dumps(json.loads(rollup.model_dump_json()), ensure_ascii=False, indent=2))
+
+
+@app.command("drill-down")
+def drill_down(
+    month: Annotated[str, typer.Option(help="Месяц YYYY-MM")],
+    municipality: Annotated[str, typer.Option(help="Муниципалитет")],
+    measure: Annotated[
+        str,
+        typer.Option(
+            help="assigned (N_назн), on_time (N_отр), not_on_time, processed, excluded, negative"
+        ),
+    ] = "assigned",
+    fmt: Annotated[str, typer.Option("--format", help="json или csv")] = "json",
+) -> None:
+    """Инциденты (или сообщения), из которых сложилось число показателя: сроки, решение
+    «вовремя» и его причина, политика SLA."""
+    from services.runtime.indicator_views import drill_down_view
+    from services.runtime.reports import emit, render_rows
+    from sla.drilldown import Measure
+
+    _check_month(month)
+    try:
+        chosen = Measure(measure)
+    except ValueError as bad:
+        raise typer.BadParameter(f"неизвестная мера {measure}") from bad
+    if fmt not in {"json", "csv"}:
+        raise typer.BadParameter("--format: json или csv")
+    record, rows = asyncio.run(drill_down_view(_settings(), month, municipality, chosen))
+    revision = record.revision if record is not None else None
+    typer.echo(f"{municipality} {month} ревизия {revision}: {measure} = {len(rows)}", err=True)
+    emit(render_rows(rows, fmt), None)
+
+
+def _check_month(month: str) -> None:
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
+        raise typer.BadParameter(f"месяц {month!r}: нужен YYYY-MM")
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Применить миграции Alembic."""
@@ -249,6 +304,63 @@ def classifier_list() -> None:
     for info in registry.versions():
         mark = "*" if info.version == promoted else " "
         typer.echo(f"{mark} {info.version} {json.dumps(info.meta.get('held_out', {}))}")
+
+
+@classifier_app.command("evaluate")
+def classifier_evaluate(
+    version: Annotated[
+        str | None, typer.Option(help="Версия модели; по умолчанию основная")
+    ] = None,
+    report_dir: Annotated[
+        Path | None,
+        typer.Option(help="Куда записать отчёт; по умолчанию <data_dir>/reports/<версия>"),
+    ] = None,
+    rusentiment: Annotated[
+        Path | None,
+        typer.Option(
+            help="Каталог или CSV RuSentiment (label,text) для проверки вне домена; "
+            "по умолчанию ../shared/datasets/rusentiment, если он есть"
+        ),
+    ] = None,
+) -> None:
+    """Оценить модель на отложенной выборке корпуса: точность, полнота, F1, F1 по категориям,
+    матрица ошибок, PR-кривая; report.json, report.md и pr_curve.png."""
+    from classifier.bootstrap import ensure_promoted_model
+    from classifier.corpus import load_corpus, split
+    from classifier.evaluation import (
+        DEFAULT_RUSENTIMENT,
+        LabelledTextsError,
+        build_report,
+        summary,
+        write_report,
+    )
+    from classifier.registry import ModelRegistry
+
+    settings = _settings()
+    # Like `classify`, a fresh installation evaluates the default model it trains on first use.
+    registry = (
+        ensure_promoted_model(settings.models_path)
+        if version is None
+        else ModelRegistry(settings.models_path)
+    )
+    chosen = version or registry.promoted_version() or ""
+    meta = next((i.meta for i in registry.versions() if i.version == chosen), None)
+    if meta is None:
+        typer.echo(f"ошибка: в реестре {settings.models_path} нет версии {chosen}", err=True)
+        raise typer.Exit(2)
+    if rusentiment is None and DEFAULT_RUSENTIMENT.exists():
+        rusentiment = DEFAULT_RUSENTIMENT
+    try:
+        report = build_report(
+            registry.load(chosen), split(load_corpus())[1], out_of_domain=rusentiment, meta=meta
+        )
+    except LabelledTextsError as error:
+        typer.echo(f"ошибка: {error}", err=True)
+        raise typer.Exit(2) from error
+    paths = write_report(report, report_dir or settings.data_dir / "reports" / chosen)
+    for line in summary(report.data):
+        typer.echo(line)
+    typer.echo("отчёт: " + ", ".join(str(p) for p in paths))
 
 
 @classifier_app.command(

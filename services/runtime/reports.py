@@ -6,7 +6,7 @@ import csv
 import io
 import json
 import sys
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -56,17 +56,26 @@ def load_plans_file(path: Path | None, known_municipalities: Collection[str]) ->
 
 
 def render_indicators(records: Sequence[IndicatorRecord], fmt: str) -> bytes:
-    rows = [json.loads(record.model_dump_json()) for record in records]
-    if fmt == "json":
-        return (json.dumps(rows, ensure_ascii=False, indent=2) + "\n").encode()
     if fmt == "xlsx":
         return indicators_xlsx(records)
+    return render_rows([json.loads(record.model_dump_json()) for record in records], fmt)
+
+
+def render_rows(rows: Sequence[Mapping[str, object]], fmt: str) -> bytes:
+    """Plain rows as a JSON array or as CSV (a header, then a line per row); times in ISO 8601."""
+    plain = [{key: _plain(value) for key, value in row.items()} for row in rows]
+    if fmt == "json":
+        return (json.dumps(plain, ensure_ascii=False, indent=2) + "\n").encode()
     buffer = io.StringIO()
-    if rows:
-        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+    if plain:
+        writer = csv.DictWriter(buffer, fieldnames=list(plain[0]))
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows(plain)
     return buffer.getvalue().encode()
+
+
+def _plain(value: object) -> object:
+    return value.isoformat() if isinstance(value, datetime) else value
 
 
 def render_report(report: PlanFactReport, fmt: str) -> bytes:

@@ -12,7 +12,7 @@ from services.auth.roles import Action
 from services.auth.store import User
 from services.contracts.indicators import IndicatorRecord
 from services.settings import Settings
-from services.web import api_auth, api_incidents
+from services.web import api_auth, api_incidents, api_indicators
 from services.web.api_reports import reports_router
 from services.web.security import WebState, requires, web_state
 from services.web.templates_store import load_reply_templates
@@ -33,6 +33,7 @@ def create_app(context: SlaContext, settings: Settings) -> FastAPI:
     )
     app.include_router(api_incidents.router)
     app.include_router(api_auth.router)
+    app.include_router(api_indicators.router)
     app.include_router(reports_router(settings.plans_file))
     app.add_api_route("/healthz", healthz)
     app.add_api_route("/metrics", metrics)

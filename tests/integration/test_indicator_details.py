@@ -3,13 +3,18 @@ production calendar inside a deadline, reassignment and rejection, response-time
 the month's close, T = 150 and T = 250, the region's rollup and ranking, and the drill-down
 behind each number — on a real PostgreSQL, through the same domain code as live incidents."""
 
+import asyncio
+import csv
+import io
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
+from services.cli import app as cli_app
 from services.observability import Metrics
 from services.runtime.indicator_views import drill_down_of, region_of
 from sla.drilldown import Measure
@@ -147,3 +152,33 @@ async def test_threshold_t_decides_the_volume_bonus_and_a_change_of_t_is_a_new_r
     assert (first.n_assigned, first.n_handled_on_time) == (second.n_assigned, 151) == (151, 151)
     assert (first.threshold_t, first.k_ob, first.a2, first.revision) == (150, 1.2, 1.2, 1)
     assert (second.threshold_t, second.k_ob, second.a2, second.revision) == (250, 1.0, 1.0, 2)
+
+
+def test_cli_ranking_and_drill_down(settings_factory: SettingsFactory, database_url: str) -> None:
+    async def load() -> None:
+        context: SlaContext = await sla_at(
+            settings_factory, database_url, datetime(2026, 12, 1, tzinfo=UTC)
+        )()
+        try:
+            await replay_history(context.db, context.service, NOVEMBER)
+        finally:
+            await context.db.close()
+
+    asyncio.run(load())
+    env = {"OTKLIK_DATABASE_URL": database_url, "OTKLIK_DATA_DIR": str(settings_factory.tmp_path)}
+    runner = CliRunner()
+    ranked = runner.invoke(cli_app, ["ranking", "--month", "2026-11", "--region", "demo"], env=env)
+    assert ranked.exit_code == 0, ranked.output
+    assert [r["municipality"] for r in json.loads(ranked.stdout)["ranking"]] == [Z, S]
+    drilled = runner.invoke(
+        cli_app,
+        ["drill-down", "--month", "2026-11", "--municipality", S, "--measure", "not_on_time",
+         "--format", "csv"],
+        env=env,
+    )  # fmt: skip
+    assert drilled.exit_code == 0, drilled.output
+    [row] = list(csv.DictReader(io.StringIO(drilled.stdout)))
+    assert row["message_id"].endswith("n5") and row["assigned_at"].startswith("2026-11-27T12:00")
+    assert "ревизия 1: not_on_time = 1" in drilled.stderr
+    bad = runner.invoke(cli_app, ["ranking", "--month", "2026-13"], env=env)
+    assert bad.exit_code == 2
