@@ -9,6 +9,9 @@ import re
 from functools import cache, lru_cache
 
 _URL = re.compile(r"(?:https?://|www\.)\S+|\b\S+\.(?:ru|com|рф|net|org)\S*", re.IGNORECASE)
+# Every match of _URL contains one of these; looking for them first skips the costly _URL scan
+# (its second branch backtracks through every word) on the many texts that have no link.
+_URL_HINT = re.compile(r"://|www\.|\.(?:ru|com|рф|net|org)", re.IGNORECASE)
 _TOKEN = re.compile(r"[a-zа-я]+|\d+|[!?]+|[\U0001F300-\U0001FAFF\u2600-\u27BF]")
 
 
@@ -29,10 +32,15 @@ def lemma(word: str) -> str:
 
 def clean(text: str) -> str:
     """Lower-cased text with links replaced: the input of character n-grams."""
-    return _URL.sub(" urlтокен ", text.lower().replace("ё", "е"))
+    lowered = text.lower().replace("ё", "е")
+    return _URL.sub(" urlтокен ", lowered) if _URL_HINT.search(lowered) else lowered
+
+
+def lemma_tokens(cleaned: str) -> list[str]:
+    """Lemmas of a text already passed through ``clean``, numbers folded."""
+    return ["числотокен" if token.isdigit() else lemma(token) for token in _TOKEN.findall(cleaned)]
 
 
 def lemmas(text: str) -> str:
     """Space-joined lemmas with numbers folded: the input of word n-grams."""
-    tokens = _TOKEN.findall(clean(text))
-    return " ".join("числотокен" if token.isdigit() else lemma(token) for token in tokens)
+    return " ".join(lemma_tokens(clean(text)))

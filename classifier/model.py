@@ -4,6 +4,10 @@ Features: TF-IDF of word 1–2-grams over lemmas and of character 2–4-grams (w
 over the cleaned text. Heads: a calibrated logistic regression for "incident" (its probability is
 the score, compared with a threshold chosen for a target recall), a logistic regression for the
 category (trained on incidents), and one for sentiment.
+
+The objects are fitted and stored as scikit-learn objects; ``classify`` runs them through
+``classifier.inference`` (the same arithmetic, several times faster), falling back to
+scikit-learn itself for a model whose shape that path does not know.
 """
 
 from dataclasses import dataclass, field
@@ -13,13 +17,12 @@ import numpy as np
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import FeatureUnion, make_pipeline
+from sklearn.pipeline import FeatureUnion, Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 from classifier.domain import Verdict
 from classifier.features import clean, lemmas
-
-EXPLAIN_TERMS = 5
+from classifier.inference import EXPLAIN_TERMS, FastHeads
 
 
 def _lemmatise_all(texts: list[str]) -> list[str]:
@@ -63,12 +66,51 @@ class IncidentModel:
     sentiment: LogisticRegression
     metrics: dict[str, Any] = field(default_factory=dict)
     _names: list[str] | None = field(default=None, repr=False)
+    _fast: FastHeads | None = field(default=None, repr=False, compare=False)
+    _fast_checked: bool = field(default=False, repr=False, compare=False)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Caches (feature names, the fast path with its word cache) are rebuilt after loading.
+        state = dict(self.__dict__)
+        for cache in ("_names", "_fast", "_fast_checked"):
+            state.pop(cache, None)
+        return state
 
     def scores(self, texts: list[str]) -> np.ndarray[Any, np.dtype[np.float64]]:
+        fast = self.fast_heads()
+        if fast is not None:
+            return fast.run(texts, explain=False).scores
         matrix = self.features.transform(texts)
         return np.asarray(self.incident.predict_proba(matrix)[:, 1], dtype=np.float64)
 
     def classify(self, texts: list[str], *, explain: bool = False) -> list[Verdict]:
+        fast = self.fast_heads()
+        if fast is None:
+            return self.classify_sklearn(texts, explain=explain)
+        out = fast.run(texts, explain=explain)
+        threshold = self.threshold
+        return [
+            Verdict(
+                is_incident=(flagged := bool(score >= threshold)),
+                score=round(score, 6),
+                category=category if flagged else None,
+                sentiment=sentiment,
+                explanation=explanation,
+            )
+            for score, category, sentiment, explanation in zip(
+                out.scores.tolist(), out.categories, out.sentiments, out.explanations, strict=True
+            )
+        ]
+
+    def fast_heads(self) -> FastHeads | None:
+        """The fast path, built on first use; None if this model's shape is not the known one."""
+        if not self._fast_checked:
+            self._fast = _fast_heads(self)
+            self._fast_checked = True
+        return self._fast
+
+    def classify_sklearn(self, texts: list[str], *, explain: bool = False) -> list[Verdict]:
+        """The reference path through scikit-learn's own transform and predict."""
         matrix = self.features.transform(texts)
         scores = self.incident.predict_proba(matrix)[:, 1]
         categories = self.category.predict(matrix)
@@ -112,3 +154,51 @@ class IncidentModel:
             ]
             self._names = cached
         return cached
+
+
+def _fast_heads(model: IncidentModel) -> FastHeads | None:
+    """FastHeads if the model is built exactly as ``build_features`` and the heads above build
+    it; anything else (an older or a changed recipe) keeps the scikit-learn path."""
+    vectorizers = _known_vectorizers(model.features)
+    calibrated = model.incident.calibrated_classifiers_
+    if vectorizers is None or len(calibrated) != 1 or len(calibrated[0].calibrators) != 1:
+        return None
+    incident = calibrated[0].estimator
+    heads = (incident, model.category, model.sentiment)
+    if not all(isinstance(head, LogisticRegression) for head in heads):
+        return None
+    if list(incident.classes_) != [False, True] or list(model.incident.classes_) != [False, True]:
+        return None
+    calibrator = calibrated[0].calibrators[0]
+    return FastHeads(*vectorizers, incident, calibrator, model.category, model.sentiment)
+
+
+# Vectorizer settings under which inference.py repeats what TfidfVectorizer.transform computes.
+_PLAIN = {"input": "content", "lowercase": True, "preprocessor": None, "tokenizer": None,
+          "strip_accents": None, "stop_words": None, "binary": False, "use_idf": True,
+          "norm": "l2", "sublinear_tf": True, "dtype": np.float64}  # fmt: skip
+
+
+def _known_vectorizers(features: FeatureUnion) -> tuple[TfidfVectorizer, TfidfVectorizer] | None:
+    parts = dict(features.transformer_list)
+    if set(parts) != {"words", "chars"} or features.transformer_weights is not None:
+        return None
+    if not (_is_step(parts["words"], _lemmatise_all) and _is_step(parts["chars"], _clean_all)):
+        return None
+    words, chars = parts["words"][-1], parts["chars"][-1]
+    settings = (words.get_params(), chars.get_params())
+    if any(params[k] != v for params in settings for k, v in _PLAIN.items()):
+        return None
+    if (words.analyzer, words.ngram_range, words.token_pattern) != ("word", (1, 2), r"\S+"):
+        return None
+    return (words, chars) if chars.analyzer == "char_wb" else None
+
+
+def _is_step(pipeline: Any, func: Any) -> bool:
+    return (
+        isinstance(pipeline, Pipeline)
+        and len(pipeline.steps) == 2
+        and isinstance(pipeline[0], FunctionTransformer)
+        and pipeline[0].func is func
+        and isinstance(pipeline[-1], TfidfVectorizer)
+    )
