@@ -1,0 +1,165 @@
+"""The human-readable files of an evaluation report: report.md and the PR-curve PNG.
+
+The plot uses matplotlib's object API on an Agg canvas: no display, no pyplot global state, so it
+is safe in a server process and in tests running side by side.
+"""
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+
+def plot_pr_curve(
+    precision: Sequence[float],
+    recall: Sequence[float],
+    stored: Mapping[str, float],
+    prevalence: float,
+    path: Path,
+    title: str,
+) -> None:
+    """Precision against recall over all thresholds, the stored threshold marked; the dashed
+    line is the precision of flagging everything (the share of incidents)."""
+    figure = Figure(figsize=(6.4, 4.8), dpi=100)
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    axes.plot(recall, precision, drawstyle="steps-post", label="все пороги")
+    axes.axhline(
+        prevalence, linestyle="--", color="grey", label=f"доля инцидентов {prevalence:.2f}"
+    )
+    axes.scatter(
+        [stored["recall"]],
+        [stored["precision"]],
+        color="tab:red",
+        zorder=3,
+        label=f"сохранённый порог {stored['threshold']:.3f}",
+    )
+    axes.annotate(
+        f"P={stored['precision']:.3f}\nR={stored['recall']:.3f}",
+        (stored["recall"], stored["precision"]),
+        textcoords="offset points",
+        xytext=(-60, -35),
+        arrowprops={"arrowstyle": "->", "color": "tab:red"},
+    )
+    axes.set_xlabel("Полнота (recall)")
+    axes.set_ylabel("Точность (precision)")
+    axes.set_xlim(0.0, 1.02)
+    axes.set_ylim(0.0, 1.02)
+    axes.grid(alpha=0.3)
+    axes.legend(loc="lower left")
+    axes.set_title(title, fontsize=9)
+    figure.tight_layout()
+    figure.savefig(path, format="png")
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return lines
+
+
+def _held_out_section(held: Mapping[str, Any], threshold: float, png_name: str) -> list[str]:
+    c = held["confusion"]
+    lines = [
+        "## Отложенная выборка корпуса (held-out)",
+        "",
+        f"{held['n']} текстов, из них инцидентов {held['n_incidents']}. Выборка фиксирована "
+        "хешем текста и не участвует ни в обучении, ни в выборе порога; но её тексты написаны "
+        "теми же авторами, что и обучающие, поэтому это верхняя граница качества.",
+        "",
+        *_table(
+            ["метрика", "значение"],
+            [
+                ["точность (precision)", f"{held['precision']:.4f}"],
+                ["полнота (recall)", f"{held['recall']:.4f}"],
+                ["F1", f"{held['f1']:.4f}"],
+                [
+                    "средняя точность (AP, площадь под PR-кривой)",
+                    f"{held['average_precision']:.4f}",
+                ],
+            ],
+        ),
+        "",
+        "Матрица ошибок:",
+        "",
+        *_table(
+            ["", "отмечено", "не отмечено"],
+            [["инцидент", c["tp"], c["fn"]], ["не инцидент", c["fp"], c["tn"]]],
+        ),
+        "",
+        "Точность и полнота при разных порогах:",
+        "",
+        *_table(
+            ["порог", "точность", "полнота", "отмечено"],
+            [
+                [
+                    f"{p['threshold']:.3f}"
+                    + (" (сохранённый)" if p["threshold"] == threshold else ""),
+                    f"{p['precision']:.4f}",
+                    f"{p['recall']:.4f}",
+                    p["flagged"],
+                ]
+                for p in held["operating_points"]
+            ],
+        ),
+        "",
+        f"![PR-кривая]({png_name})",
+        "",
+        "### F1 по категориям (среди настоящих инцидентов)",
+        "",
+        *_table(["категория", "F1"], [[k, f"{v:.4f}"] for k, v in held["category_f1"].items()]),
+        "",
+        "### Категории: настоящая (строки) и предсказанная (столбцы)",
+        "",
+        "`none` — инцидент не отмечен.",
+        "",
+    ]
+    confusion = held["category_confusion"]
+    labels = confusion["labels"]
+    rows = [[label, *counts] for label, counts in zip(labels, confusion["matrix"], strict=True)]
+    return lines + _table(["", *labels], rows)
+
+
+def _out_of_domain_section(ood: Mapping[str, Any]) -> list[str]:
+    rows = [
+        [label, r["n"], r["flagged"], f"{r['share']:.1%}"] for label, r in ood["by_label"].items()
+    ]
+    overall = ood["overall"]
+    rows.append(["всего", overall["n"], overall["flagged"], f"{overall['share']:.1%}"])
+    return [
+        "## Вне домена: RuSentiment",
+        "",
+        f"Источник: `{ood['source']}` ({', '.join(ood['files'])}), только чтение; на этих "
+        "текстах модель не обучалась. Это личные посты ВКонтакте, а не обращения жителей: "
+        "здесь видно, как часто модель срабатывает на обычную болтовню (positive, speech — "
+        "приветствия и поздравления — должны отмечаться редко, negative — чаще).",
+        "",
+        *_table(["метка", "текстов", "отмечено как инцидент", "доля"], rows),
+        "",
+        "Доля всех текстов RuSentiment, отмеченных при других порогах:",
+        "",
+        *_table(
+            ["порог", "доля"],
+            [[t, f"{share:.1%}"] for t, share in ood["share_by_threshold"].items()],
+        ),
+    ]
+
+
+def render_markdown(data: Mapping[str, Any], png_name: str) -> str:
+    model = data["model"]
+    lines = [
+        f"# Оценка модели классификатора {model['version']}",
+        "",
+        f"Сформировано {data['generated_at']}; порог модели {model['threshold']:.6f}.",
+    ]
+    if "n_train" in model:
+        lines.append(
+            f"Обучена на {model['n_train']} текстах "
+            f"(sha256 {str(model.get('training_data_sha256', '?'))[:12]}…)."
+        )
+    lines += ["", *_held_out_section(data["held_out"], model["threshold"], png_name)]
+    if data.get("out_of_domain"):
+        lines += ["", *_out_of_domain_section(data["out_of_domain"])]
+    return "\n".join(lines) + "\n"
