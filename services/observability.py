@@ -2,18 +2,75 @@
 municipality, source kind, category, stage — never message or user ids)."""
 
 import logging
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.metrics_core import Metric
 
-# From a minute to a week: SLA clocks run in working hours and days.
-RESPONSE_BUCKETS = (60, 300, 900, 1800, 3600, 7200, 14400, 28800, 86400, 172800, 604800)
+# From a minute to a month: SLA clocks run in working hours and days, appeals in calendar days.
+RESPONSE_BUCKETS = (
+    60, 300, 900, 1800, 3600, 7200, 14400, 28800, 86400, 172800, 345600, 604800, 1209600, 2592000,
+)  # fmt: skip
+Labels = tuple[str, ...]
+
+# The latest indicator values the aggregator exports (field of IndicatorRecord -> metric, help).
+INDICATOR_GAUGES: dict[str, tuple[str, str]] = {
+    "a2": ("otklik_indicator_a2", "A_2 = N_отр / N_назн · k_об of the month's latest revision"),
+    "k_ob": ("otklik_indicator_k_ob", "k_об of the month's latest revision"),
+    "share_processed": (
+        "otklik_indicator_share_processed_percent",
+        "Share of processed messages, %, latest revision",
+    ),
+    "share_negative": (
+        "otklik_indicator_share_negative_percent",
+        "Share of negative messages, %, latest revision",
+    ),
+    "n_assigned": ("otklik_indicator_assigned", "N_назн: incidents assigned in the month"),
+    "n_handled_on_time": ("otklik_indicator_handled_on_time", "N_отр: handled on time"),
+    "n_messages": ("otklik_indicator_messages", "Residents' messages of the month"),
+    "revision": ("otklik_indicator_revision", "Revision the exported values come from"),
+}
 
 
 def configure_logging(level: str) -> None:
     logging.basicConfig(
         level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+
+
+class SnapshotGauge:
+    """A gauge family replaced as a whole from a database query: a group that disappeared from
+    the database disappears from /metrics at the next refresh, and a scrape never sees half a
+    refresh (the mapping is swapped in one assignment)."""
+
+    def __init__(
+        self, name: str, documentation: str, labels: list[str], registry: CollectorRegistry
+    ) -> None:
+        self.name, self.documentation, self.labels = name, documentation, labels
+        self._values: dict[Labels, float] = {}
+        registry.register(self)
+
+    def replace(self, values: Mapping[Labels, float]) -> None:
+        if any(len(key) != len(self.labels) for key in values):
+            raise ValueError(f"{self.name}: every sample needs the labels {self.labels}")
+        self._values = dict(values)
+
+    def value(self, *labels: str) -> float | None:
+        return self._values.get(labels)
+
+    def samples(self) -> dict[Labels, float]:
+        return dict(self._values)
+
+    def describe(self) -> Iterable[Metric]:
+        return [GaugeMetricFamily(self.name, self.documentation, labels=self.labels)]
+
+    def collect(self) -> Iterable[Metric]:
+        family = GaugeMetricFamily(self.name, self.documentation, labels=self.labels)
+        for labels, value in self._values.items():
+            family.add_metric(list(labels), value)
+        return [family]
 
 
 @dataclass
@@ -93,14 +150,68 @@ class Metrics:
         self.first_response = Histogram(
             "otklik_time_to_first_response_seconds",
             "From assignment to the first public reply",
-            ["municipality"],
+            ["municipality", "department"],
             buckets=RESPONSE_BUCKETS,
             registry=r,
         )
         self.final_answer = Histogram(
             "otklik_time_to_final_answer_seconds",
             "From assignment to the final answer",
-            ["municipality"],
+            ["municipality", "department"],
             buckets=RESPONSE_BUCKETS,
             registry=r,
         )
+        self.consumer_lag = Gauge(
+            "otklik_consumer_lag",
+            "Messages of an assigned partition not yet processed: end offset minus the group's "
+            "committed offset (measured by the consuming process)",
+            ["topic", "group", "partition"],
+            registry=r,
+        )
+        self._add_snapshots(r)
+
+    def _add_snapshots(self, r: CollectorRegistry) -> None:
+        """Gauges refreshed from PostgreSQL: the SLA process (incidents, sources) and the
+        aggregator (indicators). Counters die with a process; these tell the state now."""
+        place = ["municipality", "department"]
+        self.incidents_open = SnapshotGauge(
+            "otklik_incidents_open", "Open incidents now, by status", ["status", *place], r
+        )
+        self.incidents_overdue = SnapshotGauge(
+            "otklik_incidents_overdue",
+            "Open incidents past a deadline they have not met, by clock (first_response, "
+            "final_answer); 0 for every place with open incidents",
+            ["clock", *place],
+            r,
+        )
+        self.incidents_due_soon = SnapshotGauge(
+            "otklik_incidents_due_soon",
+            "Open incidents whose deadline falls within the policy's warning lead, by clock",
+            ["clock", *place],
+            r,
+        )
+        self.incidents_this_month = SnapshotGauge(
+            "otklik_incidents_this_month",
+            "Incidents assigned this month (municipality's time zone, rejected excluded) by "
+            "outcome: on_time, late (answered late or past a deadline), pending",
+            ["outcome", *place],
+            r,
+        )
+        where = ["source", "channel", "municipality"]
+        self.source_last_message = SnapshotGauge(
+            "otklik_source_last_message_timestamp_seconds",
+            "Time a resident last wrote in the source (Unix seconds, last 90 days)",
+            where,
+            r,
+        )
+        self.source_usual_gap = SnapshotGauge(
+            "otklik_source_usual_gap_seconds",
+            "90th percentile of the gaps between residents' messages of the source over the last "
+            "14 days (sources with at least 5 gaps)",
+            where,
+            r,
+        )
+        self.indicators = {
+            field_name: SnapshotGauge(name, doc, ["municipality", "month"], r)
+            for field_name, (name, doc) in INDICATOR_GAUGES.items()
+        }

@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     deadline_watch_seconds: float = Field(
         default=30.0, description="How often the SLA watcher looks for warnings and overdue"
     )
+    consumer_lag_seconds: float = Field(
+        default=15.0, gt=0, description="How often Kafka consumers measure their lag for /metrics"
+    )
     outbox_poll_seconds: float = Field(
         default=0.5, description="How often the outbox relay looks for unpublished events"
     )

@@ -15,6 +15,7 @@ from services.db.migrate import upgrade
 from services.db.outbox import OutboxRelay
 from services.observability import Metrics
 from services.settings import Settings
+from sla.gauges import SlaGauges, run_indicator_export
 from sla.policy import SlaPolicy
 from sla.policy_file import load_policy_file
 from sla.scheduled import Aggregator, DeadlineWatcher
@@ -68,6 +69,10 @@ def sla_stage(context: SlaContext, settings: Settings, publisher: Publisher) -> 
     async def watch() -> None:
         await DeadlineWatcher(context.service).run(settings.deadline_watch_seconds)
 
+    async def gauges() -> None:
+        refresher = SlaGauges(context.db, context.policy, context.metrics, utc_now)
+        await refresher.run(settings.deadline_watch_seconds)
+
     return Stage(
         name="sla",
         subscriptions=[
@@ -76,7 +81,7 @@ def sla_stage(context: SlaContext, settings: Settings, publisher: Publisher) -> 
             ),
             Subscription(Topic.DEAD_LETTERS, "deadletters", DeadLetter, store),
         ],
-        background=[run_relay, watch],
+        background=[run_relay, watch, gauges],
         closers=[context.db.close],
     )
 
@@ -90,4 +95,10 @@ def aggregator_stage(context: SlaContext, settings: Settings, publisher: Publish
     async def run_relay() -> None:
         await relay.run(settings.outbox_poll_seconds)
 
-    return Stage(name="aggregator", background=[aggregate, run_relay], closers=[context.db.close])
+    async def export() -> None:
+        interval = settings.aggregate_interval_seconds
+        await run_indicator_export(context.db, context.metrics, interval)
+
+    return Stage(
+        name="aggregator", background=[aggregate, run_relay, export], closers=[context.db.close]
+    )

@@ -259,7 +259,8 @@ class IncidentService:
     def _observe_response(self, before: Incident, after: Incident, transition: Transition) -> None:
         assert after.assigned_at is not None
         elapsed = (transition.at - after.assigned_at).total_seconds()
+        place = {"municipality": after.municipality, "department": after.department or "none"}
         if before.first_response_at is None:
-            self._metrics.first_response.labels(municipality=after.municipality).observe(elapsed)
+            self._metrics.first_response.labels(**place).observe(elapsed)
         if transition.data.get("final"):
-            self._metrics.final_answer.labels(municipality=after.municipality).observe(elapsed)
+            self._metrics.final_answer.labels(**place).observe(elapsed)

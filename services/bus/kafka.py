@@ -6,6 +6,7 @@ FastStream's commit of the current position is exact.
 """
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
 
@@ -17,6 +18,7 @@ from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from pydantic import BaseModel
 
 from services.bus.delivery import deliver
+from services.bus.lag import LagMonitor, WatchedConsumer
 from services.bus.port import Outgoing, Subscription, encode
 from services.contracts.topics import Topic, topic_name
 from services.observability import Metrics
@@ -35,6 +37,8 @@ class KafkaTransport:
             enable_idempotence=True,
             middlewares=[KafkaPrometheusMiddleware(registry=metrics.registry, app_name=client_id)],
         )
+        self._lag = LagMonitor(metrics)
+        self._lag_task: asyncio.Task[None] | None = None
 
     def name(self, topic: Topic) -> str:
         return topic_name(topic, self._settings.topic_namespace)
@@ -64,18 +68,27 @@ class KafkaTransport:
         async def on_message(message: KafkaMessage) -> None:
             await deliver(subscription, message.body, self, self._metrics)
 
-        self.broker.subscriber(
+        subscriber = self.broker.subscriber(
             self.name(subscription.topic),
             group_id=group,
             ack_policy=AckPolicy.ACK,
             auto_offset_reset="earliest",
-        )(on_message)
+        )
+        subscriber(on_message)
+        topic, logical_group = subscription.topic.value, subscription.group
+        self._lag.watch(WatchedConsumer(topic, logical_group, lambda: subscriber.consumer))
 
     async def start(self) -> None:
         await ensure_topics(self._settings, list(Topic))
         await self.broker.start()
+        if self._lag.watching:
+            self._lag_task = asyncio.create_task(self._lag.run(self._settings.consumer_lag_seconds))
 
     async def stop(self) -> None:
+        if self._lag_task is not None:
+            self._lag_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._lag_task
         await self.broker.stop()
 
 

@@ -26,6 +26,7 @@ from services.runtime.supervision import keep_running
 from services.settings import Settings
 from services.web.app import create_app
 from sla.aggregation import current_records, published_months
+from sla.gauges import export_indicators
 from sla.main import SlaContext, open_sla, sla_stage, utc_now
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,7 @@ async def replay_all(
     await bus.drain()
     await relay.drain()
     await context.aggregator.run_once()
+    await export_indicators(context.db, context.metrics)  # served on /metrics afterwards
     await relay.drain()
     async with context.db.engine.connect() as connection:
         months = await published_months(connection)

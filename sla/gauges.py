@@ -1,0 +1,216 @@
+"""The state of incidents, sources and indicators as gauges, refreshed from PostgreSQL.
+
+Counters tell what one process did since it started; the PR department asks what is open and
+overdue *now*, which only the database knows. The SLA process refreshes the incident gauges every
+watcher round and the source gauges every tenth (they scan messages of the last 90 days); the
+aggregator exports the latest indicator revision of the most recent months. Labels stay bounded:
+municipality, department, status, clock, the configured source id, the month.
+"""
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Row, and_, case, func, literal_column, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.db.engine import Database
+from services.db.schema import incidents, indicator_values, messages
+from services.observability import Labels, Metrics
+from sla.aggregation import current_records
+from sla.domain import OPEN_STATUSES, Status
+from sla.policy import SlaPolicy
+
+log = logging.getLogger(__name__)
+
+CLOCKS = {
+    "first_response": (incidents.c.first_response_at, incidents.c.first_response_due),
+    "final_answer": (incidents.c.final_answer_at, incidents.c.final_answer_due),
+}
+INDICATOR_MONTHS = 13  # a year back and the current month: enough for year-on-year panels
+SOURCE_WINDOW = timedelta(days=90)
+USUAL_GAP_WINDOW = timedelta(days=14)
+USUAL_GAP_MIN_GAPS = 5
+SOURCE_EVERY_ROUNDS = 10
+
+
+def _place(row: Row[Any]) -> Labels:
+    return (row.municipality, row.department or "none")
+
+
+async def open_incident_gauges(
+    connection: AsyncConnection, metrics: Metrics, now: datetime, lead: timedelta
+) -> None:
+    """Open incidents by status; overdue and due-soon by clock for every place with any open."""
+    counts: list[Any] = [func.count().label("n")]
+    for clock, (met, due) in CLOCKS.items():
+        pending = met.is_(None)
+        counts.append(func.count().filter(pending, due < now).label(f"overdue_{clock}"))
+        coming = and_(pending, due >= now, due < now + lead)
+        counts.append(func.count().filter(coming).label(f"soon_{clock}"))
+    rows = (
+        await connection.execute(
+            select(incidents.c.status, incidents.c.municipality, incidents.c.department, *counts)
+            .where(incidents.c.status.in_([s.value for s in OPEN_STATUSES]))
+            .group_by(incidents.c.status, incidents.c.municipality, incidents.c.department)
+        )
+    ).all()
+    by_status: dict[Labels, float] = {}
+    overdue: dict[Labels, float] = {}
+    soon: dict[Labels, float] = {}
+    for row in rows:
+        by_status[(row.status, *_place(row))] = row.n
+        for clock in CLOCKS:
+            key = (clock, *_place(row))
+            overdue[key] = overdue.get(key, 0) + row._mapping[f"overdue_{clock}"]
+            soon[key] = soon.get(key, 0) + row._mapping[f"soon_{clock}"]
+    metrics.incidents_open.replace(by_status)
+    metrics.incidents_overdue.replace(overdue)
+    metrics.incidents_due_soon.replace(soon)
+
+
+def month_start(now: datetime, zone: ZoneInfo) -> datetime:
+    local = now.astimezone(zone)
+    return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+async def this_month_gauges(
+    connection: AsyncConnection, metrics: Metrics, now: datetime, policy: SlaPolicy
+) -> None:
+    """Outcome of the incidents assigned this month, counted as N_назн is (rejected excluded),
+    each municipality's month taken in its own time zone."""
+    default = month_start(now, ZoneInfo(policy.spec.defaults.timezone))
+    starts = {m: month_start(now, policy.timezone(m)) for m in policy.spec.municipalities}
+    start = case(starts, value=incidents.c.municipality, else_=default) if starts else default
+    late = (incidents.c.first_response_at.is_(None) & (incidents.c.first_response_due < now)) | (
+        incidents.c.final_answer_at.is_(None) & (incidents.c.final_answer_due < now)
+    )
+    outcome = case(
+        (incidents.c.on_time.is_(True), "on_time"),
+        (incidents.c.on_time.is_(False) | late, "late"),
+        else_="pending",
+    ).label("outcome")
+    rows = await connection.execute(
+        select(outcome, incidents.c.municipality, incidents.c.department, func.count().label("n"))
+        .where(
+            incidents.c.assigned_at >= start,
+            incidents.c.assigned_at <= now,
+            incidents.c.status != Status.REJECTED.value,
+        )
+        .group_by(literal_column("outcome"), incidents.c.municipality, incidents.c.department)
+    )
+    metrics.incidents_this_month.replace({(row.outcome, *_place(row)): row.n for row in rows})
+
+
+async def source_gauges(connection: AsyncConnection, metrics: Metrics, now: datetime) -> None:
+    """When each source last had a resident's message, and its usual gap between two."""
+    recent = (
+        select(
+            messages.c.source_id,
+            messages.c.channel,
+            messages.c.municipality,
+            messages.c.created_at,
+            (
+                func.extract(
+                    "epoch",
+                    messages.c.created_at
+                    - func.lag(messages.c.created_at).over(
+                        partition_by=messages.c.source_id, order_by=messages.c.created_at
+                    ),
+                )
+            ).label("gap"),
+        )
+        .where(
+            messages.c.created_at >= now - SOURCE_WINDOW,
+            messages.c.created_at <= now,
+            messages.c.is_official.is_(False),
+        )
+        .subquery()
+    )
+    in_window = recent.c.created_at >= now - USUAL_GAP_WINDOW
+    rows = await connection.execute(
+        select(
+            recent.c.source_id,
+            recent.c.channel,
+            func.min(recent.c.municipality).label("municipality"),
+            func.max(recent.c.created_at).label("last"),
+            func.count(recent.c.gap).filter(in_window).label("gaps"),
+            # percentile_cont skips NULLs: gaps outside the window become NULL
+            func.percentile_cont(0.9).within_group(case((in_window, recent.c.gap))).label("p90"),
+        ).group_by(recent.c.source_id, recent.c.channel)
+    )
+    last: dict[Labels, float] = {}
+    usual: dict[Labels, float] = {}
+    for row in rows:
+        key = (row.source_id, row.channel, row.municipality)
+        last[key] = row.last.timestamp()
+        if row.gaps >= USUAL_GAP_MIN_GAPS and row.p90 is not None:
+            usual[key] = float(row.p90)
+    metrics.source_last_message.replace(last)
+    metrics.source_usual_gap.replace(usual)
+
+
+async def indicator_gauges(connection: AsyncConnection, metrics: Metrics) -> None:
+    """The latest revision of the most recent months that have indicators."""
+    months = (
+        await connection.scalars(
+            select(indicator_values.c.month)
+            .distinct()
+            .order_by(indicator_values.c.month.desc())
+            .limit(INDICATOR_MONTHS)
+        )
+    ).all()
+    values: dict[str, dict[Labels, float]] = {name: {} for name in metrics.indicators}
+    for month in months:
+        for record in await current_records(connection, month):
+            fields: Mapping[str, Any] = record.model_dump()
+            for name, samples in values.items():
+                if fields[name] is not None:  # "no data" stays absent, never 0
+                    samples[(record.municipality, month)] = float(fields[name])
+    for name, gauge in metrics.indicators.items():
+        gauge.replace(values[name])
+
+
+class SlaGauges:
+    """The SLA process's refresh loop (one round every ``interval`` seconds)."""
+
+    def __init__(
+        self, db: Database, policy: SlaPolicy, metrics: Metrics, clock: Callable[[], datetime]
+    ) -> None:
+        self._db, self._policy, self._metrics, self._clock = db, policy, metrics, clock
+        self._rounds = 0
+
+    async def refresh(self) -> None:
+        now = self._clock()
+        async with self._db.engine.connect() as connection:
+            await open_incident_gauges(connection, self._metrics, now, self._policy.warning_lead)
+            await this_month_gauges(connection, self._metrics, now, self._policy)
+            if self._rounds % SOURCE_EVERY_ROUNDS == 0:
+                await source_gauges(connection, self._metrics, now)
+        self._rounds += 1
+
+    async def run(self, interval: float) -> None:
+        while True:
+            try:
+                await self.refresh()
+            except Exception:
+                log.exception("refreshing the SLA gauges failed; retrying")
+            await asyncio.sleep(interval)
+
+
+async def export_indicators(db: Database, metrics: Metrics) -> None:
+    async with db.engine.connect() as connection:
+        await indicator_gauges(connection, metrics)
+
+
+async def run_indicator_export(db: Database, metrics: Metrics, interval: float) -> None:
+    """The aggregator's export loop: what is stored, so any replica's revisions show."""
+    while True:
+        try:
+            await export_indicators(db, metrics)
+        except Exception:
+            log.exception("exporting the indicator gauges failed; retrying")
+        await asyncio.sleep(interval)
