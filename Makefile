@@ -6,7 +6,7 @@ UV := $(VENV)/bin/uv
 STAMP := $(VENV)/.installed
 DEMO_ARGS ?=
 
-.PHONY: help demo test check lint types fmt lock clean bench-ingest
+.PHONY: help demo test check lint types fmt lock clean bench-ingest bench-classifier
 
 help:
 	@echo "make demo   - install and run the whole pipeline in one process on embedded defaults"
@@ -14,6 +14,7 @@ help:
 	@echo "make check  - lint (ruff) and types (mypy --strict)"
 	@echo "make lock   - re-resolve requirements.lock from pyproject.toml"
 	@echo "make bench-ingest - VK long poll -> real Kafka vs a raw producer (BENCH_EVENTS=100000)"
+	@echo "make bench-classifier - classifier batch and one-message texts/s vs TF-IDF + LR (BENCH_TEXTS=50000)"
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "otklik needs Python >= 3.11, found " + sys.version.split()[0])'
@@ -47,6 +48,9 @@ test: $(STAMP)
 
 bench-ingest: $(STAMP)
 	$(PY) -m bench.ingest --events $(or $(BENCH_EVENTS),100000)
+
+bench-classifier: $(STAMP)
+	$(PY) -m bench.classifier --texts $(or $(BENCH_TEXTS),50000)
 
 lock:
 	@test -x $(UV) || (test -x $(PY) || $(PYTHON) -m venv $(VENV); $(PY) -m pip install -q uv==0.13.9)
