@@ -262,6 +262,26 @@ def _check_month(month: str) -> None:
         raise typer.BadParameter(f"месяц {month!r}: нужен YYYY-MM")
 
 
+@app.command()
+def redact(
+    author: Annotated[
+        str | None, typer.Option(help="Автор: vk:id123, адрес e-mail или иной id источника")
+    ] = None,
+    message: Annotated[str | None, typer.Option(help="Одно сообщение (message_id)")] = None,
+    texts: Annotated[bool, typer.Option(help="Удалить и тексты сообщений")] = False,
+) -> None:
+    """Удалить персональные данные по запросу: имя, контакт и id автора (и тексты с --texts).
+    Показатели не меняются: их входные данные остаются прежними."""
+    from services.runtime.redaction import redact_personal_data
+
+    if (author is None) == (message is None):
+        raise typer.BadParameter("укажите либо --author, либо --message")
+    report = asyncio.run(
+        redact_personal_data(_settings(), author_ref=author, message_id=message, texts=texts)
+    )
+    typer.echo(f"обезличено сообщений: {report.messages}; удалено текстов: {report.texts}")
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Применить миграции Alembic."""

@@ -45,6 +45,12 @@ def resolve_database_url(settings: Settings) -> tuple[str, Any]:
 def open_database(settings: Settings, *, pool_size: int = 5) -> Database:
     url, handle = resolve_database_url(settings)
     engine = create_async_engine(
-        sqlalchemy_url(url), pool_size=pool_size, max_overflow=5, pool_pre_ping=True
+        sqlalchemy_url(url),
+        pool_size=pool_size,
+        max_overflow=5,
+        pool_pre_ping=True,
+        # Named, so that an operator (and the fault test) can tell otklik's sessions apart in
+        # pg_stat_activity.
+        connect_args={"application_name": "otklik"},
     )
     return Database(engine=engine, url=url, embedded_handle=handle)

@@ -1,0 +1,20 @@
+"""``otklik redact``: a resident's personal data removed on request, in one transaction."""
+
+from datetime import UTC, datetime
+
+from services.runtime.indicator_views import sla_context
+from services.settings import Settings
+from sla.redaction import RedactionReport, redact
+
+
+async def redact_personal_data(
+    settings: Settings, *, author_ref: str | None, message_id: str | None, texts: bool
+) -> RedactionReport:
+    async with sla_context(settings) as context, context.db.transaction() as connection:
+        return await redact(
+            connection,
+            now=datetime.now(UTC),
+            author_ref=author_ref,
+            message_id=message_id,
+            texts=texts,
+        )
