@@ -24,6 +24,7 @@ class QueueFilter:
     open_only: bool = True
     limit: int = 50
     offset: int = 0
+    awaiting: bool = False  # leave out what only awaits closing (answered with a final answer)
 
 
 def _next_due() -> ColumnElement[datetime]:
@@ -57,6 +58,10 @@ def _conditions(flt: QueueFilter, now: datetime) -> list[ColumnElement[bool]]:
         conditions.append(or_(due.is_(None), due >= now))
     if flt.due_within_hours is not None:
         conditions.append(due.between(now, now + timedelta(hours=flt.due_within_hours)))
+    if flt.awaiting:
+        conditions.append(
+            or_(incidents.c.status != "answered", incidents.c.final_answer_at.is_(None))
+        )
     return conditions
 
 

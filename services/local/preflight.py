@@ -1,8 +1,9 @@
 """First step of `make test`: make sure Java and Maven are there and Kafka's jars are cached,
-and that dovecot (the real IMAP server of the e-mail channel tests) is installed.
+that dovecot (the real IMAP server of the e-mail channel tests) is installed, and Chromium with
+its WebDriver (the browser tests).
 
 With CI=true a missing tool is a failure; on a developer's machine it is a warning and the tests
-that need Kafka (or IMAP) are skipped with the same message.
+that need Kafka (or IMAP, or a browser) are skipped with the same message.
 """
 
 import os
@@ -11,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from services.local.browser import BROWSER_HINT, missing_browser
 from services.local.kafka import INSTALL_HINT, ensure_jars, missing_tools
 
 DOVECOT_HINT = "apt-get install -y dovecot-imapd (Debian's dovecot, for the IMAP tests)"
@@ -26,24 +28,44 @@ def ensure_dovecot() -> bool:
     so there only the hint is printed. The tests run their own dovecot; none is left running."""
     if _has_dovecot():
         return True
+    _apt_install(["dovecot-imapd"])
+    return _has_dovecot()
+
+
+def ensure_browser() -> list[str]:
+    """Install Debian's chromium and chromium-driver under the same conditions as dovecot (a
+    browser starts no service, but a developer's desktop is theirs to change). Returns what is
+    still missing."""
+    missing = missing_browser()
+    if missing:
+        _apt_install(missing)
+    return missing_browser()
+
+
+def _apt_install(packages: list[str]) -> None:
+    """apt-get install as root, in a container or CI only; a no-op elsewhere."""
     harmless = (
         os.environ.get("CI", "").lower() in {"1", "true", "yes"}
         or not Path("/run/systemd/system").exists()
     )
     if os.geteuid() != 0 or shutil.which("apt-get") is None or not harmless:
-        return False
+        return
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    install = ["apt-get", "install", "-y", "-q", "--no-install-recommends", "dovecot-imapd"]
+    install = ["apt-get", "install", "-y", "-q", "--no-install-recommends", *packages]
     if subprocess.run(install, env=env, check=False).returncode != 0:  # noqa: S603
         subprocess.run(["apt-get", "update", "-q"], env=env, check=False)  # noqa: S607
         subprocess.run(install, env=env, check=False)  # noqa: S603
-    return _has_dovecot()
 
 
 def main() -> int:
     in_ci = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
     if not ensure_dovecot():
         print(f"preflight: dovecot missing. {DOVECOT_HINT}", file=sys.stderr)
+        if in_ci:
+            return 1
+    browser = ensure_browser()
+    if browser:
+        print(f"preflight: missing {', '.join(browser)}. {BROWSER_HINT}", file=sys.stderr)
         if in_ci:
             return 1
     missing = missing_tools()

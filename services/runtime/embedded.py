@@ -117,10 +117,11 @@ async def _serve(
         host=settings.http_host,
         port=settings.http_port,
         log_level="warning",
+        timeout_graceful_shutdown=5,  # open pages hold event streams; Ctrl+C must not wait
     )
     base = f"http://{settings.http_host}:{settings.http_port}"
-    print(f"\nОчередь модератора: {base}/api/incidents  (OpenAPI: {base}/docs)")
-    print(f"Вход: POST {base}/api/login — логин {DEMO_LOGIN}, пароль {password}")
+    print(f"\nВеб-интерфейс: {base}/queue — логин {DEMO_LOGIN}, пароль {password}")
+    print(f"API очереди: {base}/api/incidents  (OpenAPI: {base}/docs)")
     print(f"Метрики: {base}/metrics — Ctrl+C, чтобы остановить")
     try:
         await uvicorn.Server(config).serve()

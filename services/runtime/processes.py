@@ -74,8 +74,9 @@ async def run_web(settings: Settings) -> None:
     metrics = Metrics()
     context = await open_sla(settings, metrics)
     config = uvicorn.Config(
-        create_app(context, settings), host=settings.http_host, port=settings.http_port
-    )
+        create_app(context, settings), host=settings.http_host, port=settings.http_port,
+        timeout_graceful_shutdown=5,  # open pages hold event streams (services/web/ui/events.py)
+    )  # fmt: skip
     try:
         await uvicorn.Server(config).serve()
     finally:

@@ -1,15 +1,24 @@
 """Sign-in and sign-out. The session token is returned for API clients and also set as an
-HttpOnly, SameSite=Strict cookie for the browser."""
+HttpOnly, SameSite=Strict cookie for the browser. Failed sign-ins are rate-limited (429)."""
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from pydantic import BaseModel, Field
 
 from services.auth.roles import Action
-from services.auth.store import User, authenticate, close_session, open_session
-from services.web.security import SESSION_COOKIE, WebState, requires, token_from, web_state
+from services.auth.store import User, close_session
+from services.web.csrf import check_session_header
+from services.web.login_limit import BadCredentialsError, TooManyAttemptsError
+from services.web.security import (
+    SESSION_COOKIE,
+    WebState,
+    from_cookie,
+    requires,
+    token_from,
+    web_state,
+)
+from services.web.signin import client_address, set_session_cookie, sign_in
 
 router = APIRouter(prefix="/api")
 State = Annotated[WebState, Depends(web_state)]
@@ -34,16 +43,19 @@ class Me(BaseModel):
 
 
 @router.post("/login", response_model=SessionInfo)
-async def login(credentials: Credentials, response: Response, state: State) -> SessionInfo:
-    async with state.context.db.transaction() as connection:
-        user = await authenticate(connection, credentials.login, credentials.password)
-        if user is None:
-            raise HTTPException(401, "Неверный логин или пароль")
-        token = await open_session(connection, user, datetime.now(UTC), state.session_lifetime)
-    response.set_cookie(
-        SESSION_COOKIE, token, max_age=int(state.session_lifetime.total_seconds()),
-        httponly=True, samesite="strict", secure=state.secure_cookie,
-    )  # fmt: skip
+async def login(
+    credentials: Credentials, request: Request, response: Response, state: State
+) -> SessionInfo:
+    try:
+        user, token = await sign_in(
+            state, credentials.login, credentials.password, client_address(request)
+        )
+    except TooManyAttemptsError as blocked:
+        headers = {"Retry-After": str(blocked.retry_after_seconds)}
+        raise HTTPException(429, str(blocked), headers=headers) from blocked
+    except BadCredentialsError as wrong:
+        raise HTTPException(401, str(wrong)) from wrong
+    set_session_cookie(response, state, token)
     return SessionInfo(
         token=token, login=user.login, role=user.role.value, display_name=user.display_name
     )
@@ -53,6 +65,8 @@ async def login(credentials: Credentials, response: Response, state: State) -> S
 async def logout(request: Request, response: Response, state: State) -> None:
     token = token_from(request)
     if token is not None:
+        if from_cookie(request):
+            check_session_header(request, token)
         async with state.context.db.transaction() as connection:
             await close_session(connection, token)
     response.delete_cookie(SESSION_COOKIE)

@@ -12,7 +12,7 @@ from services.auth.roles import Action
 from services.auth.store import User
 from services.contracts.indicators import IndicatorRecord
 from services.settings import Settings
-from services.web import api_auth, api_incidents, api_indicators
+from services.web import api_auth, api_incidents, api_indicators, ui
 from services.web.api_reports import reports_router
 from services.web.security import WebState, requires, web_state
 from services.web.templates_store import load_reply_templates
@@ -38,6 +38,7 @@ def create_app(context: SlaContext, settings: Settings) -> FastAPI:
     app.add_api_route("/healthz", healthz)
     app.add_api_route("/metrics", metrics)
     app.add_api_route("/api/indicators", indicators, response_model=list[IndicatorRecord])
+    ui.install(app, settings)  # the pages (services/web/ui), after the API routes
     return app
 
 

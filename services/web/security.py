@@ -2,13 +2,15 @@
 Every endpoint declares the action it needs; the check runs on the server for every request."""
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from fastapi import HTTPException, Request
 
 from services.auth.roles import Action, can
 from services.auth.store import User, session_user
+from services.web.csrf import check_session_header
+from services.web.login_limit import LoginLimiter
 from services.web.templates_store import ReplyTemplate
 from sla.main import SlaContext
 
@@ -24,6 +26,7 @@ class WebState:
     session_lifetime: timedelta
     secure_cookie: bool
     templates: list[ReplyTemplate]
+    login_limiter: LoginLimiter = field(default_factory=LoginLimiter)
 
 
 def token_from(request: Request) -> str | None:
@@ -31,6 +34,11 @@ def token_from(request: Request) -> str | None:
     if header.lower().startswith("bearer "):
         return header[7:].strip() or None
     return request.cookies.get(SESSION_COOKIE)
+
+
+def from_cookie(request: Request) -> bool:
+    """The session came from the cookie (a browser), not a Bearer header (a program)."""
+    return not request.headers.get("authorization", "").lower().startswith("bearer ")
 
 
 def web_state(request: Request) -> WebState:
@@ -49,6 +57,8 @@ def requires(action: Action) -> Callable[[Request], Awaitable[User]]:
                 user = await session_user(connection, token, datetime.now(UTC))
         if user is None:
             raise HTTPException(401, "Требуется вход", headers={"WWW-Authenticate": "Bearer"})
+        if token is not None and from_cookie(request):
+            check_session_header(request, token)  # a browser: CSRF token on every POST
         if not can(user.role, action):
             raise HTTPException(403, "Недостаточно прав для этого действия")
         return user

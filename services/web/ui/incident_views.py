@@ -1,0 +1,29 @@
+"""The incident page: the message in its thread, the classifier's verdict, the history, and the
+forms of every action (which post to the JSON API; the API checks the role of each)."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import HTMLResponse
+
+from services.web.security import WebState, web_state
+from services.web.ui import queries
+from services.web.ui.pages import PageSession, error_page, page_session, render
+
+router = APIRouter(include_in_schema=False)
+State = Annotated[WebState, Depends(web_state)]
+Session = Annotated[PageSession, Depends(page_session)]
+
+
+@router.get("/incidents/{incident_id}")
+async def incident_page(incident_id: str, state: State, session: Session) -> HTMLResponse:
+    found = await queries.incident(state.context, incident_id)
+    if found is None:
+        hint = "Его могли удалить или ссылка неполная. Вернитесь в очередь и откройте его оттуда."
+        return error_page(session, 404, "Инцидент не найден", hint)
+    policy = state.context.policy
+    return render(
+        "incident.html", session, active="queue", view=found, item=found.incident,
+        zone=policy.timezone(found.incident["municipality"]), templates=state.templates,
+        options=queries.options(state.context), names=queries.municipality_names(policy),
+    )  # fmt: skip

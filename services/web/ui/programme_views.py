@@ -1,0 +1,68 @@
+"""The programme team's pages: the period's plan/fact per municipality with the year's months
+and charts, and the drill-down list behind each number. Exports link to /api/reports/plan-fact."""
+
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import HTMLResponse
+
+from services.runtime.reports import ReportError
+from services.web.security import WebState, web_state
+from services.web.ui import queries
+from services.web.ui.labels import MEASURES
+from services.web.ui.pages import PageSession, error_page, page_session, render
+from sla.drilldown import Measure
+from sla.plan_fact import PERIOD_PATTERN
+from sla.plans import PlansError
+
+State = Annotated[WebState, Depends(web_state)]
+Session = Annotated[PageSession, Depends(page_session)]
+MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+def programme_router(plans_file: Path | None) -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/indicators")
+    async def indicators_page(
+        state: State, session: Session, period: str | None = None, municipality: str | None = None
+    ) -> HTMLResponse:
+        chosen = period or await queries.latest_month(state.context) or f"{datetime.now(UTC):%Y}"
+        if not re.fullmatch(PERIOD_PATTERN, chosen):
+            hint = "Укажите год (2026), полугодие (2026-H2), квартал (2026-Q3) или месяц (2026-09)."
+            return error_page(session, 422, f"Период «{chosen}» не распознан", hint)
+        municipality = municipality or None
+        try:
+            view = await queries.overview(
+                state.context, plans_file, chosen, municipality, datetime.now(UTC)
+            )
+        except (PlansError, ReportError) as error:
+            hint = f"{error}. Сообщите администратору: файл планов задаётся OTKLIK_PLANS_FILE."
+            return error_page(session, 500, "Отчёт не построен", hint)
+        return render(
+            "indicators.html", session, active="indicators", view=view, period=chosen,
+            municipality=municipality or "", options=queries.options(state.context),
+        )  # fmt: skip
+
+    @router.get("/indicators/drill-down")
+    async def drill_down_page(
+        state: State, session: Session, month: str, municipality: str, measure: str
+    ) -> HTMLResponse:
+        if not MONTH.fullmatch(month) or measure not in MEASURES:
+            hint = "Откройте расшифровку по ссылке из таблицы показателей."
+            return error_page(session, 422, "Неверная ссылка на расшифровку", hint)
+        record, rows = await queries.drill_down(
+            state.context, month, municipality, Measure(measure)
+        )
+        names = queries.municipality_names(state.context.policy)
+        return render(
+            "drilldown.html", session, active="indicators", record=record, rows=rows,
+            month=month, municipality=municipality, measure=measure,
+            name=names.get(municipality, municipality),
+            zone=state.context.policy.timezone(municipality),
+        )  # fmt: skip
+
+    return router

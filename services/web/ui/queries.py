@@ -1,0 +1,141 @@
+"""What the pages show, read through the existing services (queue, incident detail, thread,
+plan/fact report, drill-down). Views call these and render; nothing here knows about HTTP."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from classifier.domain import DEPARTMENTS
+from services.contracts.indicators import IndicatorRecord
+from services.runtime.indicator_views import drill_down_of
+from services.runtime.reports import collect_report, load_plans_file
+from services.web.ui.charts import Chart, line_chart
+from services.web.ui.labels import CATEGORIES, CHANNELS, OPEN_STATUSES, STATUSES
+from sla.aggregation import current_records, published_months
+from sla.drilldown import Measure
+from sla.main import SlaContext
+from sla.plan_fact import PlanFactReport, parse_period
+from sla.policy import SlaPolicy
+from sla.queue import QueueFilter, incident_detail, list_incidents
+from sla.thread import thread_of
+
+SHORT_MONTHS = ("янв", "фев", "мар", "апр", "май", "июн", "июл", "авг", "сен", "окт", "ноя", "дек")
+
+
+@dataclass(frozen=True)
+class Options:
+    """Choices of the filters and forms: (code, Russian name)."""
+
+    statuses: list[tuple[str, str]]
+    municipalities: list[tuple[str, str]]
+    departments: list[str]
+    categories: list[tuple[str, str]]
+    channels: list[tuple[str, str]]
+
+
+def options(context: SlaContext) -> Options:
+    known = context.policy.spec.municipalities
+    return Options(
+        statuses=[(code, STATUSES[code]) for code in OPEN_STATUSES],
+        municipalities=sorted(((key, spec.name) for key, spec in known.items()), key=_by_name),
+        departments=sorted(set(DEPARTMENTS.values())),
+        categories=sorted(((c, CATEGORIES.get(c, c)) for c in DEPARTMENTS), key=_by_name),
+        channels=list(CHANNELS.items()),
+    )
+
+
+def municipality_names(policy: SlaPolicy) -> dict[str, str]:
+    return {key: spec.name for key, spec in policy.spec.municipalities.items()}
+
+
+def _by_name(pair: tuple[str, str]) -> str:
+    return pair[1]
+
+
+async def queue(
+    context: SlaContext, flt: QueueFilter, now: datetime
+) -> tuple[int, list[dict[str, Any]]]:
+    async with context.db.engine.connect() as connection:
+        return await list_incidents(connection, flt, now)
+
+
+@dataclass(frozen=True)
+class IncidentView:
+    incident: dict[str, Any]
+    thread_total: int
+    thread: list[dict[str, Any]]
+
+
+async def incident(context: SlaContext, incident_id: str) -> IncidentView | None:
+    async with context.db.engine.connect() as connection:
+        found = await incident_detail(connection, incident_id)
+        if found is None:
+            return None
+        total, thread = await thread_of(connection, message_id=found["message_id"])
+    return IncidentView(found, total, thread)
+
+
+@dataclass(frozen=True)
+class Overview:
+    """The programme page: plan/fact of the period, the year's months, two charts."""
+
+    report: PlanFactReport
+    records: list[IndicatorRecord]
+    charts: tuple[Chart, Chart]
+
+
+async def latest_month(context: SlaContext) -> str | None:
+    async with context.db.engine.connect() as connection:
+        months = await published_months(connection)
+    return months[-1] if months else None
+
+
+async def overview(
+    context: SlaContext,
+    plans_file: Path | None,
+    period: str,
+    municipality: str | None,
+    now: datetime,
+) -> Overview:
+    """PlansError (the server's file) and ReportError (the period) are left to the caller."""
+    policy = context.policy
+    plans = load_plans_file(plans_file, policy.spec.municipalities)
+    year = parse_period(period).year
+    months = [f"{year}-{number:02d}" for number in range(1, 13)]
+    async with context.db.engine.connect() as connection:
+        report = await collect_report(connection, plans, policy, period, municipality, now)
+        records = [r for m in months for r in await current_records(connection, m, municipality)]
+    names = municipality_names(policy)
+    wanted = sorted({r.municipality for r in records}, key=lambda key: names.get(key, key))
+    by_key = {(r.municipality, r.month): r for r in records}
+
+    def series(field: str) -> list[tuple[str, list[float | None]]]:
+        return [
+            (names.get(m, m), [_value(by_key.get((m, month)), field) for month in months])
+            for m in wanted
+        ]
+
+    def common_plan(field: str) -> float | None:
+        found = {getattr(plans.for_year(year, m), field) for m in wanted}
+        return found.pop() if len(found) == 1 else None
+
+    a2 = line_chart("A_2 по месяцам", SHORT_MONTHS, series("a2"), plan=common_plan("a2"))
+    processed = line_chart(
+        "Доля обработанных сообщений по месяцам, %", SHORT_MONTHS, series("share_processed"),
+        unit="%", y_max=100.0, plan=common_plan("share_processed"),
+    )  # fmt: skip
+    return Overview(
+        report, sorted(records, key=lambda r: (r.month, r.municipality)), (a2, processed)
+    )
+
+
+def _value(record: IndicatorRecord | None, field: str) -> float | None:
+    value: float | None = None if record is None else getattr(record, field)
+    return value
+
+
+async def drill_down(
+    context: SlaContext, month: str, municipality: str, measure: Measure
+) -> tuple[IndicatorRecord | None, list[dict[str, Any]]]:
+    return await drill_down_of(context, month, municipality, measure)

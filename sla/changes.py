@@ -1,0 +1,55 @@
+"""Which incidents changed recently: the feed behind the live queue (server-sent events).
+
+Polled, not pushed: ``incidents.updated_at`` is set by every transition. A transaction that
+commits after a later one can carry an earlier ``updated_at``, so callers ask with an overlap
+and drop what they have already seen (``ChangeCursor``)."""
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.db.schema import incidents
+
+OVERLAP = timedelta(seconds=10)
+BATCH = 500
+
+
+@dataclass(frozen=True)
+class Change:
+    incident_id: str
+    status: str
+    updated_at: datetime
+
+
+async def changed_since(connection: AsyncConnection, since: datetime) -> list[Change]:
+    rows = await connection.execute(
+        select(incidents.c.incident_id, incidents.c.status, incidents.c.updated_at)
+        .where(incidents.c.updated_at > since)
+        .order_by(incidents.c.updated_at)
+        .limit(BATCH)
+    )
+    return [Change(row.incident_id, row.status, row.updated_at) for row in rows]
+
+
+@dataclass
+class ChangeCursor:
+    """Where the feed stands, and what it has already reported within the overlap."""
+
+    position: datetime
+    seen: dict[tuple[str, datetime], datetime] = field(default_factory=dict)
+
+    @property
+    def query_from(self) -> datetime:
+        return self.position - OVERLAP
+
+    def take(self, changes: list[Change]) -> list[Change]:
+        """The changes not reported yet; moves the cursor and forgets what fell out of reach."""
+        fresh = [c for c in changes if (c.incident_id, c.updated_at) not in self.seen]
+        for change in fresh:
+            self.seen[(change.incident_id, change.updated_at)] = change.updated_at
+            self.position = max(self.position, change.updated_at)
+        horizon = self.query_from
+        self.seen = {key: at for key, at in self.seen.items() if at > horizon}
+        return fresh

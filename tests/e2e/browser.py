@@ -1,0 +1,77 @@
+"""Headless Chromium driven by Selenium through Debian's chromedriver, sized like a 1366×768
+laptop, and the few steps every browser test repeats."""
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.wait import WebDriverWait
+
+T = TypeVar("T")
+ARTIFACTS = Path(os.environ.get("E2E_ARTIFACTS", "var/artifacts/e2e")).resolve()
+
+
+def chrome(binary: Path, driver: Path) -> webdriver.Chrome:
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(binary)
+    for argument in (
+        "--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+        "--window-size=1366,768", "--force-device-scale-factor=1", "--lang=ru-RU",
+        "--disable-extensions", "--no-first-run",
+    ):  # fmt: skip
+        options.add_argument(argument)
+    browser = webdriver.Chrome(service=Service(str(driver)), options=options)
+    browser.set_page_load_timeout(30)
+    return browser
+
+
+def wait(
+    browser: webdriver.Chrome, check: Callable[[webdriver.Chrome], T], seconds: float = 10
+) -> T:
+    return WebDriverWait(browser, seconds, poll_frequency=0.1).until(check)
+
+
+def sign_in(browser: webdriver.Chrome, base: str, login: str, password: str) -> None:
+    """Through the login form, as a person would."""
+    browser.get(f"{base}/queue")
+    wait(browser, lambda b: b.find_element(By.ID, "login-form"))
+    browser.find_element(By.ID, "login").send_keys(login)
+    browser.find_element(By.ID, "password").send_keys(password)
+    browser.find_element(By.CSS_SELECTOR, "#login-form button[type=submit]").click()
+    wait(browser, lambda b: b.find_elements(By.ID, "queue-results"))
+
+
+def row_ids(browser: webdriver.Chrome) -> list[str]:
+    return row_texts(browser, "tr.row", "dataset.id")
+
+
+def row_texts(browser: webdriver.Chrome, selector: str, field: str = "innerText") -> list[str]:
+    """Read in one script: the live refresh may replace the rows between two WebDriver calls."""
+    found: list[str] = browser.execute_script(
+        f"""return Array.from(document.querySelectorAll('#queue-results {selector}'))
+            .map((row) => row.{field});"""
+    )
+    return found
+
+
+def press(browser: webdriver.Chrome, keys: str) -> None:
+    browser.find_element(By.TAG_NAME, "body").send_keys(keys)
+
+
+def fits_the_screen(browser: webdriver.Chrome) -> bool:
+    """No horizontal scrolling at 1366 px."""
+    width = browser.execute_script("return document.documentElement.scrollWidth")
+    inner = browser.execute_script("return window.innerWidth")
+    return bool(width <= inner)
+
+
+def screenshot(browser: webdriver.Chrome, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    browser.save_screenshot(str(path))
+    print(f"screenshot: {path}")
+    return path

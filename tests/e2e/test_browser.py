@@ -1,0 +1,193 @@
+"""The web interface in a real headless Chromium (Debian's chromium + chromium-driver) against
+the app on 127.0.0.1 with a real PostgreSQL, on the demo's data: a moderator signs in, claims
+and answers, and the incident leaves the queue while a second moderator cannot claim it; a
+viewer cannot act; an XSS payload in a VK comment shows as text; new incidents appear without
+reloading; screenshots of the queue, an incident and the indicators page are saved
+(var/artifacts/e2e/, and docs/img/ for the README with E2E_README_IMAGES=1)."""
+
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select
+
+from services.local.browser import BROWSER_HINT, chromedriver_binary, chromium_binary
+from tests.conftest import SettingsFactory, unavailable
+from tests.e2e.browser import (
+    chrome,
+    fits_the_screen,
+    press,
+    row_ids,
+    row_texts,
+    screenshot,
+    sign_in,
+    wait,
+)
+from tests.e2e.live_app import LiveApp
+from tests.e2e.ui_seed import PASSWORD, XSS, demo_seed, new_incident
+
+pytestmark = pytest.mark.e2e
+README_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "img"
+Browser = Callable[[str], webdriver.Chrome]
+
+
+@pytest.fixture(scope="module")
+def app(
+    tmp_path_factory: pytest.TempPathFactory, postgres_base_url: str, model_dir: Path
+) -> Iterator[LiveApp]:
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    name = "e2e_browser"
+    with psycopg.connect(postgres_base_url, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        connection.execute(f'CREATE DATABASE "{name}"')
+    url = make_url(postgres_base_url).set(database=name).render_as_string(hide_password=False)
+    settings = SettingsFactory(tmp_path_factory.mktemp("web"))(
+        database_url=url, model_dir=model_dir
+    )
+    live = LiveApp(settings, demo_seed(settings)).start()
+    yield live
+    live.stop()
+
+
+@pytest.fixture(scope="module")
+def browsers() -> Iterator[Browser]:
+    """One signed-in Chromium per user, started on first use and kept for the module."""
+    binary, driver = chromium_binary(), chromedriver_binary()
+    if binary is None or driver is None:
+        unavailable(f"Chromium or chromedriver missing. {BROWSER_HINT}")
+    assert binary is not None and driver is not None
+    started: dict[str, webdriver.Chrome] = {}
+
+    def browser(login: str) -> webdriver.Chrome:
+        if login not in started:
+            started[login] = chrome(binary, driver)
+        return started[login]
+
+    yield browser
+    for one in started.values():
+        one.quit()
+
+
+def test_moderator_claims_answers_and_the_incident_leaves_the_queue(
+    app: LiveApp, browsers: Browser
+) -> None:
+    anna, boris = browsers("anna"), browsers("boris")
+    sign_in(anna, app.base, "anna", PASSWORD)
+    sign_in(boris, app.base, "boris", PASSWORD)
+    assert fits_the_screen(anna)
+    target = row_ids(anna)[0]
+    press(anna, "j")  # the cursor on the first row
+    press(anna, "c")  # claim from the list
+    claimed = f'#queue-results tr.row[data-id="{target}"] td.claimed'
+    wait(anna, lambda b: b.find_element(By.CSS_SELECTOR, claimed).text == "anna")
+
+    boris.get(f"{app.base}/incidents/{quote(target, safe='')}")
+    boris.find_element(By.ID, "claim-button").click()
+    refused = wait(boris, lambda b: b.find_element(By.CSS_SELECTOR, "#claim-form .form-error"))
+    wait(boris, lambda b: refused.is_displayed())
+    assert "в работе у anna" in refused.text
+    boris.get(f"{app.base}/queue")  # boris watches the queue while anna answers
+
+    press(anna, "\ue007")  # Enter opens the incident under the cursor
+    wait(anna, lambda b: b.find_elements(By.ID, "answer-form"))
+    assert fits_the_screen(anna)
+    Select(anna.find_element(By.ID, "reply-template")).select_by_visible_text("Проблема устранена")
+    text = anna.find_element(By.ID, "answer-text").get_attribute("value") or ""
+    assert text.startswith("Здравствуйте! Проблема устранена")
+    assert anna.find_element(By.ID, "answer-final").is_selected()
+    anna.find_element(By.ID, "answer-button").click()
+    wait(anna, lambda b: b.find_element(By.ID, "status").text == "отвечен")
+    assert "Проблема устранена" in anna.find_element(By.CSS_SELECTOR, ".history").text
+
+    anna.get(f"{app.base}/queue")
+    assert target not in row_ids(anna)
+    wait(boris, lambda b: target not in row_ids(b))  # gone from boris's page without a reload
+
+
+def test_new_incidents_appear_without_reloading(app: LiveApp, browsers: Browser) -> None:
+    boris = browsers("boris")
+    boris.get(f"{app.base}/queue?overdue=no")  # not overdue: a new incident sorts onto page 1
+    wait(boris, lambda b: b.find_elements(By.ID, "queue-results"))
+    wait(boris, lambda b: "обновляется" in b.find_element(By.ID, "live-status").text)
+    before = row_ids(boris)
+    boris.execute_script("window.__same_page = true")
+    assert app.context is not None
+    app.call(new_incident(app.context, 40, "В подъезде дома 3 на Школьной не горит свет."))
+    wait(boris, lambda b: len(row_ids(b)) > len(before), seconds=15)
+    assert any("не горит свет" in text for text in row_texts(boris, "tr.fresh"))
+    assert boris.execute_script("return window.__same_page") is True  # no reload happened
+
+
+def test_a_viewer_cannot_act(app: LiveApp, browsers: Browser) -> None:
+    vera = browsers("vera")
+    sign_in(vera, app.base, "vera", PASSWORD)
+    target = row_ids(vera)[0]
+    vera.get(f"{app.base}/incidents/{quote(target, safe='')}")
+    assert "только просмотр" in vera.find_element(By.ID, "read-only").text
+    assert not vera.find_elements(By.CSS_SELECTOR, "form.action")
+    # Hidden buttons are not the protection: the server refuses the call itself.
+    status = vera.execute_async_script(
+        """const done = arguments[arguments.length - 1];
+        fetch(`/api/incidents/${encodeURIComponent(arguments[0])}/claim`, {method: "POST",
+          headers: {"X-CSRF-Token": document.querySelector('meta[name="csrf-token"]').content}})
+          .then((r) => done(r.status));""",
+        target,
+    )
+    assert status == 403
+    press(vera, "c")  # the shortcut does nothing either
+    assert vera.find_element(By.ID, "claimed-by").text == "никого"
+
+
+def test_an_xss_comment_renders_as_text(app: LiveApp, browsers: Browser) -> None:
+    glava = browsers("glava")
+    sign_in(glava, app.base, "glava", PASSWORD)
+    glava.get(f"{app.base}/queue?overdue=no")
+    wait(glava, lambda b: any("window.__xss" in text for text in row_texts(b, "tr.row")))
+    assert any("<script>window.__xss=1</script>" in t for t in row_texts(glava, "tr.row"))
+    glava.find_element(By.PARTIAL_LINK_TEXT, "<script>window.__xss=1").click()
+    shown = wait(glava, lambda b: b.find_element(By.ID, "message-text"))
+    assert shown.text == XSS
+    assert not shown.find_elements(By.TAG_NAME, "img")
+    assert glava.execute_script("return window.__xss === undefined") is True
+    screenshot(glava, "incident")
+
+
+def test_keyboard_help_and_screenshots_of_the_queue_and_indicators(
+    app: LiveApp, browsers: Browser
+) -> None:
+    anna = browsers("anna")
+    anna.get(f"{app.base}/queue")
+    press(anna, "?")
+    help_box = wait(anna, lambda b: b.find_element(By.ID, "help"))
+    wait(anna, lambda b: help_box.is_displayed())
+    assert "следующий / предыдущий инцидент" in help_box.text
+    press(anna, "\ue00c")  # Esc closes it
+    wait(anna, lambda b: not help_box.is_displayed())
+    screenshot(anna, "queue")
+    # The demo's two months of unanswered history fill the first pages with long-overdue rows;
+    # the README shows today's incidents, where the countdown colours differ.
+    anna.get(f"{app.base}/queue?overdue=no")
+    wait(anna, row_ids)
+    queue = screenshot(anna, "queue-not-overdue")
+
+    anna.get(f"{app.base}/indicators?period=2026-10")
+    wait(anna, lambda b: b.find_elements(By.CSS_SELECTOR, "svg.line-chart"))
+    assert "План и факт" in anna.page_source
+    assert fits_the_screen(anna)
+    indicators = screenshot(anna, "indicators")
+    link = anna.find_element(By.CSS_SELECTOR, ".months a[href*='measure=assigned']")
+    expected = int(link.text)
+    link.click()
+    wait(anna, lambda b: b.find_elements(By.CSS_SELECTOR, "table.drill"))
+    assert len(anna.find_elements(By.CSS_SELECTOR, "table.drill tbody tr")) == expected
+    if os.environ.get("E2E_README_IMAGES"):
+        README_IMAGES.mkdir(exist_ok=True)
+        shutil.copyfile(queue, README_IMAGES / "queue.png")
+        shutil.copyfile(indicators, README_IMAGES / "indicators.png")
