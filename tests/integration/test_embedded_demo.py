@@ -76,7 +76,7 @@ async def test_queue_api_lists_and_answers(
         client.headers["Authorization"] = f"Bearer {token}"
         page = (await client.get("/api/incidents", params={"limit": 5})).json()
         assert page["total"] > 0 and len(page["items"]) <= 5
-        dues = [item["final_answer_due"] for item in page["items"]]
+        dues = [item["next_due"] for item in page["items"]]
         assert dues == sorted(dues)
         target = page["items"][0]["incident_id"]
         answered = await client.post(
