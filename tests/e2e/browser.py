@@ -38,7 +38,9 @@ def wait(
 def sign_in(browser: webdriver.Chrome, base: str, login: str, password: str) -> None:
     """Through the login form, as a person would."""
     browser.get(f"{base}/queue")
-    wait(browser, lambda b: b.find_element(By.ID, "login-form"))
+    wait(browser, lambda b: b.find_elements(By.ID, "login-form") or b.find_elements(By.ID, "main"))
+    if not browser.find_elements(By.ID, "login-form"):
+        return  # this browser's session is still open
     browser.find_element(By.ID, "login").send_keys(login)
     browser.find_element(By.ID, "password").send_keys(password)
     browser.find_element(By.CSS_SELECTOR, "#login-form button[type=submit]").click()

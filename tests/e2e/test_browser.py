@@ -191,3 +191,26 @@ def test_keyboard_help_and_screenshots_of_the_queue_and_indicators(
         README_IMAGES.mkdir(exist_ok=True)
         shutil.copyfile(queue, README_IMAGES / "queue.png")
         shutil.copyfile(indicators, README_IMAGES / "indicators.png")
+
+
+def test_a_supervisor_rejects_in_bulk_and_the_reason_is_required(
+    app: LiveApp, browsers: Browser
+) -> None:
+    glava = browsers("glava")
+    sign_in(glava, app.base, "glava", PASSWORD)
+    glava.get(f"{app.base}/queue?overdue=no")
+    wait(glava, row_ids)
+    chosen = row_ids(glava)[:2]
+    press(glava, "jxjx")
+    assert glava.find_element(By.ID, "bulk-count").text == "2"
+    Select(glava.find_element(By.ID, "bulk-action")).select_by_value("reject")
+    reason = glava.find_element(By.CSS_SELECTOR, "#bulk input[name=reason]")
+    assert reason.is_displayed()
+    submit = glava.find_element(By.CSS_SELECTOR, "#bulk button[type=submit]")
+    submit.click()  # no reason: the form refuses before anything is sent
+    assert glava.execute_script("return arguments[0].validity.valueMissing", reason) is True
+    assert set(chosen) <= set(row_ids(glava))
+    reason.send_keys("реклама, не обращение")
+    submit.click()
+    wait(glava, lambda b: not set(chosen) & set(row_ids(b)))
+    assert "Выполнено: 2 из 2." in glava.find_element(By.ID, "toasts").text

@@ -231,3 +231,16 @@ SELECT 'bulk-' || g, 'bulk:' || g, 'vk', 'housing', 'testgrad', 'ЖКХ', 'assig
        now() + (g - 5000) * interval '1 minute', now() + interval '7 days'
 FROM generate_series(1, 10000) AS g
 """
+
+
+async def test_the_api_login_reads_json_only(web: tuple[httpx.AsyncClient, SlaContext]) -> None:
+    """What a foreign page can send without a CORS preflight (a form, text/plain) is refused, so
+    the API login needs no CSRF token (docs/web-ui.md, "Security")."""
+    client, _ = web
+    body = '{"login": "anna", "password": "correct horse battery"}'
+    for content_type in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data"):
+        response = await client.post(
+            "/api/login", content=body, headers={"Content-Type": content_type}
+        )
+        assert response.status_code == 422, content_type
+        assert "otklik_session" not in response.headers.get("set-cookie", "")
