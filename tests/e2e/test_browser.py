@@ -214,3 +214,46 @@ def test_a_supervisor_rejects_in_bulk_and_the_reason_is_required(
     submit.click()
     wait(glava, lambda b: not set(chosen) & set(row_ids(b)))
     assert "Выполнено: 2 из 2." in glava.find_element(By.ID, "toasts").text
+
+
+def test_category_reassign_close_and_reopen_through_the_forms(
+    app: LiveApp, browsers: Browser
+) -> None:
+    glava = browsers("glava")
+    sign_in(glava, app.base, "glava", PASSWORD)
+    glava.get(f"{app.base}/queue?overdue=no")
+    target = wait(glava, row_ids)[0]
+    glava.get(f"{app.base}/incidents/{quote(target, safe='')}")
+
+    def act(summary: str | None, action: str, fills: list[Callable[[], None]], status: str) -> None:
+        if summary is not None:
+            glava.find_element(By.XPATH, f"//summary[contains(., '{summary}')]").click()
+        for fill in fills:
+            fill()
+        form = glava.find_element(By.CSS_SELECTOR, f'form[data-action="{action}"]')
+        glava.execute_script("window.__before = true")  # gone once the page has reloaded
+        form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        wait(glava, lambda b: b.execute_script("return window.__before === undefined"))
+        assert glava.find_element(By.ID, "status").text == status, action
+
+    def form(action: str) -> str:
+        return f'form[data-action="{action}"]'
+
+    def pick(action: str, field: str, value: str) -> Callable[[], None]:
+        selector = f"{form(action)} select[name={field}]"
+        return lambda: Select(glava.find_element(By.CSS_SELECTOR, selector)).select_by_value(value)
+
+    def type_in(action: str, field: str, text: str) -> Callable[[], None]:
+        selector = f"{form(action)} [name={field}]"
+        return lambda: glava.find_element(By.CSS_SELECTOR, selector).send_keys(text)
+
+    act("Сменить категорию", "category", [pick("category", "category", "ecology")], "назначен")
+    moved = [pick("reassign", "municipality", "zarechny"), type_in("reassign", "reason", "адрес")]
+    act("Переназначить", "reassign", moved, "назначен")
+    act(None, "answer", [type_in("answer", "text", "Вывезли, спасибо за сигнал.")], "отвечен")
+    act(None, "close", [], "закрыт")
+    act("Переоткрыть", "reopen", [type_in("reopen", "reason", "житель пишет снова")], "назначен")
+    history = glava.find_element(By.CSS_SELECTOR, ".history").text
+    for event in ("категория изменена", "переназначен", "ответ", "закрыт", "переоткрыт"):
+        assert event in history
+    assert "Экология" in history and "Заречный район" in glava.page_source
