@@ -122,7 +122,12 @@ const otklik = (() => {
     const status = document.getElementById("live-status");
     const say = (text) => { if (status) status.textContent = text; };
     const source = new EventSource("/ui/events");
-    source.addEventListener("ready", () => say("● обновляется само"));
+    let connected = false;
+    source.addEventListener("ready", () => {
+      say("● обновляется само");
+      if (connected) onChange([]); // reconnected: catch up on what changed in between
+      connected = true;
+    });
     source.addEventListener("incidents", (event) => onChange(JSON.parse(event.data).changed));
     source.onerror = () => {
       say(source.readyState === EventSource.CLOSED
