@@ -6,7 +6,7 @@ UV := $(VENV)/bin/uv
 STAMP := $(VENV)/.installed
 DEMO_ARGS ?=
 
-.PHONY: help demo test check lint types fmt lock clean bench-ingest bench-classifier
+.PHONY: help demo test check lint types fmt lock clean bench-ingest bench-indicators bench-classifier
 
 help:
 	@echo "make demo   - install and run the whole pipeline in one process on embedded defaults"
@@ -14,6 +14,7 @@ help:
 	@echo "make check  - lint (ruff) and types (mypy --strict)"
 	@echo "make lock   - re-resolve requirements.lock from pyproject.toml"
 	@echo "make bench-ingest - VK long poll -> real Kafka vs a raw producer (BENCH_EVENTS=100000)"
+	@echo "make bench-indicators - a month's indicators vs count(*) (BENCH_INCIDENTS=1000000)"
 	@echo "make bench-classifier - classifier batch and one-message texts/s vs TF-IDF + LR (BENCH_TEXTS=50000)"
 
 $(STAMP): pyproject.toml requirements.lock
@@ -48,6 +49,10 @@ test: $(STAMP)
 
 bench-ingest: $(STAMP)
 	$(PY) -m bench.ingest --events $(or $(BENCH_EVENTS),100000)
+
+bench-indicators: $(STAMP)
+	$(PY) -m bench.indicators --incidents $(or $(BENCH_INCIDENTS),1000000) \
+		--municipalities $(or $(BENCH_MUNICIPALITIES),60)
 
 bench-classifier: $(STAMP)
 	$(PY) -m bench.classifier --texts $(or $(BENCH_TEXTS),50000)
