@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, case, func, select, union_all
+from sqlalchemy import ColumnElement, Label, and_, case, func, select, union_all
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -61,59 +61,66 @@ async def municipalities(connection: AsyncConnection) -> list[str]:
 async def month_inputs(
     connection: AsyncConnection, municipality: str, month: str, zone: ZoneInfo
 ) -> dict[str, Any]:
+    """Everything the month's indicators follow from: one pass over its incidents, one over its
+    messages (both read from covering indexes, see migration 0006)."""
     start, end = month_bounds(month, zone)
     counted = and_(assigned_in(municipality, start, end), incidents.c.status.not_in(EXCLUDED))
-    assigned, on_time, processed = (
+    row = (
         await connection.execute(
             select(
-                func.count(),
-                func.count().filter(incidents.c.on_time.is_(True)),
-                func.count().filter(incidents.c.first_response_at.is_not(None)),
+                func.count().label("n_assigned"),
+                func.count().filter(incidents.c.on_time.is_(True)).label("n_on_time"),
+                func.count()
+                .filter(incidents.c.first_response_at.is_not(None))
+                .label("n_processed"),
+                *_response_hours(),
             ).where(counted)
         )
     ).one()
-    durations = await _response_hours(connection, counted)
-    in_month = residents_messages_in(municipality, start, end)
     total, negative = (
         await connection.execute(
             select(
                 func.count(), func.sum(case((messages.c.sentiment == "negative", 1), else_=0))
-            ).where(in_month)
+            ).where(residents_messages_in(municipality, start, end))
         )
     ).one()
-    return {
-        "n_assigned": int(assigned),
-        "n_on_time": int(on_time),
-        "n_processed": int(processed),
+    inputs: dict[str, Any] = {
+        "n_assigned": int(row.n_assigned),
+        "n_on_time": int(row.n_on_time),
+        "n_processed": int(row.n_processed),
         "n_messages": int(total),
         "n_negative": int(negative or 0),
-        **durations,
     }
+    for name in _HOURS:
+        value = row._mapping[name]
+        inputs[name] = None if value is None else round(float(value), 2)
+    return inputs
 
 
-async def _response_hours(
-    connection: AsyncConnection, counted: ColumnElement[bool]
-) -> dict[str, float | None]:
+_HOURS = (
+    "first_response_median_hours",
+    "first_response_p90_hours",
+    "final_answer_median_hours",
+    "final_answer_p90_hours",
+)
+
+
+def _response_hours() -> list[Label[Any]]:
     """Median and 90th percentile of the hours from the resident's message (the clock's start,
     ``assigned_at``) to the first reply and to the final answer; wall-clock hours, as residents
-    wait them (the working-time deadlines are judged separately, in ``on_time``)."""
-    hours: dict[str, float | None] = {}
-    for name, column in (
+    wait them (the working-time deadlines are judged separately, in ``on_time``). Incidents
+    without that reply yet give NULL, which ordered-set aggregates leave out."""
+    columns = []
+    for clock, column in (
         ("first_response", incidents.c.first_response_at),
         ("final_answer", incidents.c.final_answer_at),
     ):
         elapsed = func.extract("epoch", column - incidents.c.assigned_at) / 3600.0
-        median, p90 = (
-            await connection.execute(
-                select(
-                    func.percentile_cont(0.5).within_group(elapsed),
-                    func.percentile_cont(0.9).within_group(elapsed),
-                ).where(counted, column.is_not(None))
-            )
-        ).one()
-        hours[f"{name}_median_hours"] = None if median is None else round(float(median), 2)
-        hours[f"{name}_p90_hours"] = None if p90 is None else round(float(p90), 2)
-    return hours
+        columns += [
+            func.percentile_cont(0.5).within_group(elapsed).label(f"{clock}_median_hours"),
+            func.percentile_cont(0.9).within_group(elapsed).label(f"{clock}_p90_hours"),
+        ]
+    return columns
 
 
 def build_record(

@@ -48,7 +48,12 @@ messages = Table(
     Column("sentiment", Text),
     Column("model_version", Text),
     Column("explanation", JSONType),
-    Index("ix_messages_municipality_created", "municipality", "created_at"),
+    Index(
+        "ix_messages_municipality_created_sentiment",
+        "municipality",
+        "created_at",
+        postgresql_include=["is_official", "sentiment"],
+    ),
     Index("ix_messages_reply_to", "reply_to"),
 )
 
@@ -102,7 +107,12 @@ incidents = Table(
     Column("overdue_final_answer", Boolean, nullable=False, server_default=text("false")),
     Column("updated_at", TZ, nullable=False, server_default=text("now()")),
     Index("ix_incidents_status_due", "status", "final_answer_due"),
-    Index("ix_incidents_municipality_assigned", "municipality", "assigned_at"),
+    Index(
+        "ix_incidents_municipality_assigned_inputs",
+        "municipality",
+        "assigned_at",
+        postgresql_include=["status", "on_time", "first_response_at", "final_answer_at"],
+    ),
 )
 
 incident_events = Table(
