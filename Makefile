@@ -6,13 +6,14 @@ UV := $(VENV)/bin/uv
 STAMP := $(VENV)/.installed
 DEMO_ARGS ?=
 
-.PHONY: help demo test check lint types fmt lock clean bench-ingest bench-indicators bench-classifier
+.PHONY: help demo test check lint types fmt lock clean audit bench-ingest bench-indicators bench-classifier
 
 help:
 	@echo "make demo   - install and run the whole pipeline in one process on embedded defaults"
 	@echo "make test   - install, start real Kafka + PostgreSQL, run lint, types and every test"
 	@echo "make check  - lint (ruff) and types (mypy --strict)"
 	@echo "make lock   - re-resolve requirements.lock from pyproject.toml"
+	@echo "make audit  - pip-audit of requirements.lock against PyPI's advisories (where reachable)"
 	@echo "make bench-ingest - VK long poll -> real Kafka vs a raw producer (BENCH_EVENTS=100000)"
 	@echo "make bench-indicators - a month's indicators vs count(*) (BENCH_INCIDENTS=1000000)"
 	@echo "make bench-classifier - classifier batch and one-message texts/s vs TF-IDF + LR (BENCH_TEXTS=50000)"
@@ -45,7 +46,11 @@ test: $(STAMP)
 	$(PY) -m services.local.preflight
 	deploy/tools/ensure-compose.sh || [ "$$CI" != "true" ]
 	$(MAKE) --no-print-directory check
+	$(PY) -m services.local.audit
 	$(PY) -m pytest
+
+audit: $(STAMP)
+	$(PY) -m services.local.audit
 
 bench-ingest: $(STAMP)
 	$(PY) -m bench.ingest --events $(or $(BENCH_EVENTS),100000)
