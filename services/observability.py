@@ -197,6 +197,13 @@ class Metrics:
             ["outcome", *place],
             r,
         )
+        self.response_this_month = SnapshotGauge(
+            "otklik_response_seconds_this_month",
+            "Quantiles (0.5, 0.9) of the wall-clock seconds from assignment to the first response "
+            "or final answer (clock) over this month's incidents that have one",
+            ["clock", "quantile", *place],
+            r,
+        )
         where = ["source", "channel", "municipality"]
         self.source_last_message = SnapshotGauge(
             "otklik_source_last_message_timestamp_seconds",

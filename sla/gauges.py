@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Row, and_, case, func, literal_column, select
+from sqlalchemy import ColumnElement, Row, and_, case, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.db.engine import Database
@@ -35,6 +35,8 @@ SOURCE_WINDOW = timedelta(days=90)
 USUAL_GAP_WINDOW = timedelta(days=14)
 USUAL_GAP_MIN_GAPS = 5
 SOURCE_EVERY_ROUNDS = 10
+RESPONSE_QUANTILES = (0.5, 0.9)
+OUTCOMES = ("on_time", "late", "pending")
 
 
 def _place(row: Row[Any]) -> Labels:
@@ -84,7 +86,9 @@ async def this_month_gauges(
     each municipality's month taken in its own time zone."""
     default = month_start(now, ZoneInfo(policy.spec.defaults.timezone))
     starts = {m: month_start(now, policy.timezone(m)) for m in policy.spec.municipalities}
-    start = case(starts, value=incidents.c.municipality, else_=default) if starts else default
+    start: ColumnElement[datetime] | datetime = default
+    if starts:
+        start = case(starts, value=incidents.c.municipality, else_=default)
     late = (incidents.c.first_response_at.is_(None) & (incidents.c.first_response_due < now)) | (
         incidents.c.final_answer_at.is_(None) & (incidents.c.final_answer_due < now)
     )
@@ -102,7 +106,46 @@ async def this_month_gauges(
         )
         .group_by(literal_column("outcome"), incidents.c.municipality, incidents.c.department)
     )
-    metrics.incidents_this_month.replace({(row.outcome, *_place(row)): row.n for row in rows})
+    counts = {(row.outcome, *_place(row)): float(row.n) for row in rows}
+    # Every outcome of every place, 0 included: a place with nothing on time must show 0 %,
+    # not vanish from the share (a missing numerator drops the series in PromQL).
+    places = {key[1:] for key in counts}
+    metrics.incidents_this_month.replace(
+        {(o, *p): counts.get((o, *p), 0.0) for o in OUTCOMES for p in places}
+    )
+    await response_time_gauges(connection, metrics, start, now)
+
+
+async def response_time_gauges(
+    connection: AsyncConnection,
+    metrics: Metrics,
+    start: ColumnElement[datetime] | datetime,
+    now: datetime,
+) -> None:
+    """Median and 90th percentile of the wall-clock time from assignment to the first response
+    and to the final answer, over this month's incidents that have one (as the indicators do).
+    Histograms give the trend; these are exact and survive restarts."""
+    values: dict[Labels, float] = {}
+    for clock, (met, _) in CLOCKS.items():
+        seconds = func.extract("epoch", met - incidents.c.assigned_at)
+        quantiles = [
+            func.percentile_cont(q).within_group(seconds).label(f"q{n}")
+            for n, q in enumerate(RESPONSE_QUANTILES)
+        ]
+        rows = await connection.execute(
+            select(incidents.c.municipality, incidents.c.department, *quantiles)
+            .where(
+                incidents.c.assigned_at >= start,
+                incidents.c.assigned_at <= now,
+                incidents.c.status != Status.REJECTED.value,
+                met.is_not(None),
+            )
+            .group_by(incidents.c.municipality, incidents.c.department)
+        )
+        for row in rows:
+            for n, q in enumerate(RESPONSE_QUANTILES):
+                values[(clock, str(q), *_place(row))] = float(row._mapping[f"q{n}"])
+    metrics.response_this_month.replace(values)
 
 
 async def source_gauges(connection: AsyncConnection, metrics: Metrics, now: datetime) -> None:
@@ -174,6 +217,32 @@ async def indicator_gauges(connection: AsyncConnection, metrics: Metrics) -> Non
         gauge.replace(values[name])
 
 
+async def seed_response_series(connection: AsyncConnection, metrics: Metrics) -> None:
+    """Create the response-time histogram series of every place with open incidents, at zero,
+    before its first answer: rate() and increase() see an observation only as a change between
+    two scrapes, so a series born with its first observation would hide that observation."""
+    rows = await connection.execute(
+        select(incidents.c.municipality, incidents.c.department)
+        .where(incidents.c.status.in_([s.value for s in OPEN_STATUSES]))
+        .distinct()
+    )
+    for row in rows:
+        place = {"municipality": row.municipality, "department": row.department or "none"}
+        metrics.first_response.labels(**place)
+        metrics.final_answer.labels(**place)
+
+
+async def run_response_seeding(db: Database, metrics: Metrics, interval: float) -> None:
+    """The loop of processes that record answers without refreshing the gauges (the web app)."""
+    while True:
+        try:
+            async with db.engine.connect() as connection:
+                await seed_response_series(connection, metrics)
+        except Exception:
+            log.exception("seeding the response-time series failed; retrying")
+        await asyncio.sleep(interval)
+
+
 class SlaGauges:
     """The SLA process's refresh loop (one round every ``interval`` seconds)."""
 
@@ -188,6 +257,7 @@ class SlaGauges:
         async with self._db.engine.connect() as connection:
             await open_incident_gauges(connection, self._metrics, now, self._policy.warning_lead)
             await this_month_gauges(connection, self._metrics, now, self._policy)
+            await seed_response_series(connection, self._metrics)
             if self._rounds % SOURCE_EVERY_ROUNDS == 0:
                 await source_gauges(connection, self._metrics, now)
         self._rounds += 1

@@ -1,6 +1,6 @@
 """First step of `make test`: make sure Java and Maven are there and Kafka's jars are cached,
-that dovecot (the real IMAP server of the e-mail channel tests) is installed, and Chromium with
-its WebDriver (the browser tests).
+that dovecot (the real IMAP server of the e-mail channel tests) is installed, Debian's prometheus
+(the dashboard and alert tests), and Chromium with its WebDriver (the browser tests).
 
 With CI=true a missing tool is a failure; on a developer's machine it is a warning and the tests
 that need Kafka (or IMAP, or a browser) are skipped with the same message.
@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from services.local import prometheus
 from services.local.browser import BROWSER_HINT, missing_browser
 from services.local.kafka import INSTALL_HINT, ensure_jars, missing_tools
 
@@ -42,6 +43,14 @@ def ensure_browser() -> list[str]:
     return missing_browser()
 
 
+def ensure_prometheus() -> bool:
+    """Debian's prometheus (prometheus and promtool, for the dashboard and alert tests), under
+    the same conditions as dovecot: the package's service is not started in a container."""
+    if prometheus.missing_tools():
+        _apt_install([prometheus.PACKAGE])
+    return not prometheus.missing_tools()
+
+
 def _apt_install(packages: list[str]) -> None:
     """apt-get install as root, in a container or CI only; a no-op elsewhere."""
     harmless = (
@@ -61,6 +70,10 @@ def main() -> int:
     in_ci = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
     if not ensure_dovecot():
         print(f"preflight: dovecot missing. {DOVECOT_HINT}", file=sys.stderr)
+        if in_ci:
+            return 1
+    if not ensure_prometheus():
+        print(f"preflight: prometheus missing. {prometheus.INSTALL_HINT}", file=sys.stderr)
         if in_ci:
             return 1
     browser = ensure_browser()

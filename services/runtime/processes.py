@@ -1,6 +1,7 @@
 """Entry points of the distributed mode: one stage per OS process, connected through Kafka."""
 
 import asyncio
+import contextlib
 from pathlib import Path
 
 import uvicorn
@@ -21,6 +22,7 @@ from services.runtime.kafka_runner import run_stage_on_kafka
 from services.settings import Settings
 from services.web.app import create_app
 from sla.aggregation import current_records
+from sla.gauges import run_response_seeding
 from sla.main import aggregator_stage, open_sla, sla_stage, utc_now
 from sla.replay import ReplayReport, replay_history
 
@@ -77,9 +79,16 @@ async def run_web(settings: Settings) -> None:
         create_app(context, settings), host=settings.http_host, port=settings.http_port,
         timeout_graceful_shutdown=5,  # open pages hold event streams (services/web/ui/events.py)
     )  # fmt: skip
+    # Moderators' answers are observed here: their histogram series must exist before them.
+    seeding = asyncio.create_task(
+        run_response_seeding(context.db, metrics, settings.deadline_watch_seconds)
+    )
     try:
         await uvicorn.Server(config).serve()
     finally:
+        seeding.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await seeding
         await context.db.close()
 
 

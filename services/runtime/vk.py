@@ -20,6 +20,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from ingest.appeals.intake import AppealIntake, intake_router
 from ingest.cursors import CursorStore
+from ingest.handlers import STAGE as INGEST_STAGE
 from ingest.handlers import VkEventIngestor
 from ingest.sources import Source, SourceCatalog, load_sources
 from ingest.vk.answers import VkAnswerPoster, answer_posting_sources
@@ -113,6 +114,7 @@ async def run_vk(settings: Settings) -> None:
     async def factory(publisher: Publisher, metrics: Metrics) -> Stage:
         db = open_database(settings, pool_size=2)
         await asyncio.to_thread(upgrade, db.url)
+        metrics.dead_letters.labels(stage=INGEST_STAGE)  # at 0 from the start, for rate()
         ingestor = VkEventIngestor(catalog, publisher, metrics, utc_now)
         clients = VkClients(settings, metrics)
         loops = vk_loops(settings, catalog, ingestor, CursorStore(db), clients)
@@ -131,6 +133,7 @@ async def run_vk(settings: Settings) -> None:
 def create_ingest_app(
     settings: Settings, catalog: SourceCatalog, transport: KafkaTransport, metrics: Metrics
 ) -> FastAPI:
+    metrics.dead_letters.labels(stage=INGEST_STAGE)  # at 0 from the start, for rate()
     ingestor = VkEventIngestor(catalog, transport, metrics, utc_now)
     intake = AppealIntake(catalog, settings, transport, metrics, utc_now, APPEAL_ZONE)
     app = FastAPI(title="otklik — приём событий VK и обращений", version="1")

@@ -95,6 +95,10 @@ async def test_incident_gauges_tell_open_overdue_due_soon_and_this_months_outcom
     assert m.incidents_this_month.value("on_time", *PLACE) == 1
     assert m.incidents_this_month.value("late", *PLACE) == 1
     assert m.incidents_this_month.value("pending", *PLACE) == 1
+    assert len(m.incidents_this_month.samples()) == 3  # every outcome, 0 included
+    for kind in ("first_response", "final_answer"):  # 3: answered 90 minutes after it was written
+        for quantile in ("0.5", "0.9"):
+            assert m.response_this_month.value(kind, quantile, *PLACE) == 90 * 60
 
 
 async def test_source_gauges_give_the_last_message_and_the_usual_gap(
@@ -140,3 +144,19 @@ async def test_indicators_of_the_most_recent_months_are_exported(
     assert context.metrics.indicators["n_assigned"].value("testgrad", latest) == 1
     assert context.metrics.indicators["revision"].value("testgrad", latest) == 1
     assert a2.value("testgrad", latest) == 0.0  # assigned, never answered: none on time
+
+
+async def test_response_series_exist_at_zero_before_the_first_answer(
+    sla: tuple[SlaContext, Clock],
+) -> None:
+    """rate() sees an observation only as a change: the series must be there before it."""
+    context, clock = sla
+    await open_at(context, 1, NOW - timedelta(hours=1))
+    labels = {"municipality": "testgrad", "department": "ЖКХ"}
+    registry = context.metrics.registry
+    assert registry.get_sample_value("otklik_time_to_first_response_seconds_count", labels) is None
+    await SlaGauges(context.db, context.policy, context.metrics, clock).refresh()
+    for name in ("first_response", "final_answer"):
+        assert registry.get_sample_value(f"otklik_time_to_{name}_seconds_count", labels) == 0
+    outcomes = context.metrics.incidents_this_month  # nothing on time yet: 0 %, not "no data"
+    assert [outcomes.value(o, *PLACE) for o in ("on_time", "late", "pending")] == [0, 0, 1]

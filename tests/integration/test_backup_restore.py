@@ -1,0 +1,93 @@
+"""The backup and restore procedure of docs/operations.md, run on a real PostgreSQL: pg_dump in the
+custom format, pg_restore into an empty database, and the restored database serves the same
+incidents and indicators (and takes new work, its sequences restored too)."""
+
+import subprocess
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import make_url
+
+from services.db.engine import sqlalchemy_url
+from services.db.schema import metadata
+from services.observability import Metrics
+from sla.aggregation import current_records
+from sla.main import open_sla
+from tests.conftest import SettingsFactory
+from tests.factories import classified, raw_message
+
+pytestmark = pytest.mark.integration
+BIN = Path(psycopg.__file__).parents[1] / "pgserver" / "pginstall" / "bin"
+NOW = datetime(2026, 9, 20, 9, 0, tzinfo=UTC)
+
+
+def table_counts(url: str) -> dict[str, int]:
+    engine = create_engine(sqlalchemy_url(url))
+    with engine.connect() as connection:
+        counts = {
+            table.name: int(connection.scalar(select(func.count()).select_from(table)) or 0)
+            for table in metadata.sorted_tables
+        }
+        counts["alembic_version"] = len(
+            connection.execute(text("SELECT * FROM alembic_version")).all()
+        )
+    engine.dispose()
+    return counts
+
+
+def empty_database(base_url: str) -> str:
+    name = f"restored_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(base_url, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    return make_url(base_url).set(database=name).render_as_string(hide_password=False)
+
+
+def backup(url: str, dump: Path) -> None:
+    """docs/operations.md, «Резервное копирование»: the custom format, restorable selectively."""
+    command = [str(BIN / "pg_dump"), "--format=custom", "--no-owner", f"--file={dump}", url]
+    subprocess.run(command, check=True)
+
+
+def restore(dump: Path, url: str) -> None:
+    command = [
+        str(BIN / "pg_restore"),
+        "--clean",
+        "--if-exists",
+        "--no-owner",
+        f"--dbname={url}",
+        str(dump),
+    ]
+    subprocess.run(command, check=True)
+
+
+async def test_a_dump_restored_into_an_empty_database_serves_the_same_data(
+    settings_factory: SettingsFactory, database_url: str, postgres_base_url: str, tmp_path: Path
+) -> None:
+    source = await open_sla(settings_factory(database_url=database_url), Metrics(), lambda: NOW)
+    for item in range(1, 7):
+        created = NOW - timedelta(days=item)
+        await source.service.on_classified(classified(raw_message(item, created_at=created)))
+    await source.aggregator.run_once()
+    await source.db.close()
+    before = table_counts(database_url)
+    assert before["incidents"] == 6 and before["indicator_values"] > 0
+
+    dump = tmp_path / "otklik.dump"
+    backup(database_url, dump)
+    target = empty_database(postgres_base_url)
+    restore(dump, target)
+    assert table_counts(target) == before
+
+    restored = await open_sla(settings_factory(database_url=target), Metrics(), lambda: NOW)
+    try:
+        async with restored.db.engine.connect() as connection:
+            records = await current_records(connection, "2026-09")
+        assert [r.n_assigned for r in records] == [6]
+        await restored.service.on_classified(classified(raw_message(99, created_at=NOW)))
+    finally:
+        await restored.db.close()
+    assert table_counts(target)["incidents"] == 7

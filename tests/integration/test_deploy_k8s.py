@@ -1,0 +1,180 @@
+"""deploy/k8s is code: every document parses and is namespaced, every Deployment has probes and
+resources on the port its settings open, consumers scale no further than their topic's
+partitions, the topics Job runs the very script of deploy/kafka for exactly the topics otklik
+uses, and every command a container runs exists in the CLI (compose's too)."""
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from services.cli import app
+from services.contracts.topics import Topic
+from services.settings import Settings
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+K8S = DEPLOY / "k8s"
+CONSUMERS = {"classifier", "sla"}  # consumer groups: replicas beyond partitions would idle
+SINGLETONS = {"ingest-vk", "aggregator"}
+
+
+def documents(*paths: Path) -> list[dict[str, Any]]:
+    docs = []
+    for path in paths:
+        docs += [d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if d is not None]
+    return docs
+
+
+ALL = documents(*sorted(K8S.glob("*.yaml")), *sorted((K8S / "examples").glob("*.yaml")))
+
+
+def of_kind(kind: str) -> dict[str, dict[str, Any]]:
+    return {d["metadata"]["name"]: d for d in ALL if d["kind"] == kind}
+
+
+def env() -> dict[str, str]:
+    return dict(of_kind("ConfigMap")["otklik-env"]["data"])
+
+
+def component(doc: dict[str, Any]) -> str:
+    return str(doc["metadata"]["labels"]["app.kubernetes.io/component"])
+
+
+def container(deployment: dict[str, Any]) -> dict[str, Any]:
+    (only,) = deployment["spec"]["template"]["spec"]["containers"]
+    return dict(only)
+
+
+def expected_port(args: list[str]) -> int:
+    """The port the process opens, from the settings it is given."""
+    settings = env()
+    if args == ["web"]:
+        return int(settings["OTKLIK_HTTP_PORT"])
+    if args == ["ingest", "http"]:
+        return int(settings["OTKLIK_INGEST_HTTP_PORT"])
+    return int(settings["OTKLIK_METRICS_PORT"])
+
+
+def test_every_document_is_a_named_namespaced_object() -> None:
+    assert len(ALL) >= 15
+    for doc in ALL:
+        assert {"apiVersion", "kind", "metadata"} <= set(doc), doc
+        if doc["kind"] != "Namespace":
+            assert doc["metadata"]["namespace"] == "otklik", doc["metadata"]["name"]
+
+
+def test_the_settings_in_the_config_map_are_real_settings_with_valid_values() -> None:
+    fields = {f"OTKLIK_{name.upper()}" for name in Settings.model_fields}
+    assert set(env()) <= fields, set(env()) - fields
+    settings = Settings.model_validate(
+        {k.removeprefix("OTKLIK_").lower(): v for k, v in env().items()}
+    )
+    assert settings.kafka_partitions >= max(
+        hpa["spec"]["maxReplicas"]
+        for hpa in of_kind("HorizontalPodAutoscaler").values()
+        if component(hpa) in CONSUMERS
+    )
+
+
+def test_every_deployment_has_probes_and_resources_on_the_port_its_settings_open() -> None:
+    deployments = of_kind("Deployment")
+    assert {component(d) for d in deployments.values()} == {
+        "ingest-vk", "ingest-http", "classifier", "sla", "aggregator", "web",
+    }  # fmt: skip
+    for name, deployment in deployments.items():
+        box = container(deployment)
+        ports = {p["name"]: p["containerPort"] for p in box["ports"]}
+        assert list(ports.values()) == [expected_port(box["args"])], name
+        for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+            assert box[probe]["httpGet"]["port"] in ports, (name, probe)
+            expected_path = (
+                "/healthz" if box["args"] in (["web"], ["ingest", "http"]) else "/metrics"
+            )
+            assert box[probe]["httpGet"]["path"] == expected_path, (name, probe)
+        for bound in ("requests", "limits"):
+            assert set(box["resources"][bound]) == {"cpu", "memory"}, (name, bound)
+        annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+        assert int(annotations["prometheus.io/port"]) == expected_port(box["args"])
+        assert box["envFrom"][0]["configMapRef"]["name"] == "otklik-env"
+        if component(deployment) in SINGLETONS:
+            assert deployment["spec"]["replicas"] == 1
+            assert deployment["spec"]["strategy"]["type"] == "Recreate"
+
+
+def test_services_and_autoscalers_point_at_what_exists() -> None:
+    deployments = of_kind("Deployment")
+    for name, service in of_kind("Service").items():
+        (target,) = [d for d in deployments.values() if component(d) == component(service)]
+        assert service["spec"]["selector"] == target["spec"]["selector"]["matchLabels"]
+        names = {p["name"] for p in container(target)["ports"]}
+        assert {p["targetPort"] for p in service["spec"]["ports"]} <= names, name
+    for name, hpa in of_kind("HorizontalPodAutoscaler").items():
+        assert hpa["spec"]["scaleTargetRef"]["name"] in deployments, name
+        assert component(hpa) not in SINGLETONS
+        assert 1 <= hpa["spec"]["minReplicas"] <= hpa["spec"]["maxReplicas"]
+
+
+def references(node: object, kind: str) -> set[str]:
+    """Names of ConfigMaps (``kind="configMap"``) or Secrets (``"secret"``) a pod spec uses."""
+    found: set[str] = set()
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in {kind, f"{kind}Ref", f"{kind}KeyRef"} and isinstance(value, dict):
+                found.add(value["name"])
+            found |= references(value, kind)
+    elif isinstance(node, list):
+        for item in node:
+            found |= references(item, kind)
+    return found
+
+
+def test_referenced_config_maps_secrets_and_claims_exist() -> None:
+    claims = of_kind("PersistentVolumeClaim")
+    for doc in [*of_kind("Deployment").values(), *of_kind("Job").values()]:
+        spec = doc["spec"]["template"]["spec"]
+        assert references(spec, "configMap") <= set(of_kind("ConfigMap")), doc["metadata"]
+        assert references(spec, "secret") <= set(of_kind("Secret")), doc["metadata"]
+        for volume in spec.get("volumes", []):
+            if "persistentVolumeClaim" in volume:
+                assert volume["persistentVolumeClaim"]["claimName"] in claims
+    assert references(container(of_kind("Deployment")["otklik-web"]), "secret") == {"otklik-db"}
+
+
+def test_the_topics_job_runs_the_deploy_script_for_exactly_otkliks_topics() -> None:
+    script = (DEPLOY / "kafka" / "create-topics.sh").read_text(encoding="utf-8")
+    assert of_kind("ConfigMap")["otklik-topics"]["data"]["create-topics.sh"] == script
+    listed = re.findall(r"^(otklik\.[\w.]+)\s", script, re.M)
+    assert sorted(listed) == sorted(topic.value for topic in Topic)
+    job = of_kind("Job")["otklik-topics"]
+    box = job["spec"]["template"]["spec"]["containers"][0]
+    assert box["command"] == ["/bin/sh", "/otklik/create-topics.sh"]
+
+
+def compose_commands() -> list[list[str]]:
+    compose = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text(encoding="utf-8"))
+    return [
+        service["command"]
+        for service in compose["services"].values()
+        if service.get("image") == "otklik:latest"
+    ]
+
+
+@pytest.mark.parametrize(
+    "args",
+    sorted(
+        {tuple(container(d)["args"]) for d in [*of_kind("Deployment").values()]}
+        | {
+            tuple(c["args"])
+            for job in of_kind("Job").values()
+            for c in job["spec"]["template"]["spec"]["containers"]
+            if "args" in c
+        }
+        | {tuple(command) for command in compose_commands()}
+    ),
+)
+def test_every_command_a_container_runs_exists(args: tuple[str, ...]) -> None:
+    result = CliRunner().invoke(app, [*args, "--help"])
+    assert result.exit_code == 0, result.output
