@@ -19,6 +19,11 @@ from services.contracts.messages import (
 )
 
 _MENTION = re.compile(r"\[(?:id|club|public|event)\d+\|([^\]\[]*)\]")
+# VK's own limits are far lower: more is not VK's data, and a message must fit one Kafka record
+# (1 MiB) even when every character is escaped in JSON (six bytes for a control character).
+MAX_TEXT_CHARS = 100_000
+MAX_ATTACHMENTS = 50
+MAX_KIND_CHARS = 50
 
 # event type prefix -> (source kind, container id field, owner field, url template)
 _COMMENT_KINDS: dict[str, tuple[SourceKind, str, str, str]] = {
@@ -102,13 +107,39 @@ def _author(from_id: int, official: frozenset[int]) -> Author:
     return Author(ref=f"vk:{prefix}{abs(from_id)}", is_official=from_id in official)
 
 
+def _text(obj: dict[str, Any]) -> str:
+    value = obj.get("text")
+    if value is None:
+        return ""
+    if isinstance(value, list | dict):  # no text; and str() of a deep one overflows the stack
+        raise TypeError("text must be a string")
+    text = str(value)
+    if len(text) > MAX_TEXT_CHARS:
+        raise ValueError(f"text longer than {MAX_TEXT_CHARS} characters")
+    return plain_text(_storable(text))
+
+
+def _storable(text: str) -> str:
+    """NUL dropped and unpaired surrogates replaced: PostgreSQL and JSON refuse them, and a VK
+    comment cannot be sent again, so the resident's words are kept instead of the message lost."""
+    return text.replace("\x00", "").encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+
+
 def _attachments(obj: dict[str, Any]) -> tuple[Attachment, ...]:
     items = obj.get("attachments") or []
+    if not isinstance(items, list):
+        raise TypeError("attachments must be a list")
+    if len(items) > MAX_ATTACHMENTS:
+        raise ValueError(f"more than {MAX_ATTACHMENTS} attachments")
     return tuple(
-        Attachment(kind=str(item.get("type", "unknown")))
-        for item in items
-        if isinstance(item, dict)
+        Attachment(kind=_kind(item.get("type"))) for item in items if isinstance(item, dict)
     )
+
+
+def _kind(value: object) -> str:
+    if isinstance(value, str) and 0 < len(value) <= MAX_KIND_CHARS:
+        return _storable(value)
+    return "unknown"
 
 
 def _wall_post(
@@ -123,7 +154,7 @@ def _wall_post(
         source_id=source.id,
         thread_key=f"vk:wall{owner}_{post}",
         author=_author(from_id, official),
-        text=plain_text(str(obj.get("text", ""))),
+        text=_text(obj),
         attachments=_attachments(obj),
         url=f"https://vk.com/wall{owner}_{post}",
         created_at=_created(obj, received_at),
@@ -157,7 +188,7 @@ def _comment(
         if isinstance(reply_to, int)
         else None,
         author=_author(from_id, official) if isinstance(from_id, int) else None,
-        text="" if action is MessageAction.DELETED else plain_text(str(obj.get("text", ""))),
+        text="" if action is MessageAction.DELETED else _text(obj),
         attachments=_attachments(obj),
         url="https://vk.com/" + url.format(o=owner, c=container, i=item),
         created_at=_created(obj, received_at),
@@ -187,7 +218,7 @@ def _private_message(
         source_id=source.id,
         thread_key=f"vk:im{owner}_{peer}",
         author=_author(from_id, official),
-        text=plain_text(str(message.get("text", ""))),
+        text=_text(message),
         attachments=_attachments(message),
         url=f"https://vk.com/gim{abs(owner)}?sel={peer}",
         created_at=_created(message, received_at),

@@ -1,6 +1,7 @@
 """Ingest shell: normalise an event, publish it durably, dead-letter what cannot be read."""
 
 import json
+import reprlib
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
@@ -55,8 +56,7 @@ class VkEventIngestor:
         try:
             return normalise_vk_event(event, self.catalog, self._clock())
         except InvalidEventError as error:
-            body = raw if raw is not None else json.dumps(event, ensure_ascii=False).encode()
-            await self.dead_letter(body, str(error))
+            await self.dead_letter(raw if raw is not None else _body(event), str(error))
             return None
 
     async def publish(self, message: RawMessage) -> None:
@@ -71,8 +71,21 @@ class VkEventIngestor:
         except ValueError as error:
             await self.dead_letter(line, f"{where}: not JSON ({error})")
             return False
+        except RecursionError:
+            await self.dead_letter(line, f"{where}: JSON nested too deeply")
+            return False
         return await self.on_event(event, raw=line)
 
     async def dead_letter(self, body: bytes, reason: str) -> None:
         letter = make_dead_letter(STAGE, None, body, reason)
         await send_dead_letter(self._publisher, self.metrics, letter)
+
+
+def _body(event: Any) -> bytes:
+    """The event as kept in its dead letter: JSON where it can be written back (unpaired
+    surrogates escaped), a bounded repr where it is nested too deeply (or circular) for that."""
+    try:
+        text = json.dumps(event, ensure_ascii=False, default=repr)
+    except (RecursionError, ValueError):
+        text = reprlib.repr(event)
+    return text.encode("utf-8", "backslashreplace")

@@ -13,6 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from services.contracts.messages import Channel
 
 SecretName = str
+# libyaml where the wheel has it: the pure-Python parser takes time quadratic in the nesting of
+# [ and { (a megabyte of "[" would not finish), libyaml refuses nesting beyond 1,000 levels.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class CallbackConfig(BaseModel):
@@ -144,6 +147,8 @@ class SourcesFileError(ValueError):
 
 def load_sources(path: Path) -> SourceCatalog:
     try:
-        return SourceCatalog.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except (OSError, yaml.YAMLError, ValueError) as error:
+        text = path.read_text(encoding="utf-8")
+        return SourceCatalog.model_validate(yaml.load(text, Loader=_LOADER))  # noqa: S506 - safe
+    except (OSError, yaml.YAMLError, ValueError, RecursionError) as error:
+        # ValueError: also invalid UTF-8 and numbers of over 4,300 digits
         raise SourcesFileError(f"{path}: {error}") from error

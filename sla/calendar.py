@@ -77,11 +77,18 @@ class WorkingHours:
 
     @classmethod
     def parse(cls, text: str) -> "WorkingHours":
-        """'09:00-18:00'."""
+        """'09:00-18:00': local times of the municipality's zone."""
         start, _, end = text.partition("-")
         hours = cls(time.fromisoformat(start.strip()), time.fromisoformat(end.strip()))
+        if hours.start.tzinfo is not None or hours.end.tzinfo is not None:
+            raise ValueError(f"время без часового пояса, ЧЧ:ММ-ЧЧ:ММ: {text}")
         if hours.end <= hours.start:
             raise ValueError(f"конец рабочего дня раньше начала: {text}")
+        # At least the hour a pre-holiday day is shortened by: a shorter day would leave that day
+        # less than nothing, and working hours counted in microseconds never reach a deadline.
+        length = datetime.combine(date.min, hours.end) - datetime.combine(date.min, hours.start)
+        if length < SHORTENING:
+            raise ValueError(f"рабочий день короче часа: {text}")
         return hours
 
 

@@ -19,7 +19,15 @@ import json
 from collections.abc import Iterable
 from typing import Literal, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 EventName = Literal[
     "message", "assigned", "claimed", "answered", "rejected", "reassigned", "closed", "reopened"
@@ -49,6 +57,19 @@ class HistoryEvent(BaseModel):
     final: bool = True
     reason: str | None = None
 
+    @field_validator("*")
+    @classmethod
+    def _storable(cls, value: object) -> object:
+        """PostgreSQL text holds neither NUL nor unpaired surrogates (valid JSON escapes)."""
+        if isinstance(value, str):
+            if "\x00" in value:
+                raise ValueError("нулевой байт (\\u0000) в строке")
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as error:
+                raise ValueError("непарный суррогат (\\ud800-\\udfff) в строке") from error
+        return value
+
     @model_validator(mode="after")
     def _fields_of_the_event(self) -> Self:
         missing = [name for name in _REQUIRED.get(self.event, ()) if not getattr(self, name)]
@@ -72,6 +93,8 @@ def parse_history(lines: Iterable[bytes]) -> list[tuple[int, HistoryEvent]]:
             events.append((number, HistoryEvent.model_validate(json.loads(line))))
         except ValueError as error:  # JSONDecodeError and ValidationError
             problems.append(f"строка {number}: {_reason(error)}")
+        except RecursionError:
+            problems.append(f"строка {number}: не JSON (слишком глубокая вложенность)")
     if problems:
         raise HistoryError("\n".join(problems))
     return events

@@ -7,6 +7,7 @@ before anyone reads a wrong report. Pure: the file's text comes in, plans come o
 """
 
 import hashlib
+import reprlib
 from collections.abc import Collection, Iterator
 from typing import Any
 
@@ -14,6 +15,12 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 KeyPath = tuple[str, ...]
+# libyaml where the wheel has it: the pure-Python parser takes time quadratic in the nesting of
+# [ and { (a megabyte of "[" would not finish), libyaml refuses nesting beyond 1,000 levels.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# A wrong value as an error names it: cut short, where YAML aliases can make it millions of items.
+_SHOWN = reprlib.Repr()
+_SHOWN.maxlevel, _SHOWN.maxlist, _SHOWN.maxdict, _SHOWN.maxstring = 2, 4, 4, 80
 
 
 class PlansError(ValueError):
@@ -110,7 +117,7 @@ def _problem(error: Any, lines: dict[KeyPath, int]) -> str:
     context = {key: _number(value) for key, value in error.get("ctx", {}).items()}
     text = template.format(**context) if template else error["msg"]
     if "input" in error and error["type"] != "missing":
-        text += f", указано {error['input']!r}"
+        text += f", указано {_SHOWN.repr(error['input'])}"
     return f"{_where(location, lines)}: {text}"
 
 
@@ -131,9 +138,10 @@ def load_plans(text: str, known_municipalities: Collection[str]) -> Plans:
     that would otherwise silently fall back to the default plan.
     """
     try:
-        root = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
+        root = yaml.compose(text, Loader=_LOADER)
+        data = yaml.load(text, Loader=_LOADER)  # noqa: S506 - a safe loader
+    except (yaml.YAMLError, ValueError, RecursionError) as error:
+        # ValueError: a number of over 4,300 digits; RecursionError: nesting, without libyaml
         raise PlansError(f"файл планов: не YAML ({error})") from error
     lines = dict(_lines(root)) if root is not None else {}
     try:

@@ -19,6 +19,12 @@ from sla.domain import Deadlines
 
 _LEAD = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m|h|d)\s*$")
 _UNITS = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1)}
+# No duration is longer than a year: a bigger number is a typo, and it would make every deadline
+# computation overflow or walk the calendar for centuries, for every message.
+MAX_DAYS = 366
+# libyaml where the wheel has it: the pure-Python parser takes time quadratic in the nesting of
+# [ and { (a megabyte of "[" would not finish), libyaml refuses nesting beyond 1,000 levels.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class PolicyError(ValueError):
@@ -56,6 +62,8 @@ class Defaults(_Strict):
     def _check_lead(cls, value: str) -> str:
         if not _LEAD.match(value):
             raise ValueError("ожидается длительность вида 30m, 2h или 1d")
+        if _lead(value) > timedelta(days=MAX_DAYS):
+            raise ValueError(f"не больше {MAX_DAYS}d")
         return value
 
 
@@ -79,9 +87,9 @@ class Municipality(_Strict):
 class Duration(_Strict):
     """Exactly one of: working hours, whole working days, calendar days."""
 
-    working_hours: float | None = Field(default=None, gt=0)
-    working_days: int | None = Field(default=None, gt=0)
-    calendar_days: int | None = Field(default=None, gt=0)
+    working_hours: float | None = Field(default=None, gt=0, le=MAX_DAYS * 24)
+    working_days: int | None = Field(default=None, gt=0, le=MAX_DAYS)
+    calendar_days: int | None = Field(default=None, gt=0, le=MAX_DAYS)
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Self:
@@ -145,7 +153,10 @@ class PolicyFile(_Strict):
 def _lead(text: str) -> timedelta:
     found = _LEAD.match(text)
     assert found is not None
-    return float(found.group(1)) * _UNITS[found.group(2)]
+    amount = float(found.group(1))
+    if amount > MAX_DAYS * 24 * 60:  # in any unit more than a year; timedelta would overflow
+        return timedelta.max
+    return amount * _UNITS[found.group(2)]
 
 
 class SlaPolicy:
@@ -200,8 +211,9 @@ def _place(location: tuple[Any, ...]) -> str:
 def load_policy(text: str) -> SlaPolicy:
     """Parse and validate; raises PolicyError naming every problem and its place."""
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
+        data = yaml.load(text, Loader=_LOADER)  # noqa: S506 - a safe loader
+    except (yaml.YAMLError, ValueError, RecursionError) as error:
+        # ValueError: a number of over 4,300 digits; RecursionError: nesting, without libyaml
         raise PolicyError(f"политика SLA: не YAML ({error})") from error
     try:
         spec = PolicyFile.model_validate(data)

@@ -30,6 +30,7 @@ from services.contracts.messages import (
 DEFAULT_ZONE = "Europe/Moscow"
 MAX_TEXT_CHARS = 20_000
 MAX_ID_CHARS = 200
+_MAX_ID_BITS = 4 * MAX_ID_CHARS  # an integer of more bits has more than MAX_ID_CHARS digits
 MAX_FIELD_CHARS = 500
 MAX_URL_CHARS = 2_000
 MAX_ATTACHMENTS = 50
@@ -156,6 +157,8 @@ def _string(value: object, field: str, limit: int) -> str | None:
 
 def _identifier(value: object, field: str) -> str | None:
     if isinstance(value, int) and not isinstance(value, bool):
+        if value.bit_length() > _MAX_ID_BITS:  # str() refuses ints over 4,300 digits
+            raise InvalidAppealError(field, f"длиннее {MAX_ID_CHARS} символов", "too many digits")
         value = str(value)
     found = _string(value, field, MAX_ID_CHARS)
     if found is not None and any(ord(char) < 32 for char in found):

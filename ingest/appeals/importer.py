@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from pathlib import Path
+from typing import Any
 
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
@@ -175,6 +176,9 @@ def _read_csv(path: Path) -> Table:
         text = data.decode("cp1251", errors="replace")  # Excel's "CSV" in Russian Windows
     first_line = text.split("\n", 1)[0]
     delimiter = max((";", ",", "\t"), key=first_line.count)
+    # The csv module refuses a field over 128 KiB and with it the whole file; the file is in
+    # memory anyway, so an over-long cell becomes one bad row ("longer than ...") instead.
+    csv.field_size_limit(max(csv.field_size_limit(), len(text)))
     try:
         rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     except csv.Error as error:
@@ -187,12 +191,26 @@ def _read_xlsx(path: Path) -> Table:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except (OSError, InvalidFileException, zipfile.BadZipFile, KeyError, ValueError) as error:
         raise ImportFileError(f"{path.name}: не удалось открыть как XLSX ({error})") from error
+    except Exception as error:  # damaged inside: see _read_sheet
+        raise ImportFileError(f"{path.name}: файл XLSX повреждён ({error!r})") from error
+    try:
+        return _read_sheet(path.name, workbook)
+    finally:
+        workbook.close()
+
+
+def _read_sheet(name: str, workbook: Any) -> Table:
+    """A damaged XLSX fails in whatever layer meets the damage first (zlib, the XML parser,
+    openpyxl's own classes: ParseError, zlib.error, TypeError, IndexError, ...); any of them
+    means the file cannot be read, and the whole file is refused before anything is published."""
     try:
         sheet = workbook.worksheets[0]
         sheet.reset_dimensions()  # exporters often write a wrong size; read what is there
-        return _table(path.name, enumerate(sheet.iter_rows(values_only=True), start=1))
-    finally:
-        workbook.close()
+        return _table(name, enumerate(sheet.iter_rows(values_only=True), start=1))
+    except ImportFileError:
+        raise
+    except Exception as error:
+        raise ImportFileError(f"{name}: файл XLSX повреждён ({error!r})") from error
 
 
 def _table(name: str, numbered: Iterator[tuple[int, Sequence[Cell]]]) -> Table:

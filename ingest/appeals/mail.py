@@ -8,10 +8,13 @@ only: their content stays in the mailbox.
 import hashlib
 import re
 from datetime import UTC, datetime
-from email import message_from_bytes, policy
+from email import message_from_bytes
 from email.errors import MessageError
 from email.message import EmailMessage
+from email.policy import EmailPolicy
 from html.parser import HTMLParser
+from itertools import islice
+from typing import Any, cast
 
 from ingest.appeals.domain import (
     EARLIEST_YEAR,
@@ -24,7 +27,12 @@ from ingest.appeals.domain import (
 )
 
 # What the e-mail package raises on malformed input; such a mail is dead-lettered whole.
-_MAIL_ERRORS = (ValueError, TypeError, LookupError, AttributeError, MessageError)
+# RecursionError: parts nested a thousand deep (message/rfc822 in message/rfc822 ...).
+_MAIL_ERRORS = (ValueError, TypeError, LookupError, AttributeError, MessageError, RecursionError)
+# The e-mail package's header parser takes time quadratic in a header's length (a 1 MB Subject:
+# minutes) and memory beyond it for a run of encoded words, so only a header's start is parsed.
+# Nothing kept needs more: the longest field read, the subject, is cut to 500 characters.
+MAX_HEADER_CHARS = 16_000
 _MESSAGE_ID = re.compile(r"<([^<>\s]{1,200})>")
 
 
@@ -33,12 +41,25 @@ def email_record(raw: bytes, *, received_at: datetime) -> dict[str, object]:
     author, subject and body as text (plain text preferred, else HTML made plain), and the
     attachments by name only: their content stays in the mailbox."""
     try:
-        message = message_from_bytes(raw, policy=policy.default)
+        # EmailPolicy builds EmailMessage objects (its message_factory); typeshed cannot tell.
+        message = cast(EmailMessage, message_from_bytes(raw, policy=_POLICY))
         return _email_fields(message, raw, received_at)
     except _MAIL_ERRORS as error:
         raise InvalidAppealError(
             "email", "письмо не удалось разобрать", f"unreadable e-mail: {error!r}"[:300]
         ) from error
+
+
+class _CappedHeaders(EmailPolicy):
+    """The default policy, reading at most ``MAX_HEADER_CHARS`` of each header."""
+
+    def header_fetch_parse(self, name: str, value: Any) -> Any:
+        if not hasattr(value, "name"):  # the raw text, not a header object already parsed
+            value = value[:MAX_HEADER_CHARS]
+        return super().header_fetch_parse(name, value)
+
+
+_POLICY = _CappedHeaders()
 
 
 def _email_fields(message: EmailMessage, raw: bytes, received_at: datetime) -> dict[str, object]:
@@ -112,10 +133,11 @@ def _body_text(message: EmailMessage) -> str:
 
 def _attachment_names(message: EmailMessage) -> list[str]:
     names = []
-    for part in message.iter_attachments():
+    # Only the first ones are kept: reading the headers of thousands of parts takes seconds.
+    for part in islice(message.iter_attachments(), MAX_ATTACHMENTS):
         name = part.get_filename() or part.get_content_type()
         names.append(name.replace("\x00", "")[:MAX_FIELD_CHARS])
-    return names[:MAX_ATTACHMENTS]
+    return names
 
 
 class _PlainText(HTMLParser):

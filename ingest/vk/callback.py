@@ -52,7 +52,7 @@ def callback_router(ingestor: VkEventIngestor, settings: Settings) -> APIRouter:
 def _parse(body: bytes) -> dict[str, Any] | None:
     try:
         event = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than json can follow
         return None
     return event if isinstance(event, dict) else None
 

@@ -24,6 +24,9 @@ log = logging.getLogger(__name__)
 
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (OperationalError, ConnectionError, OSError)
 HANDLER_ATTEMPTS = 3
+# A dead letter must itself fit one Kafka record (1 MiB), or dead-lettering fails and the input
+# is retried for ever: at most six bytes of JSON per character (a control character escaped).
+MAX_PAYLOAD_CHARS = 100_000
 
 
 def _is_transient(error: BaseException) -> bool:
@@ -34,12 +37,15 @@ def _is_transient(error: BaseException) -> bool:
 
 def make_dead_letter(stage: str, topic: str | None, body: bytes, reason: str) -> DeadLetter:
     digest = hashlib.sha256(stage.encode() + b"\0" + body).hexdigest()
+    payload = body.decode("utf-8", errors="replace")
+    if len(payload) > MAX_PAYLOAD_CHARS:
+        payload = payload[:MAX_PAYLOAD_CHARS] + f"\n[… {len(body)} bytes in all, cut]"
     return DeadLetter(
         dead_letter_id=digest,
         stage=stage,
         source_topic=topic,
         reason=reason[:2000],
-        payload=body.decode("utf-8", errors="replace"),
+        payload=payload,
         failed_at=datetime.now(UTC),
     )
 

@@ -73,6 +73,7 @@ class KafkaTransport:
             group_id=group,
             ack_policy=AckPolicy.ACK,
             auto_offset_reset="earliest",
+            decoder=_raw_body,
         )
         subscriber(on_message)
         topic, logical_group = subscription.topic.value, subscription.group
@@ -93,6 +94,13 @@ class KafkaTransport:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._lag_task
         await self.broker.stop()
+
+
+async def _raw_body(message: KafkaMessage) -> bytes:
+    """The record's value as it is: ``deliver`` reads it against the contract and dead-letters
+    what it cannot read. FastStream's own decoder (json.loads) raises on a value nested too deep
+    or holding a number of over 4,300 digits, before any handler runs: the record was lost."""
+    return message.body
 
 
 async def ensure_topics(settings: Settings, topics: list[Topic]) -> None:

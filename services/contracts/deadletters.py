@@ -10,5 +10,8 @@ class DeadLetter(BaseModel):
     stage: str
     source_topic: str | None = None
     reason: str
-    payload: str = Field(description="The input as received (decoded with replacement if needed)")
+    payload: str = Field(
+        description="The input as received (decoded with replacement if needed; cut after "
+        "100,000 characters, so that the letter fits one Kafka record)"
+    )
     failed_at: AwareDatetime
