@@ -114,7 +114,7 @@ def _timeseries(
         spine.set_visible(False)
     if drawn:
         ax.legend(
-            loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=min(drawn, 3), fontsize=7,
+            loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=min(drawn, 4), fontsize=7,
             frameon=False, labelcolor=TEXT, handlelength=1.2,
         )  # fmt: skip
     return drawn

@@ -31,6 +31,7 @@ from ingest.vk.polling import WallPoller
 from services.bus.kafka import KafkaTransport
 from services.bus.port import Publisher, Stage, Subscription
 from services.contracts.incidents import IncidentEvent
+from services.contracts.messages import SourceKind
 from services.contracts.topics import Topic
 from services.db.engine import open_database
 from services.db.migrate import upgrade
@@ -44,6 +45,17 @@ log = logging.getLogger(__name__)
 # Appeals whose date carries no zone (web forms usually send local time) are read in this zone.
 APPEAL_ZONE = ZoneInfo("Europe/Moscow")
 Loop = Callable[[], Coroutine[Any, Any, None]]
+
+
+def series_at_zero(metrics: Metrics) -> None:
+    """The counters an ingest process increments, created at 0 when it starts: rate() and
+    increase() see an increment only between two scrapes, so a series born with its first
+    increment would hide it (the first message of a source kind, the first dead letter)."""
+    metrics.dead_letters.labels(stage=INGEST_STAGE)
+    for kind in SourceKind:
+        metrics.ingested.labels(source_kind=kind.value)
+    for result in ("posted", "failed"):
+        metrics.vk_replies.labels(result=result)
 
 
 class VkClients:
@@ -114,7 +126,7 @@ async def run_vk(settings: Settings) -> None:
     async def factory(publisher: Publisher, metrics: Metrics) -> Stage:
         db = open_database(settings, pool_size=2)
         await asyncio.to_thread(upgrade, db.url)
-        metrics.dead_letters.labels(stage=INGEST_STAGE)  # at 0 from the start, for rate()
+        series_at_zero(metrics)
         ingestor = VkEventIngestor(catalog, publisher, metrics, utc_now)
         clients = VkClients(settings, metrics)
         loops = vk_loops(settings, catalog, ingestor, CursorStore(db), clients)
@@ -133,7 +145,7 @@ async def run_vk(settings: Settings) -> None:
 def create_ingest_app(
     settings: Settings, catalog: SourceCatalog, transport: KafkaTransport, metrics: Metrics
 ) -> FastAPI:
-    metrics.dead_letters.labels(stage=INGEST_STAGE)  # at 0 from the start, for rate()
+    series_at_zero(metrics)
     ingestor = VkEventIngestor(catalog, transport, metrics, utc_now)
     intake = AppealIntake(catalog, settings, transport, metrics, utc_now, APPEAL_ZONE)
     app = FastAPI(title="otklik — приём событий VK и обращений", version="1")

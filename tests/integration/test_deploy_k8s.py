@@ -4,6 +4,7 @@ partitions, the topics Job runs the very script of deploy/kafka for exactly the 
 uses, and every command a container runs exists in the CLI (compose's too)."""
 
 import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -178,3 +179,44 @@ def compose_commands() -> list[list[str]]:
 def test_every_command_a_container_runs_exists(args: tuple[str, ...]) -> None:
     result = CliRunner().invoke(app, [*args, "--help"])
     assert result.exit_code == 0, result.output
+
+
+def test_the_topics_script_creates_each_topic_with_its_partitions_and_retention(
+    tmp_path: Path,
+) -> None:
+    """Run with stand-ins for Kafka's CLI tools that record their arguments (the tools
+    themselves are Kafka's; what is ours is what we ask of them)."""
+    calls = tmp_path / "calls"
+    for tool in ("kafka-topics.sh", "kafka-configs.sh"):
+        stub = tmp_path / tool
+        stub.write_text(f'#!/bin/sh\necho "{tool} $*" >> {calls}\n', encoding="utf-8")
+        stub.chmod(0o755)
+    environment = {
+        "PATH": "/usr/bin:/bin", "KAFKA_BIN": str(tmp_path), "KAFKA_BOOTSTRAP": "k:9092",
+        "OTKLIK_TOPIC_NAMESPACE": "city.", "OTKLIK_KAFKA_PARTITIONS": "12",
+        "OTKLIK_KAFKA_REPLICATION_FACTOR": "3",
+    }  # fmt: skip
+    script = DEPLOY / "kafka" / "create-topics.sh"
+    subprocess.run(["/bin/sh", str(script)], env=environment, check=True)
+    created = {}
+    for line in calls.read_text(encoding="utf-8").splitlines():
+        args = line.split()
+        if args[0] != "kafka-topics.sh" or "--create" not in args:
+            continue
+
+        def option(name: str, args: list[str] = args) -> str:
+            return args[args.index(name) + 1]
+
+        assert "--if-not-exists" in args and option("--bootstrap-server") == "k:9092"
+        assert option("--replication-factor") == "3"
+        retention = int(option("--config").removeprefix("retention.ms="))
+        created[option("--topic")] = (int(option("--partitions")), retention // 86_400_000)
+    assert created == {
+        "city.otklik.messages.raw.v1": (12, 7),
+        "city.otklik.messages.classified.v1": (12, 7),
+        "city.otklik.incidents.events.v1": (12, 30),
+        "city.otklik.indicators.monthly.v1": (1, 400),
+        "city.otklik.deadletters.v1": (1, 30),
+    }
+    altered = [line for line in calls.read_text(encoding="utf-8").splitlines() if "--alter" in line]
+    assert len(altered) == len(Topic)  # retention of existing topics brought up to date
