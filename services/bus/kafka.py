@@ -76,10 +76,10 @@ class KafkaTransport:
             decoder=_raw_body,
         )
         subscriber(on_message)
-        topic, logical_group = subscription.topic.value, subscription.group
         # Dead letters of this stage start as a series at 0, so rate() and increase() count the
         # first one too (a series born with its first increment hides it).
         self._metrics.dead_letters.labels(stage=subscription.group)
+        topic, logical_group = subscription.topic.value, subscription.group
         self._lag.watch(WatchedConsumer(topic, logical_group, lambda: subscriber.consumer))
 
     async def start(self) -> None:
