@@ -2,6 +2,7 @@
 
 import json
 import random
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 from ingest.sources import ImportColumns, Source
 from services.contracts.classification import ClassifiedMessage, Decision, Sentiment
 from services.contracts.messages import Author, Channel, RawMessage, SourceKind, vk_message_id
+from sla.domain import Deadlines, Incident, Status
 
 GROUP = 210000001
 SOURCES_YAML = f"""sources:
@@ -138,3 +140,17 @@ def appeal_source(channel: Channel, **overrides: Any) -> Source:
         )
     values.update(overrides)
     return Source(**values)
+
+
+# --- SLA incidents for the pure lifecycle tests ------------------------------------------------
+
+SLA_T0 = datetime(2026, 9, 1, 10, 0, tzinfo=UTC)
+SLA_DEADLINES = Deadlines(
+    SLA_T0 + timedelta(hours=8), SLA_T0 + timedelta(days=7), "2026-09", "rules[0]"
+)
+
+
+def sla_incident(status: Status, **fields: Any) -> Incident:
+    """An incident of severogorsk's roads department, assigned at SLA_T0, in ``status``."""
+    base = Incident("inc-1", "m-1", "vk", "roads", "severogorsk", "Дороги", status=status)
+    return replace(base, deadlines=SLA_DEADLINES, assigned_at=SLA_T0, **fields)

@@ -7,11 +7,14 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from services.db.migrate import upgrade
+from services.db.schema import dead_letters, incidents, messages
 from services.local.kafka import KafkaServer, free_port
 
 
@@ -78,6 +81,27 @@ class Pipeline:
                 process.wait(20)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What a pipeline left in PostgreSQL, read back for the exactly-once checks."""
+
+    message_ids: list[str]
+    flagged: set[str]
+    incident_message_ids: list[str]
+    dead_letters: int
+
+
+def stored(engine: Engine) -> Stored:
+    with engine.connect() as connection:
+        ids = connection.execute(select(messages.c.message_id)).scalars().all()
+        flagged = connection.execute(
+            select(messages.c.message_id).where(messages.c.is_incident)
+        ).scalars()
+        opened = connection.execute(select(incidents.c.message_id)).scalars().all()
+        letters = connection.scalar(select(func.count()).select_from(dead_letters))
+    return Stored(list(ids), set(flagged), list(opened), int(letters or 0))
 
 
 def scalar(engine: Engine, query: object) -> int:

@@ -27,13 +27,14 @@ from sqlalchemy.engine import make_url
 
 from services.contracts.topics import Topic, topic_name
 from services.db.engine import sqlalchemy_url
-from services.db.schema import dead_letters, incident_events, incidents, messages, outbox
+from services.db.schema import incident_events, incidents, messages, outbox
 from services.local.kafka import KafkaServer
 from services.local.postgres import start_embedded_postgres
 from services.runtime.embedded import run_embedded
 from services.settings import Settings
 from tests.conftest import unavailable
 from tests.e2e.processes import Pipeline, scalar, wait_until
+from tests.e2e.processes import stored as stored_rows
 from tests.factories import GROUP, SOURCES_YAML, vk_comment_event
 from tests.kafka_topics import topic_size
 
@@ -197,14 +198,8 @@ def test_stream_survives_kills_broker_restart_cut_connections_and_database_resta
         pipeline.stop_all()
     pipeline.run("aggregate", "--once")
 
+    result = stored_rows(engine)
     with engine.connect() as connection:
-        ids = connection.execute(select(messages.c.message_id)).scalars().all()
-        flagged = set(
-            connection.execute(
-                select(messages.c.message_id).where(messages.c.is_incident)
-            ).scalars()
-        )
-        opened = connection.execute(select(incidents.c.message_id)).scalars().all()
         deadline_events = connection.execute(
             text(
                 "SELECT incident_id, type, data->>'clock', count(*) FROM incident_events"
@@ -212,12 +207,12 @@ def test_stream_survives_kills_broker_restart_cut_connections_and_database_resta
                 " GROUP BY incident_id, type, data->>'clock'"
             )
         ).all()
-        letters = connection.scalar(select(func.count()).select_from(dead_letters))
+    ids, flagged = result.message_ids, result.flagged
     assert len(ids) == total == len(set(ids))
-    assert 0 < len(flagged) < total and sorted(opened) == sorted(flagged)
+    assert 0 < len(flagged) < total and sorted(result.incident_message_ids) == sorted(flagged)
     assert deadline_events, "no deadline event was due: the test proves nothing about them"
     assert {row[3] for row in deadline_events} == {1}
-    assert letters == 0
+    assert result.dead_letters == 0
 
     expected = recompute(postgres.create_database("recomputed"), events_file, model_dir, tmp_path)
     assert latest_indicators(engine) == latest_indicators(expected)

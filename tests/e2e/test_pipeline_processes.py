@@ -18,9 +18,10 @@ from sqlalchemy import create_engine, func, select
 
 from services.contracts.topics import Topic, topic_name
 from services.db.engine import sqlalchemy_url
-from services.db.schema import dead_letters, incidents, indicator_values, messages
+from services.db.schema import indicator_values, messages
 from services.local.kafka import KafkaServer
 from tests.e2e.processes import Pipeline, scalar, wait_until
+from tests.e2e.processes import stored as stored_rows
 from tests.factories import SOURCES_YAML, write_vk_events
 
 pytestmark = pytest.mark.e2e
@@ -94,15 +95,8 @@ def test_every_message_exactly_once_across_a_classifier_crash(
     )
     pipeline.run("aggregate", "--once")
 
+    result = stored_rows(engine)
     with engine.connect() as connection:
-        ids = connection.execute(select(messages.c.message_id)).scalars().all()
-        flagged = set(
-            connection.execute(
-                select(messages.c.message_id).where(messages.c.is_incident)
-            ).scalars()
-        )
-        incident_ids = set(connection.execute(select(incidents.c.message_id)).scalars())
-        letters = connection.scalar(select(func.count()).select_from(dead_letters))
         row = connection.execute(
             select(indicator_values.c.record)
             .where(
@@ -111,9 +105,10 @@ def test_every_message_exactly_once_across_a_classifier_crash(
             .order_by(indicator_values.c.revision.desc())
         ).first()
     engine.dispose()
+    ids, flagged = result.message_ids, result.flagged
     assert len(ids) == N == len(set(ids))
     assert 0 < len(flagged) < N
-    assert incident_ids == flagged
-    assert letters == 0
+    assert set(result.incident_message_ids) == flagged
+    assert result.dead_letters == 0
     assert row is not None
     assert row.record["n_assigned"] == len(flagged)

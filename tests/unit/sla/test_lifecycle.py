@@ -1,7 +1,7 @@
 """Every allowed and every refused transition of the incident state machine."""
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -27,14 +27,9 @@ from sla.domain import (
 )
 from sla.on_time import judge_on_time
 from sla.replies import is_intermediate_reply
+from tests.factories import SLA_DEADLINES, SLA_T0, sla_incident
 
-T0 = datetime(2026, 9, 1, 10, 0, tzinfo=UTC)
-DEADLINES = Deadlines(T0 + timedelta(hours=8), T0 + timedelta(days=7), "2026-09", "rules[0]")
-
-
-def incident(status: Status, **fields: object) -> Incident:
-    base = Incident("inc-1", "m-1", "vk", "roads", "severogorsk", "Дороги", status=status)
-    return replace(base, deadlines=DEADLINES, assigned_at=T0, **fields)  # type: ignore[arg-type]
+T0, DEADLINES, incident = SLA_T0, SLA_DEADLINES, sla_incident
 
 
 COMMANDS: dict[str, Command] = {

@@ -1,7 +1,6 @@
 """The category change in the state machine, and which moderator decisions become labels."""
 
-from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -11,7 +10,6 @@ from sla.domain import (
     Claim,
     Close,
     Command,
-    Deadlines,
     EventType,
     IllegalTransitionError,
     Incident,
@@ -24,14 +22,9 @@ from sla.domain import (
     decide,
 )
 from sla.labels import moderator_label
+from tests.factories import SLA_DEADLINES, SLA_T0, sla_incident
 
-T0 = datetime(2026, 9, 1, 10, 0, tzinfo=UTC)
-DEADLINES = Deadlines(T0 + timedelta(hours=8), T0 + timedelta(days=7), "2026-09", "rules[0]")
-
-
-def incident(status: Status, **fields: object) -> Incident:
-    base = Incident("inc-1", "m-1", "vk", "roads", "severogorsk", "Дороги", status=status)
-    return replace(base, deadlines=DEADLINES, assigned_at=T0, **fields)  # type: ignore[arg-type]
+T0, DEADLINES, incident = SLA_T0, SLA_DEADLINES, sla_incident
 
 
 @pytest.mark.parametrize("status", list(Status))
