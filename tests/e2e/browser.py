@@ -30,8 +30,10 @@ def chrome(binary: Path, driver: Path) -> webdriver.Chrome:
 
 
 def wait(
-    browser: webdriver.Chrome, check: Callable[[webdriver.Chrome], T], seconds: float = 10
+    browser: webdriver.Chrome, check: Callable[[webdriver.Chrome], T], seconds: float = 30
 ) -> T:
+    """Poll until ``check`` holds; the bound is generous because a loaded 2-core CI machine runs
+    the browser, the app and PostgreSQL at once (a bound on a hang, not a timing assertion)."""
     return WebDriverWait(browser, seconds, poll_frequency=0.1).until(check)
 
 
