@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.wait import WebDriverWait
@@ -34,7 +35,10 @@ def wait(
 ) -> T:
     """Poll until ``check`` holds; the bound is generous because a loaded 2-core CI machine runs
     the browser, the app and PostgreSQL at once (a bound on a hang, not a timing assertion)."""
-    return WebDriverWait(browser, seconds, poll_frequency=0.1).until(check)
+    # A live update may replace the rows between finding an element and reading it: try again.
+    return WebDriverWait(
+        browser, seconds, poll_frequency=0.1, ignored_exceptions=(StaleElementReferenceException,)
+    ).until(check)
 
 
 def sign_in(browser: webdriver.Chrome, base: str, login: str, password: str) -> None:

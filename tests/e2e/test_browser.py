@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
@@ -233,7 +234,11 @@ def test_category_reassign_close_and_reopen_through_the_forms(
         form = glava.find_element(By.CSS_SELECTOR, f'form[data-action="{action}"]')
         glava.execute_script("window.__before = true")  # gone once the page has reloaded
         form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-        wait(glava, lambda b: b.execute_script("return window.__before === undefined"))
+        try:
+            wait(glava, lambda b: b.execute_script("return window.__before === undefined"))
+        except TimeoutException as stuck:  # the page did not reload: say what the form said
+            shown = form.find_element(By.CSS_SELECTOR, ".form-error").text
+            raise AssertionError(f"{action}: no reload; the form says {shown!r}") from stuck
         assert glava.find_element(By.ID, "status").text == status, action
 
     def form(action: str) -> str:
