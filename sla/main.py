@@ -1,7 +1,8 @@
 """Wiring of the SLA slice: database, policy, service, outbox relay, aggregator."""
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -55,6 +56,17 @@ async def open_sla(
         ),
         metrics=metrics,
     )
+
+
+@asynccontextmanager
+async def sla_for_command(settings: Settings) -> AsyncIterator[SlaContext]:
+    """The SLA context of one command (CLI, replay, report): opened, and closed whatever
+    happens."""
+    context = await open_sla(settings, Metrics())
+    try:
+        yield context
+    finally:
+        await context.db.close()
 
 
 def sla_stage(context: SlaContext, settings: Settings, publisher: Publisher) -> Stage:

@@ -3,26 +3,14 @@ totals with the ranking by A_2, and the drill-down behind each number. Each reco
 first (a new revision only when its inputs changed), so what is listed is what the latest
 revision counts."""
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 from services.contracts.indicators import IndicatorRecord, RegionRollup
-from services.observability import Metrics
 from services.settings import Settings
 from sla.aggregation import current_records
 from sla.drilldown import Measure, drill_down
-from sla.main import SlaContext, open_sla
+from sla.main import SlaContext, sla_for_command
 from sla.rollup import region_rollup
-
-
-@asynccontextmanager
-async def sla_context(settings: Settings) -> AsyncIterator[SlaContext]:
-    context = await open_sla(settings, Metrics())
-    try:
-        yield context
-    finally:
-        await context.db.close()
 
 
 async def region_of(
@@ -48,12 +36,12 @@ async def drill_down_of(
 
 
 async def region_view(settings: Settings, month: str, region: str | None) -> RegionRollup | None:
-    async with sla_context(settings) as context:
+    async with sla_for_command(settings) as context:
         return await region_of(context, month, region)
 
 
 async def drill_down_view(
     settings: Settings, month: str, municipality: str, measure: Measure
 ) -> tuple[IndicatorRecord | None, list[dict[str, Any]]]:
-    async with sla_context(settings) as context:
+    async with sla_for_command(settings) as context:
         return await drill_down_of(context, month, municipality, measure)

@@ -23,7 +23,7 @@ from services.settings import Settings
 from services.web.app import create_app
 from sla.aggregation import current_records
 from sla.gauges import run_response_seeding
-from sla.main import aggregator_stage, open_sla, sla_stage, utc_now
+from sla.main import aggregator_stage, open_sla, sla_for_command, sla_stage, utc_now
 from sla.replay import ReplayReport, replay_history
 
 
@@ -93,33 +93,23 @@ async def run_web(settings: Settings) -> None:
 
 
 async def add_user(settings: Settings, login: str, password: str, role: Role, name: str) -> None:
-    context = await open_sla(settings, Metrics())
-    try:
-        async with context.db.transaction() as connection:
-            await store.add_user(
-                connection, login=login, password=password, role=role, display_name=name
-            )
-    finally:
-        await context.db.close()
+    async with sla_for_command(settings) as context, context.db.transaction() as connection:
+        await store.add_user(
+            connection, login=login, password=password, role=role, display_name=name
+        )
 
 
 async def replay_history_file(settings: Settings, file: Path) -> ReplayReport:
-    context = await open_sla(settings, Metrics())
-    try:
+    async with sla_for_command(settings) as context:
         with file.open("rb") as lines:
             return await replay_history(context.db, context.service, lines)
-    finally:
-        await context.db.close()
 
 
 async def month_indicators(
     settings: Settings, month: str, municipality: str | None
 ) -> list[IndicatorRecord]:
     """Compute on demand (a new revision only if inputs changed), then read the latest."""
-    context = await open_sla(settings, Metrics())
-    try:
+    async with sla_for_command(settings) as context:
         await context.aggregator.run_once(month)
         async with context.db.engine.connect() as connection:
             return await current_records(connection, month, municipality)
-    finally:
-        await context.db.close()

@@ -2,15 +2,15 @@
 
 from datetime import UTC, datetime
 
-from services.runtime.indicator_views import sla_context
 from services.settings import Settings
+from sla.main import sla_for_command
 from sla.redaction import RedactionReport, redact
 
 
 async def redact_personal_data(
     settings: Settings, *, author_ref: str | None, message_id: str | None, texts: bool
 ) -> RedactionReport:
-    async with sla_context(settings) as context, context.db.transaction() as connection:
+    async with sla_for_command(settings) as context, context.db.transaction() as connection:
         return await redact(
             connection,
             now=datetime.now(UTC),

@@ -13,12 +13,11 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.contracts.indicators import IndicatorRecord
-from services.observability import Metrics
 from services.runtime.report_html import plan_fact_html
 from services.runtime.report_xlsx import indicators_xlsx, plan_fact_xlsx
 from services.settings import Settings
 from sla.aggregation import current_records
-from sla.main import open_sla, utc_now
+from sla.main import sla_for_command, utc_now
 from sla.plan_fact import PlanFactReport, build_report, parse_period
 from sla.plans import Plans, PlansError, load_plans
 from sla.policy import SlaPolicy
@@ -130,13 +129,10 @@ async def plan_fact_report(
     policy = load_policy_file(settings.policy_file)
     # The plans are checked before the database is opened: a typo fails in a second.
     plans = load_plans_file(settings.plans_file, policy.spec.municipalities)
-    context = await open_sla(settings, Metrics())
-    try:
+    async with sla_for_command(settings) as context:
         for month in period.months:
             await context.aggregator.run_once(month)
         async with context.db.engine.connect() as connection:
             return await collect_report(
                 connection, plans, context.policy, period_code, municipality, utc_now()
             )
-    finally:
-        await context.db.close()
