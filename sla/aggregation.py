@@ -53,11 +53,6 @@ def residents_messages_in(municipality: str, start: datetime, end: datetime) -> 
     )
 
 
-async def municipalities(connection: AsyncConnection) -> list[str]:
-    rows = await connection.execute(select(messages.c.municipality).distinct())
-    return sorted(row[0] for row in rows)
-
-
 async def month_inputs(
     connection: AsyncConnection, municipality: str, month: str, zone: ZoneInfo
 ) -> dict[str, Any]:
