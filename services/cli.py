@@ -169,6 +169,7 @@ def indicators(
     from services.runtime.processes import month_indicators
     from services.runtime.reports import INDICATOR_FORMATS, emit, render_indicators
 
+    _check_month(month)
     _export_target(fmt, INDICATOR_FORMATS, output)
     records = asyncio.run(month_indicators(_settings(), month, municipality))
     emit(render_indicators(records, fmt), output)
