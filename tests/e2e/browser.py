@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from selenium import webdriver
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.wait import WebDriverWait
@@ -35,9 +35,10 @@ def wait(
 ) -> T:
     """Poll until ``check`` holds; the bound is generous because a loaded 2-core CI machine runs
     the browser, the app and PostgreSQL at once (a bound on a hang, not a timing assertion)."""
-    # A live update may replace the rows between finding an element and reading it: try again.
+    # A live update or a reload may replace the element between finding and reading it
+    # (a stale reference, or Chrome's "node does not belong to the document"): try again.
     return WebDriverWait(
-        browser, seconds, poll_frequency=0.1, ignored_exceptions=(StaleElementReferenceException,)
+        browser, seconds, poll_frequency=0.1, ignored_exceptions=(WebDriverException,)
     ).until(check)
 
 
