@@ -14,6 +14,10 @@ def create_stage(settings: Settings, publisher: Publisher, metrics: Metrics) -> 
     stage = ClassifierStage(holder, publisher, metrics)
     return Stage(
         name="classifier",
-        subscriptions=[Subscription(Topic.RAW_MESSAGES, "classifier", RawMessage, stage.on_raw)],
+        subscriptions=[
+            Subscription(
+                Topic.RAW_MESSAGES, "classifier", RawMessage, stage.on_raw, stage.on_raw_batch
+            )
+        ],
         background=[holder.watch],
     )

@@ -28,6 +28,12 @@ class Settings(BaseSettings):
     kafka_replication_factor: int = Field(
         default=1, ge=1, description="Replication factor of topics otklik creates"
     )
+    kafka_batch_records: int = Field(
+        default=500,
+        ge=1,
+        le=10_000,
+        description="Most records a stage reads and handles at once (one database transaction)",
+    )
     topic_namespace: str = Field(
         default="", description="Prefix for every topic name (several installations, one cluster)"
     )

@@ -89,7 +89,11 @@ def sla_stage(context: SlaContext, settings: Settings, publisher: Publisher) -> 
         name="sla",
         subscriptions=[
             Subscription(
-                Topic.CLASSIFIED_MESSAGES, "sla", ClassifiedMessage, context.service.on_classified
+                Topic.CLASSIFIED_MESSAGES,
+                "sla",
+                ClassifiedMessage,
+                context.service.on_classified,
+                context.service.on_classified_batch,
             ),
             Subscription(Topic.DEAD_LETTERS, "deadletters", DeadLetter, store),
         ],

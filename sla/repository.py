@@ -2,6 +2,7 @@
 a redelivered message or event changes nothing the second time."""
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,7 +15,7 @@ from services.contracts.classification import Decision
 from services.contracts.incidents import IncidentEvent
 from services.contracts.messages import MessageAction, RawMessage
 from services.contracts.topics import Topic
-from services.db.outbox import enqueue
+from services.db.outbox import enqueue_many
 from services.db.schema import (
     incident_events,
     incidents,
@@ -25,6 +26,9 @@ from services.db.schema import (
 )
 from sla.domain import OPEN_STATUSES, Clock, Deadlines, EventType, Incident, Status, Transition
 from sla.labels import ModeratorLabel
+
+# What an event row holds of the event (the rest is the incident's, for consumers).
+EVENT_COLUMNS = {"incident_id", "seq", "type", "status", "actor", "at", "reason", "data"}
 
 
 def incident_id_for(message_id: str) -> str:
@@ -38,13 +42,9 @@ def _revision_key(message: RawMessage) -> str:
     return hashlib.sha256(body.encode()).hexdigest()
 
 
-async def insert_message(
-    connection: AsyncConnection, message: RawMessage, decision: Decision | None
-) -> bool:
-    """Store a message once; False when it was already stored (redelivery)."""
+def _message_row(message: RawMessage, decision: Decision | None) -> dict[str, Any]:
     official = message.author is not None and message.author.is_official
-    deleted_at = message.created_at if message.action is MessageAction.DELETED else None
-    row: dict[str, Any] = {
+    return {
         "message_id": message.message_id,
         "source_kind": message.source_kind.value,
         "channel": message.channel.value,
@@ -57,48 +57,82 @@ async def insert_message(
         "is_official": official,
         "created_at": message.created_at,
         "received_at": message.received_at,
-        "deleted_at": deleted_at,
+        "deleted_at": message.created_at if message.action is MessageAction.DELETED else None,
         "municipality": message.municipality,
         "department": message.department,
+        "is_incident": None if decision is None else decision.is_incident,
+        "score": None if decision is None else decision.score,
+        "category": None if decision is None else decision.category,
+        "sentiment": None if decision is None else decision.sentiment.value,
+        "model_version": None if decision is None else decision.model_version,
+        "explanation": None if decision is None else list(decision.explanation),
     }
-    if decision is not None:
-        row.update(
-            is_incident=decision.is_incident,
-            score=decision.score,
-            category=decision.category,
-            sentiment=decision.sentiment.value,
-            model_version=decision.model_version,
-            explanation=list(decision.explanation),
+
+
+async def insert_message(
+    connection: AsyncConnection, message: RawMessage, decision: Decision | None
+) -> bool:
+    """Store a message once; False when it was already stored (redelivery)."""
+    return bool(await insert_messages(connection, [(message, decision)]))
+
+
+async def insert_messages(
+    connection: AsyncConnection, items: Sequence[tuple[RawMessage, Decision | None]]
+) -> set[str]:
+    """Store messages (with their authors and first revisions) in a few statements, each once;
+    returns the ids newly stored: the others were already there (redelivery). Of two items with
+    the same id only the first counts, as if they had come one after the other."""
+    unique: dict[str, tuple[RawMessage, Decision | None]] = {}
+    for message, decision in items:
+        unique.setdefault(message.message_id, (message, decision))
+    # Existing ids are read first and the rest inserted without RETURNING: a multi-row INSERT
+    # ... RETURNING is one long statement that psycopg parses anew each time, which cost more
+    # than all the rest of a batch. Should another transaction insert one of them meanwhile (a
+    # consumer rebalance), its row is left alone and the incident insert below finds it.
+    existing = set(
+        await connection.scalars(
+            select(messages.c.message_id).where(messages.c.message_id.in_(list(unique)))
         )
-    result = await connection.execute(
-        insert(messages).values(**row).on_conflict_do_nothing().returning(messages.c.message_id)
     )
-    if result.first() is None:
-        return False
-    if message.author is not None:
+    new = set(unique) - existing
+    if not new:
+        return set()
+    await connection.execute(
+        insert(messages).on_conflict_do_nothing(),
+        [_message_row(m, d) for m, d in unique.values() if m.message_id in new],
+    )
+    stored = [message for message, _ in unique.values() if message.message_id in new]
+    authors = [
+        {"message_id": m.message_id, "ref": m.author.ref, "name": m.author.name,
+         "contact": m.author.contact}
+        for m in stored
+        if m.author is not None
+    ]  # fmt: skip
+    if authors:
+        await connection.execute(insert(message_authors), authors)
+    if stored:
         await connection.execute(
-            insert(message_authors).values(
-                message_id=message.message_id,
-                ref=message.author.ref,
-                name=message.author.name,
-                contact=message.author.contact,
-            )
+            insert(message_revisions).on_conflict_do_nothing(),
+            [_revision_row(message) for message in stored],
         )
-    await record_revision(connection, message)
-    return True
+    return new
+
+
+def _revision_row(message: RawMessage) -> dict[str, Any]:
+    return {
+        "revision_key": _revision_key(message),
+        "message_id": message.message_id,
+        "action": message.action.value,
+        "text": message.text,
+        "at": message.created_at,
+    }
 
 
 async def record_revision(connection: AsyncConnection, message: RawMessage) -> bool:
     """Keep every source event of a message (history); False when already recorded."""
     result = await connection.execute(
         insert(message_revisions)
-        .values(
-            revision_key=_revision_key(message),
-            message_id=message.message_id,
-            action=message.action.value,
-            text=message.text,
-            at=message.created_at,
-        )
+        .values(**_revision_row(message))
         .on_conflict_do_nothing()
         .returning(message_revisions.c.revision_key)
     )
@@ -225,18 +259,38 @@ def _incident_values(incident: Incident) -> dict[str, Any]:
     }
 
 
-async def insert_incident(connection: AsyncConnection, incident: Incident) -> bool:
-    result = await connection.execute(
-        insert(incidents)
-        .values(
-            incident_id=incident.incident_id,
-            message_id=incident.message_id,
-            **_incident_values(incident),
+async def insert_opened(
+    connection: AsyncConnection, opened: Sequence[tuple[Incident, list[Transition]]], now: datetime
+) -> set[str]:
+    """Insert incidents as their opening transitions left them, with those transitions as
+    events (and in the outbox); returns the ids inserted: an incident already there (for its id
+    or its message) is left as it is."""
+    if not opened:
+        return set()
+    existing = set(
+        await connection.scalars(
+            select(incidents.c.incident_id).where(
+                or_(
+                    incidents.c.incident_id.in_([after.incident_id for after, _ in opened]),
+                    incidents.c.message_id.in_([after.message_id for after, _ in opened]),
+                )
+            )
         )
-        .on_conflict_do_nothing()
-        .returning(incidents.c.incident_id)
     )
-    return result.first() is not None
+    rows = [
+        {"incident_id": after.incident_id, "message_id": after.message_id,
+         "updated_at": now, **_incident_values(after)}
+        for after, _ in opened
+        if after.incident_id not in existing
+    ]  # fmt: skip
+    if not rows:
+        return set()
+    # A concurrent insert of the same incident (read too late above) makes the event insert
+    # below fail on its key, and the whole transaction is retried: nothing is doubled.
+    await connection.execute(insert(incidents).on_conflict_do_nothing(), rows)
+    new = {row["incident_id"] for row in rows}
+    await _append_events(connection, [(0, a, ts) for a, ts in opened if a.incident_id in new])
+    return new
 
 
 async def answer_texts(connection: AsyncConnection, *, incident_id: str) -> set[str]:
@@ -265,13 +319,19 @@ async def save_transitions(
     )
     if result.rowcount != 1:
         raise RuntimeError(f"incident {after.incident_id} changed concurrently")
-    events = []
-    for offset, transition in enumerate(transitions, start=1):
-        event = IncidentEvent(
-            event_id=f"{after.incident_id}:{before.seq + offset}",
+    return await _append_events(connection, [(before.seq, after, transitions)])
+
+
+async def _append_events(
+    connection: AsyncConnection, changes: Sequence[tuple[int, Incident, list[Transition]]]
+) -> list[IncidentEvent]:
+    """Append each change's transitions after its seq as events, and put them in the outbox."""
+    events = [
+        IncidentEvent(
+            event_id=f"{after.incident_id}:{seq + offset}",
             incident_id=after.incident_id,
             message_id=after.message_id,
-            seq=before.seq + offset,
+            seq=seq + offset,
             type=transition.type.value,
             status=transition.status.value,
             actor=transition.actor,
@@ -281,20 +341,17 @@ async def save_transitions(
             department=after.department,
             data=dict(transition.data),
         )
+        for seq, after, transitions in changes
+        for offset, transition in enumerate(transitions, start=1)
+    ]
+    if events:
         await connection.execute(
-            insert(incident_events).values(
-                incident_id=event.incident_id,
-                seq=event.seq,
-                type=event.type,
-                status=event.status,
-                actor=event.actor,
-                at=event.at,
-                reason=event.reason,
-                data=event.data,
-            )
+            insert(incident_events),
+            [event.model_dump(include=EVENT_COLUMNS) for event in events],
         )
-        await enqueue(connection, Topic.INCIDENT_EVENTS, event.incident_id, event)
-        events.append(event)
+        await enqueue_many(
+            connection, Topic.INCIDENT_EVENTS, [(event.incident_id, event) for event in events]
+        )
     return events
 
 

@@ -5,7 +5,7 @@ transitions and put their events in the outbox — all in one database transacti
 """
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -75,19 +75,63 @@ class IncidentService:
 
     async def on_classified(self, classified: ClassifiedMessage) -> None:
         """Store the message exactly once and open, answer or close the incident it concerns."""
-        message, decision = classified.message, classified.decision
+        await self.on_classified_batch([classified])
+
+    async def on_classified_batch(self, batch: Sequence[ClassifiedMessage]) -> None:
+        """The same as ``on_classified`` of each in order, in one transaction: all or nothing.
+
+        New messages that open an incident or nothing (the bulk of a stream) are written a few
+        statements for the whole run of them; an official reply, an edit or a deletion first
+        writes the run before it, then is applied on its own, so it sees what came before it.
+        """
         async with self._db.transaction() as connection:
-            if message.action is MessageAction.CREATED or not await repository.message_exists(
-                connection, message.message_id
+            run: list[ClassifiedMessage] = []
+            for classified in batch:
+                message = classified.message
+                official = message.author is not None and message.author.is_official
+                if message.action is MessageAction.CREATED and not (
+                    official and message.reply_to is not None
+                ):
+                    run.append(classified)
+                    continue
+                await self._store_new(connection, run)
+                run = []
+                await self._apply_one(connection, classified)
+            await self._store_new(connection, run)
+
+    async def _store_new(
+        self, connection: AsyncConnection, run: Sequence[ClassifiedMessage]
+    ) -> None:
+        """Store created messages; open the incidents of those newly stored and flagged."""
+        new = await repository.insert_messages(connection, [(c.message, c.decision) for c in run])
+        openings = []
+        for classified in run:
+            message, decision = classified.message, classified.decision
+            if message.message_id not in new:
+                continue  # redelivered: already applied
+            new.discard(message.message_id)  # a second copy in the same run is a redelivery
+            self._metrics.stored.labels(source_kind=message.source_kind.value).inc()
+            if (
+                decision is not None
+                and decision.is_incident
+                and not (message.author is not None and message.author.is_official)
             ):
-                if not await repository.insert_message(connection, message, decision):
-                    return  # redelivered: already applied
-                self._metrics.stored.labels(source_kind=message.source_kind.value).inc()
-                await self._on_new_message(connection, message, decision)
-            elif await repository.record_revision(connection, message):
-                await repository.apply_source_change(connection, message)
-                if message.action is MessageAction.DELETED:
-                    await self._on_source_deleted(connection, message)
+                openings.append(self._opening_of(message, decision))
+        await self._insert_opened(connection, openings)
+
+    async def _apply_one(self, connection: AsyncConnection, classified: ClassifiedMessage) -> None:
+        message, decision = classified.message, classified.decision
+        if message.action is MessageAction.CREATED or not await repository.message_exists(
+            connection, message.message_id
+        ):
+            if not await repository.insert_message(connection, message, decision):
+                return  # redelivered: already applied
+            self._metrics.stored.labels(source_kind=message.source_kind.value).inc()
+            await self._on_new_message(connection, message, decision)
+        elif await repository.record_revision(connection, message):
+            await repository.apply_source_change(connection, message)
+            if message.action is MessageAction.DELETED:
+                await self._on_source_deleted(connection, message)
 
     async def _on_new_message(
         self, connection: AsyncConnection, message: RawMessage, decision: Decision | None
@@ -105,9 +149,13 @@ class IncidentService:
     async def _open(
         self, connection: AsyncConnection, message: RawMessage, decision: Decision
     ) -> None:
+        await self._insert_opened(connection, [self._opening_of(message, decision)])
+
+    def _opening_of(
+        self, message: RawMessage, decision: Decision
+    ) -> tuple[Incident, list[Transition]]:
         # The clock starts when the resident wrote, not when otklik caught up with it.
-        await self.open_in(
-            connection,
+        return self._opening(
             message_id=message.message_id,
             channel=message.channel.value,
             category=decision.category,
@@ -131,6 +179,32 @@ class IncidentService:
         actor: str = "router",
     ) -> Incident | None:
         """Open and assign the incident of a stored message; None if it already exists."""
+        opening = self._opening(
+            message_id=message_id,
+            channel=channel,
+            category=category,
+            municipality=municipality,
+            department=department,
+            start=start,
+            data=data,
+            actor=actor,
+        )
+        opened = await self._insert_opened(connection, [opening])
+        return opened[0] if opened else None
+
+    def _opening(
+        self,
+        *,
+        message_id: str,
+        channel: str,
+        category: str | None,
+        municipality: str,
+        department: str | None,
+        start: datetime,
+        data: dict[str, str | int | float | bool | None],
+        actor: str = "router",
+    ) -> tuple[Incident, list[Transition]]:
+        """The incident of a message once opened and assigned, and the transitions that did it."""
         incident = Incident(
             incident_id=repository.incident_id_for(message_id),
             message_id=message_id,
@@ -139,14 +213,23 @@ class IncidentService:
             municipality=municipality,
             department=department,
         )
-        if not await repository.insert_incident(connection, incident):
-            return None
         deadlines = self._policy.deadlines(
             channel=channel, category=category, municipality=municipality, start=start
         )
         first = opened("classifier", start, data)
         assign = decide(apply_all(incident, [first]), Assign(actor, deadlines), start)
-        return await self._save(connection, incident, [first, *assign])
+        transitions = [first, *assign]
+        return apply_all(incident, transitions), transitions
+
+    async def _insert_opened(
+        self, connection: AsyncConnection, openings: Sequence[tuple[Incident, list[Transition]]]
+    ) -> list[Incident]:
+        """Insert the opened incidents not there yet; returns those inserted."""
+        inserted = await repository.insert_opened(connection, openings, self._clock())
+        done = [(after, ts) for after, ts in openings if after.incident_id in inserted]
+        for after, transitions in done:
+            self._count(after, after, transitions)  # opening answers nothing: "before" unread
+        return [after for after, _ in done]
 
     async def _on_official_reply(self, connection: AsyncConnection, message: RawMessage) -> None:
         incident = await repository.load_incident(connection, message_id=message.reply_to)
@@ -248,13 +331,16 @@ class IncidentService:
     ) -> Incident:
         after = apply_all(before, transitions)
         await repository.save_transitions(connection, before, after, transitions, self._clock())
+        self._count(before, after, transitions)
+        return after
+
+    def _count(self, before: Incident, after: Incident, transitions: list[Transition]) -> None:
         for transition in transitions:
             self._metrics.incidents.labels(
                 type=transition.type.value, municipality=after.municipality
             ).inc()
             if transition.type is EventType.ANSWERED and after.assigned_at is not None:
                 self._observe_response(before, after, transition)
-        return after
 
     def _observe_response(self, before: Incident, after: Incident, transition: Transition) -> None:
         assert after.assigned_at is not None

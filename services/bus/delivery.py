@@ -12,7 +12,7 @@ import logging
 import random
 from datetime import UTC, datetime
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from services.bus.port import Publisher, Subscription
@@ -60,13 +60,65 @@ async def deliver(
     subscription: Subscription, body: bytes, publisher: Publisher, metrics: Metrics
 ) -> None:
     """Decode ``body`` and run the handler; returns when the message may be acknowledged."""
+    payload = await _decode(subscription, body, publisher, metrics)
+    if payload is not None:
+        await _handle(subscription, payload, body, publisher, metrics)
+
+
+async def deliver_batch(
+    subscription: Subscription, bodies: list[bytes], publisher: Publisher, metrics: Metrics
+) -> None:
+    """Deliver records read together; returns when all of them may be acknowledged.
+
+    Valid ones go to ``handle_batch`` at once (bad ones are dead-lettered first, as alone). An
+    outage is retried in place like a single message's; any other failure of the batch sends
+    its messages one by one through ``deliver``'s path, so that only the message at fault is
+    dead-lettered and the others are applied.
+    """
+    decoded = [(await _decode(subscription, body, publisher, metrics), body) for body in bodies]
+    valid = [(payload, body) for payload, body in decoded if payload is not None]
+    if subscription.handle_batch is None or len(valid) < 2:
+        for payload, body in valid:
+            await _handle(subscription, payload, body, publisher, metrics)
+        return
+    failures = 0
+    while True:
+        try:
+            await subscription.handle_batch([payload for payload, _ in valid])
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            if not _is_transient(error):
+                log.warning("batch of %s failed (%r): one by one", subscription.group, error)
+                for payload, body in valid:
+                    await _handle(subscription, payload, body, publisher, metrics)
+                return
+            failures += 1
+            await _back_off(subscription, failures, error)
+
+
+async def _decode(
+    subscription: Subscription, body: bytes, publisher: Publisher, metrics: Metrics
+) -> BaseModel | None:
+    """The payload, or None once its dead letter is sent."""
     topic = subscription.topic.value
     try:
-        payload = subscription.model.model_validate_json(body)
+        return subscription.model.model_validate_json(body)
     except (ValidationError, ValueError) as error:
         letter = make_dead_letter(subscription.group, topic, body, f"invalid {topic}: {error}")
         await send_dead_letter(publisher, metrics, letter)
-        return
+        return None
+
+
+async def _handle(
+    subscription: Subscription,
+    payload: BaseModel,
+    body: bytes,
+    publisher: Publisher,
+    metrics: Metrics,
+) -> None:
+    topic = subscription.topic.value
     failures = 0
     while True:
         try:
@@ -81,6 +133,10 @@ async def deliver(
                 letter = make_dead_letter(subscription.group, topic, body, reason)
                 await send_dead_letter(publisher, metrics, letter)
                 return
-            delay = min(30.0, 0.2 * 2 ** min(failures, 8)) * (0.5 + random.random())  # noqa: S311
-            log.warning("retrying %s in %.1fs after %r", subscription.group, delay, error)
-            await asyncio.sleep(delay)
+            await _back_off(subscription, failures, error)
+
+
+async def _back_off(subscription: Subscription, failures: int, error: BaseException) -> None:
+    delay = min(30.0, 0.2 * 2 ** min(failures, 8)) * (0.5 + random.random())  # noqa: S311
+    log.warning("retrying %s in %.1fs after %r", subscription.group, delay, error)
+    await asyncio.sleep(delay)

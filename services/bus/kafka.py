@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Sequence
+from typing import Any, cast
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from faststream import AckPolicy
@@ -17,7 +18,7 @@ from faststream.kafka.annotations import KafkaMessage
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from pydantic import BaseModel
 
-from services.bus.delivery import deliver
+from services.bus.delivery import deliver, deliver_batch
 from services.bus.lag import LagMonitor, WatchedConsumer
 from services.bus.port import Outgoing, Subscription, encode
 from services.contracts.topics import Topic, topic_name
@@ -64,17 +65,35 @@ class KafkaTransport:
 
     def subscribe(self, subscription: Subscription) -> None:
         group = f"{self._settings.consumer_group_prefix}.{subscription.group}"
+        subscriber: Any
+        if subscription.handle_batch is None:
 
-        async def on_message(message: KafkaMessage) -> None:
-            await deliver(subscription, message.body, self, self._metrics)
+            async def on_message(message: KafkaMessage) -> None:
+                await deliver(subscription, message.body, self, self._metrics)
 
-        subscriber = self.broker.subscriber(
-            self.name(subscription.topic),
-            group_id=group,
-            ack_policy=AckPolicy.ACK,
-            auto_offset_reset="earliest",
-            decoder=_raw_body,
-        )
+            subscriber = self.broker.subscriber(
+                self.name(subscription.topic),
+                group_id=group,
+                ack_policy=AckPolicy.ACK,
+                auto_offset_reset="earliest",
+                decoder=_raw_body,
+            )
+        else:
+            # What the consumer has fetched, up to the limit, without waiting for more: a
+            # backlog goes by in large batches, a trickle one record at a time.
+            async def on_message(message: KafkaMessage) -> None:
+                bodies = cast("list[bytes]", message.body)  # the batch parser's: one per record
+                await deliver_batch(subscription, bodies, self, self._metrics)
+
+            subscriber = self.broker.subscriber(
+                self.name(subscription.topic),
+                group_id=group,
+                ack_policy=AckPolicy.ACK,
+                auto_offset_reset="earliest",
+                decoder=_raw_body,
+                batch=True,
+                max_records=self._settings.kafka_batch_records,
+            )
         subscriber(on_message)
         # Dead letters of this stage start as a series at 0, so rate() and increase() count the
         # first one too (a series born with its first increment hides it).

@@ -42,12 +42,18 @@ def encode(payload: BaseModel | bytes) -> bytes:
 
 @dataclass(frozen=True)
 class Subscription:
-    """A stage consumes ``topic`` as ``model`` in consumer group ``group``."""
+    """A stage consumes ``topic`` as ``model`` in consumer group ``group``.
+
+    ``handle_batch``, where given, must do what ``handle`` of each message in order would, and
+    all or nothing (one transaction): transports that read many records at once use it, and fall
+    back to ``handle`` one by one when a batch fails for a reason other than an outage.
+    """
 
     topic: Topic
     group: str
     model: type[BaseModel]
     handle: Callable[[Any], Awaitable[None]]
+    handle_batch: Callable[[list[Any]], Awaitable[None]] | None = None
 
 
 @dataclass

@@ -5,6 +5,7 @@ a crash between "published" and "marked" republishes, and consumers dedupe by ev
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 
 from pydantic import BaseModel
 from sqlalchemy import func, insert, select, update
@@ -20,9 +21,21 @@ log = logging.getLogger(__name__)
 
 
 async def enqueue(connection: AsyncConnection, topic: Topic, key: str, payload: BaseModel) -> None:
-    await connection.execute(
-        insert(outbox).values(topic=topic.value, key=key, payload=payload.model_dump_json())
-    )
+    await enqueue_many(connection, topic, [(key, payload)])
+
+
+async def enqueue_many(
+    connection: AsyncConnection, topic: Topic, messages: Sequence[tuple[str, BaseModel]]
+) -> None:
+    """Put messages in the outbox in one statement; the relay publishes them in this order."""
+    if messages:
+        await connection.execute(
+            insert(outbox),
+            [
+                {"topic": topic.value, "key": key, "payload": payload.model_dump_json()}
+                for key, payload in messages
+            ],
+        )
 
 
 class OutboxRelay:

@@ -20,6 +20,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 metadata = MetaData()
 JSONType = JSON().with_variant(JSONB(), "postgresql")
+# Python None is SQL NULL here, not JSON null: rows written in bulk carry every column.
+NullableJSON = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 TZ = DateTime(timezone=True)
 
 messages = Table(
@@ -47,7 +49,7 @@ messages = Table(
     Column("category", Text),
     Column("sentiment", Text),
     Column("model_version", Text),
-    Column("explanation", JSONType),
+    Column("explanation", NullableJSON),
     Index(
         "ix_messages_municipality_created_sentiment",
         "municipality",

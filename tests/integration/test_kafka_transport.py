@@ -77,3 +77,56 @@ async def test_publish_many_returns_when_durable_and_keeps_each_keys_order(
     for key in {m.thread_key for m in sent}:
         in_order = [m.message_id for m in sent if m.thread_key == key]
         assert [m.message_id for m in received if m.thread_key == key] == in_order
+
+
+async def test_a_batch_subscription_reads_a_backlog_in_batches_and_commits_them(
+    kafka_server: KafkaServer, settings_factory: SettingsFactory
+) -> None:
+    settings = settings_factory(kafka_bootstrap=kafka_server.bootstrap, kafka_batch_records=100)
+    batches: list[list[RawMessage]] = []
+
+    async def one(message: RawMessage) -> None:
+        batches.append([message])
+
+    async def many(batch: list[RawMessage]) -> None:
+        batches.append(batch)
+
+    def received() -> list[RawMessage]:
+        return [message for batch in batches for message in batch]
+
+    sent = [
+        raw_message(item).model_copy(update={"thread_key": f"vk:thread{item % 5}"})
+        for item in range(1, 401)
+    ]
+    producer = KafkaTransport(settings, Metrics(), client_id="test-producer")
+    await producer.start()
+    try:  # a backlog before the consumer starts
+        await producer.publish_many(Topic.RAW_MESSAGES, [(m.thread_key, m) for m in sent])
+    finally:
+        await producer.stop()
+    subscription = Subscription(Topic.RAW_MESSAGES, "classifier", RawMessage, one, many)
+    transport = KafkaTransport(settings, Metrics(), client_id="test")
+    transport.subscribe(subscription)
+    await transport.start()
+    try:
+        await wait_for(lambda: len(received()) >= len(sent))
+    finally:
+        await transport.stop()
+    assert sorted(m.message_id for m in received()) == sorted(m.message_id for m in sent)
+    assert max(len(batch) for batch in batches) > 1
+    assert max(len(batch) for batch in batches) <= 100
+    for key in {m.thread_key for m in sent}:
+        in_order = [m.message_id for m in sent if m.thread_key == key]
+        assert [m.message_id for m in received() if m.thread_key == key] == in_order
+
+    batches.clear()
+    again = KafkaTransport(settings, Metrics(), client_id="test")
+    again.subscribe(subscription)
+    await again.start()
+    try:
+        late = raw_message(999)
+        await again.publish(Topic.RAW_MESSAGES, late.thread_key, late)
+        await wait_for(received)
+    finally:
+        await again.stop()
+    assert received() == [late]  # what was handled before was committed, not read again

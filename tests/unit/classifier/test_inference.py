@@ -9,8 +9,11 @@ import pytest
 
 from classifier import inference
 from classifier.corpus import load_corpus, split
+from classifier.handlers import decide, decide_all
 from classifier.model import IncidentModel
 from classifier.training import train
+from services.contracts.messages import MessageAction
+from tests.factories import raw_message
 
 ODD_TEXTS = [
     "",
@@ -121,3 +124,14 @@ def test_an_unknown_recipe_falls_back_to_scikit_learn(
     changed._fast_checked = False
     assert changed.fast_heads() is None
     assert changed.classify(texts[:20]) == model.classify_sklearn(texts[:20])
+
+
+def test_a_batch_of_messages_gets_the_decisions_each_would_get_alone(model: IncidentModel) -> None:
+    _, held_out = split(load_corpus())
+    messages = [raw_message(i, text=e.text) for i, e in enumerate(held_out[:40])]
+    messages[3] = raw_message(3, text="Работы завершены.", official=True, author_id=-1)
+    messages[7] = messages[7].model_copy(update={"action": MessageAction.DELETED})
+    batch = decide_all(model, messages)
+    assert batch == [decide(model, message) for message in messages]
+    assert batch[3] is None and batch[7] is None
+    assert {d.is_incident for d in batch if d is not None} == {True, False}
