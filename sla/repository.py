@@ -15,6 +15,7 @@ from services.contracts.classification import Decision
 from services.contracts.incidents import IncidentEvent
 from services.contracts.messages import MessageAction, RawMessage
 from services.contracts.topics import Topic
+from services.db.bulk import insert_rows
 from services.db.outbox import enqueue_many
 from services.db.schema import (
     incident_events,
@@ -97,9 +98,11 @@ async def insert_messages(
     new = set(unique) - existing
     if not new:
         return set()
-    await connection.execute(
-        insert(messages).on_conflict_do_nothing(),
+    await insert_rows(
+        connection,
+        messages,
         [_message_row(m, d) for m, d in unique.values() if m.message_id in new],
+        skip_conflicts=True,
     )
     stored = [message for message, _ in unique.values() if message.message_id in new]
     authors = [
@@ -108,13 +111,13 @@ async def insert_messages(
         for m in stored
         if m.author is not None
     ]  # fmt: skip
-    if authors:
-        await connection.execute(insert(message_authors), authors)
-    if stored:
-        await connection.execute(
-            insert(message_revisions).on_conflict_do_nothing(),
-            [_revision_row(message) for message in stored],
-        )
+    await insert_rows(connection, message_authors, authors)
+    await insert_rows(
+        connection,
+        message_revisions,
+        [_revision_row(message) for message in stored],
+        skip_conflicts=True,
+    )
     return new
 
 
@@ -287,7 +290,7 @@ async def insert_opened(
         return set()
     # A concurrent insert of the same incident (read too late above) makes the event insert
     # below fail on its key, and the whole transaction is retried: nothing is doubled.
-    await connection.execute(insert(incidents).on_conflict_do_nothing(), rows)
+    await insert_rows(connection, incidents, rows, skip_conflicts=True)
     new = {row["incident_id"] for row in rows}
     await _append_events(connection, [(0, a, ts) for a, ts in opened if a.incident_id in new])
     return new
@@ -345,8 +348,9 @@ async def _append_events(
         for offset, transition in enumerate(transitions, start=1)
     ]
     if events:
-        await connection.execute(
-            insert(incident_events),
+        await insert_rows(
+            connection,
+            incident_events,
             [event.model_dump(include=EVENT_COLUMNS) for event in events],
         )
         await enqueue_many(

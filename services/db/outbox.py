@@ -8,11 +8,12 @@ import logging
 from collections.abc import Sequence
 
 from pydantic import BaseModel
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.bus.port import Publisher
 from services.contracts.topics import Topic
+from services.db.bulk import insert_rows
 from services.db.engine import Database
 from services.db.schema import outbox
 from services.observability import Metrics
@@ -28,14 +29,14 @@ async def enqueue_many(
     connection: AsyncConnection, topic: Topic, messages: Sequence[tuple[str, BaseModel]]
 ) -> None:
     """Put messages in the outbox in one statement; the relay publishes them in this order."""
-    if messages:
-        await connection.execute(
-            insert(outbox),
-            [
-                {"topic": topic.value, "key": key, "payload": payload.model_dump_json()}
-                for key, payload in messages
-            ],
-        )
+    await insert_rows(
+        connection,
+        outbox,
+        [
+            {"topic": topic.value, "key": key, "payload": payload.model_dump_json()}
+            for key, payload in messages
+        ],
+    )
 
 
 class OutboxRelay:
