@@ -8,6 +8,7 @@ shell loads state, calls these, stores the transitions and publishes them throug
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from sla.on_time import judge_on_time
 
@@ -278,67 +279,62 @@ def _require_reason(reason: str) -> None:
 
 def apply(incident: Incident, transition: Transition) -> Incident:
     """The incident after ``transition``."""
-    updated = replace(incident, status=transition.status, seq=incident.seq + 1)
+    # One copy of the incident per transition (the SLA tracker applies three to each message
+    # it opens an incident for): the changes are gathered first.
+    changes: dict[str, Any] = {"status": transition.status, "seq": incident.seq + 1}
     match transition.type:
         case EventType.ASSIGNED:
-            return replace(updated, assigned_at=transition.at, deadlines=transition.deadlines)
+            changes.update(assigned_at=transition.at, deadlines=transition.deadlines)
         case EventType.CLAIMED:
             until = datetime.fromisoformat(str(transition.data["lock_until"]))
-            return replace(updated, claimed_by=transition.actor, claim_expires_at=until)
+            changes.update(claimed_by=transition.actor, claim_expires_at=until)
         case EventType.ANSWERED:
-            return _apply_answer(updated, transition)
+            changes.update(_answer_changes(incident, transition))
         case EventType.CLOSED:
-            return replace(updated, closed_at=transition.at, claimed_by=None)
+            changes.update(closed_at=transition.at, claimed_by=None)
         case EventType.REASSIGNED:
-            return _apply_reassign(updated, transition)
+            changes.update(_reassign_changes(transition))
         case EventType.REOPENED:
-            return replace(updated, closed_at=None, claimed_by=None, claim_expires_at=None)
-        case EventType.DEADLINE_WARNING | EventType.OVERDUE:
-            return _apply_deadline_event(updated, transition)
+            changes.update(closed_at=None, claimed_by=None, claim_expires_at=None)
+        case EventType.DEADLINE_WARNING:
+            changes.update(warned=incident.warned | {Clock(str(transition.data["clock"]))})
+        case EventType.OVERDUE:
+            changes.update(overdue=incident.overdue | {Clock(str(transition.data["clock"]))})
         case EventType.RECATEGORISED:  # keeps the claim: the moderator goes on working on it
-            return replace(updated, category=str(transition.data["category"]))
+            changes.update(category=str(transition.data["category"]))
         case _:
-            return replace(updated, claimed_by=None, claim_expires_at=None)
+            changes.update(claimed_by=None, claim_expires_at=None)
+    return replace(incident, **changes)
 
 
-def _apply_deadline_event(incident: Incident, transition: Transition) -> Incident:
-    clock = Clock(str(transition.data["clock"]))
-    if transition.type is EventType.DEADLINE_WARNING:
-        return replace(incident, warned=incident.warned | {clock})
-    return replace(incident, overdue=incident.overdue | {clock})
-
-
-def _apply_answer(incident: Incident, transition: Transition) -> Incident:
+def _answer_changes(incident: Incident, transition: Transition) -> dict[str, Any]:
     first = incident.first_response_at or transition.at
     if not transition.data.get("final"):
-        return replace(incident, first_response_at=first)
-    answered = replace(incident, first_response_at=first, final_answer_at=transition.at)
+        return {"first_response_at": first}
+    changes: dict[str, Any] = {"first_response_at": first, "final_answer_at": transition.at}
     if incident.on_time is not None:  # a reopened incident keeps its first on-time decision
-        return answered
-    on_time, reason = judge_on_time(answered)
-    return replace(answered, on_time=on_time, on_time_reason=reason)
+        return changes
+    on_time, reason = judge_on_time(replace(incident, **changes))
+    return {**changes, "on_time": on_time, "on_time_reason": reason}
 
 
-def _apply_reassign(incident: Incident, transition: Transition) -> Incident:
-    municipality = str(transition.data["municipality"])
+def _reassign_changes(transition: Transition) -> dict[str, Any]:
     department = transition.data["department"]
-    moved = replace(
-        incident,
-        municipality=municipality,
-        department=None if department is None else str(department),
-        claimed_by=None,
-        claim_expires_at=None,
-    )
-    if transition.deadlines is None:
-        return moved
-    # New deadlines: the warnings and overdue marks of the old ones no longer apply.
-    return replace(
-        moved,
-        deadlines=transition.deadlines,
-        assigned_at=transition.at,
-        warned=frozenset(),
-        overdue=frozenset(),
-    )
+    changes: dict[str, Any] = {
+        "municipality": str(transition.data["municipality"]),
+        "department": None if department is None else str(department),
+        "claimed_by": None,
+        "claim_expires_at": None,
+    }
+    if transition.deadlines is not None:
+        # New deadlines: the warnings and overdue marks of the old ones no longer apply.
+        changes.update(
+            deadlines=transition.deadlines,
+            assigned_at=transition.at,
+            warned=frozenset(),
+            overdue=frozenset(),
+        )
+    return changes
 
 
 def opened(

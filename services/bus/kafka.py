@@ -3,6 +3,10 @@
 Offsets are committed only after ``deliver`` returns, i.e. after the handler's database
 transaction committed or the input was dead-lettered; consumption is sequential per consumer, so
 FastStream's commit of the current position is exact.
+
+FastStream consumes; an aiokafka producer of our own publishes. FastStream's publish wraps each
+message in a command, a correlation id, headers and its Prometheus middleware: 110–130 µs of
+CPU a message (bench.ingest), as much as the producer's own work, for nothing otklik reads.
 """
 
 import asyncio
@@ -11,6 +15,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any, cast
 
+from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
@@ -26,6 +31,7 @@ from services.observability import Metrics
 from services.settings import Settings
 
 log = logging.getLogger(__name__)
+HEADERS = [("content-type", b"application/json")]  # every payload is a contract model's JSON
 
 
 class KafkaTransport:
@@ -38,6 +44,11 @@ class KafkaTransport:
             enable_idempotence=True,
             middlewares=[KafkaPrometheusMiddleware(registry=metrics.registry, app_name=client_id)],
         )
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=settings.kafka_bootstrap,
+            client_id=client_id,
+            enable_idempotence=True,  # acks=all, and no duplicate from the producer's retries
+        )
         self._lag = LagMonitor(metrics)
         self._lag_task: asyncio.Task[None] | None = None
 
@@ -45,7 +56,7 @@ class KafkaTransport:
         return topic_name(topic, self._settings.topic_namespace)
 
     async def publish(self, topic: Topic, key: str, payload: BaseModel | bytes) -> None:
-        await self.broker.publish(encode(payload), topic=self.name(topic), key=key.encode())
+        await self.publish_many(topic, [(key, payload)])
 
     async def publish_many(self, topic: Topic, messages: Sequence[Outgoing]) -> None:
         """Hand every message to the producer in order, then wait for all acknowledgements: the
@@ -53,9 +64,7 @@ class KafkaTransport:
         keeps one request in flight per broker, so each partition keeps the order given."""
         name = self.name(topic)
         pending = [
-            await self.broker.publish(
-                encode(payload), topic=name, key=key.encode(), no_confirm=True
-            )
+            await self._producer.send(name, encode(payload), key=key.encode(), headers=HEADERS)
             for key, payload in messages
         ]
         results = await asyncio.gather(*pending, return_exceptions=True)
@@ -103,6 +112,7 @@ class KafkaTransport:
 
     async def start(self) -> None:
         await ensure_topics(self._settings, list(Topic))
+        await self._producer.start()
         await self.broker.start()
         if self._lag.watching:
             self._lag_task = asyncio.create_task(self._lag.run(self._settings.consumer_lag_seconds))
@@ -113,6 +123,7 @@ class KafkaTransport:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._lag_task
         await self.broker.stop()
+        await self._producer.stop()
 
 
 async def _raw_body(message: KafkaMessage) -> bytes:

@@ -6,12 +6,13 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Sequence
+from itertools import groupby
 
 from pydantic import BaseModel
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.bus.port import Publisher
+from services.bus.port import Outgoing, Publisher, publish_many
 from services.contracts.topics import Topic
 from services.db.bulk import insert_rows
 from services.db.engine import Database
@@ -58,8 +59,10 @@ class OutboxRelay:
                     .with_for_update(skip_locked=True)
                 )
             ).all()
-            for row in rows:
-                await self._publisher.publish(Topic(row.topic), row.key, row.payload.encode())
+            # Runs of one topic go out together (pipelined, in order), not one round trip each.
+            for topic, run in groupby(rows, key=lambda row: row.topic):
+                outgoing: list[Outgoing] = [(row.key, row.payload.encode()) for row in run]
+                await publish_many(self._publisher, Topic(topic), outgoing)
             if rows:
                 await connection.execute(
                     update(outbox)
