@@ -36,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -49,12 +50,15 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from classifier.bootstrap import ensure_promoted_model
 from classifier.corpus import load_corpus
+from ingest.cursors import CursorStore
 from ingest.domain import normalise_vk_event
 from ingest.sources import SourceCatalog
 from ingest.vk.fake_server import FakeVkServer
 from ingest.vk.fake_state import FakeVkState
+from ingest.vk.longpoll import TS_KEY
 from services.bus.kafka import ensure_topics
 from services.contracts.topics import Topic, topic_name
+from services.db.engine import open_database
 from services.db.migrate import upgrade
 from services.local.kafka import KafkaServer, free_port
 from services.local.postgres import start_embedded_postgres
@@ -145,6 +149,26 @@ def proc_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def tree_cpu(root: int) -> float:
+    """CPU seconds of a process and every descendant still running (PostgreSQL's backends)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError):
+            continue  # ended meanwhile
+    tree, total = {root}, 0.0
+    for pid in sorted(parents):  # children have higher pids than their parents, mostly
+        if parents[pid] in tree:
+            tree.add(pid)
+    for pid in tree:
+        try:
+            total += proc_cpu(pid)
+        except OSError:
+            continue
+    return total
+
+
 def proc_rss(pid: int) -> int:
     """Resident memory of a process in bytes (VmRSS)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -159,10 +183,13 @@ class Rig:
     kafka: KafkaServer
     database_url: str
     env: dict[str, str]
+    postgres_pid: int
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    metrics_ports: dict[str, int] = field(default_factory=dict)
 
     def start(self, name: str, *args: str) -> subprocess.Popen[bytes]:
-        env = {**self.env, "OTKLIK_METRICS_PORT": str(free_port())}
+        self.metrics_ports[name] = port = free_port()
+        env = {**self.env, "OTKLIK_METRICS_PORT": str(port)}
         log = (self.work / f"{name}.log").open("ab")
         process = subprocess.Popen(
             [sys.executable, "-m", "services.cli", *args], env=env, stdout=log, stderr=log
@@ -199,11 +226,32 @@ class Rig:
         while self.count("messages") < count:
             self.check_alive()
             if time.monotonic() > deadline:
-                raise TimeoutError(f"{self.count('messages')} of {count} messages stored")
+                logs = "".join(
+                    f"\n--- {name}.log\n" + (self.work / f"{name}.log").read_text()[-2000:]
+                    for name in self.processes
+                )
+                raise TimeoutError(f"{self.count('messages')} of {count} stored{logs}")
             time.sleep(0.05)
 
     def topic(self, topic: Topic) -> str:
         return topic_name(topic, NAMESPACE)
+
+    def mean_batch(self, name: str) -> float:
+        """Records per batch the stage has handled so far (from its /metrics)."""
+        url = f"http://127.0.0.1:{self.metrics_ports[name]}/metrics"
+        with urllib.request.urlopen(url, timeout=5) as reply:
+            lines = reply.read().decode().splitlines()
+        total = {"sum": 0.0, "count": 0.0}
+        for line in lines:
+            for kind in total:
+                if line.startswith(f"otklik_consumed_batch_records_{kind}{{"):
+                    total[kind] += float(line.rsplit(" ", 1)[1])
+        return total["sum"] / total["count"] if total["count"] else 0.0
+
+    def servers_cpu(self) -> dict[str, float]:
+        """CPU seconds used so far by the servers otklik relies on."""
+        assert self.kafka.pid is not None
+        return {"postgres": tree_cpu(self.postgres_pid), "kafka": proc_cpu(self.kafka.pid)}
 
 
 def start_postgres(directory: Path) -> tuple[Any, str]:
@@ -247,7 +295,8 @@ def rig(vk_url: str | None = None) -> Iterator[Rig]:
             {"kafka_bootstrap": kafka.bootstrap, "topic_namespace": NAMESPACE}
         )
         asyncio.run(ensure_topics(settings, list(Topic)))
-        the_rig = Rig(work, kafka, database_url, env)
+        postmaster = int((work / "pg" / "postmaster.pid").read_text().split()[0])
+        the_rig = Rig(work, kafka, database_url, env, postmaster)
         try:
             yield the_rig
         finally:
@@ -294,6 +343,10 @@ class Run:
         return self.records / self.seconds
 
 
+def since(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    return {name: after[name] - before[name] for name in before}
+
+
 def raw_loop_run(the_rig: Rig, batch: list[Payload], sentinel: Payload) -> Run:
     partitions = Settings().kafka_partitions
     source, dest = f"{NAMESPACE}loop.in", f"{NAMESPACE}loop.out"
@@ -309,11 +362,12 @@ def raw_loop_run(the_rig: Rig, batch: list[Payload], sentinel: Payload) -> Run:
         asyncio.run(produce(bootstrap, source, [sentinel]))
         if process.stdout.readline().strip() != b"ready":
             raise RuntimeError("the raw loop did not start")
-        started = time.time()
+        servers, started = the_rig.servers_cpu(), time.time()
         asyncio.run(produce(bootstrap, source, batch))
         done, at, cpu = process.stdout.readline().split()
         assert done == b"done"
-        return Run("raw aiokafka loop", len(batch), float(at) - started, {"loop": float(cpu)})
+        used = {"loop": float(cpu), **since(servers, the_rig.servers_cpu())}
+        return Run("raw aiokafka loop", len(batch), float(at) - started, used)
     finally:
         process.wait(30)
 
@@ -324,10 +378,13 @@ def otklik_run(the_rig: Rig, batch: list[Payload], sentinel: Payload) -> Run:
     asyncio.run(produce(the_rig.kafka.bootstrap, raw, [sentinel]))
     the_rig.wait_stored(1, timeout=300)  # both stages up, model loaded, database reached
     cpu = {name: proc_cpu(process.pid) for name, process in stages.items()}
-    started = time.time()
+    servers, started = the_rig.servers_cpu(), time.time()
     asyncio.run(produce(the_rig.kafka.bootstrap, raw, batch))
     the_rig.wait_stored(len(batch) + 1, timeout=max(300.0, len(batch) / 20))
     used = {name: proc_cpu(p.pid) - cpu[name] for name, p in stages.items()}
+    used.update(since(servers, the_rig.servers_cpu()))
+    batches = {name: the_rig.mean_batch(name) for name in stages}
+    print("records per batch: " + ", ".join(f"{n} {b:.0f}" for n, b in batches.items()))
     [(last,)] = the_rig.query(
         "SELECT extract(epoch FROM max(pg_xact_commit_timestamp(xmin))) FROM messages"
     )
@@ -396,15 +453,26 @@ def pace(
         time.sleep(0.01)
 
 
+async def listen_from_the_start(database_url: str) -> None:
+    """The long poll's stored ts at the first event: nothing written before the ingestor has
+    connected is skipped (a fresh listener would start from VK's current ts)."""
+    db = open_database(Settings.model_validate({"database_url": database_url}))
+    try:
+        await CursorStore(db).put(f"vk:-{GROUP}", TS_KEY, "1")
+    finally:
+        await db.close()
+
+
 def sustained(rate: float, seconds: float) -> bool:
     state = fake_vk()
     residents = Residents(state)
     with FakeVkServer(state) as vk, rig(vk.url) as the_rig:
+        asyncio.run(listen_from_the_start(the_rig.database_url))
         for name, args in SERVICES.items():
             the_rig.start(name, *args)
         residents.write(int(time.time()))  # the sentinel: every stage is up once it is stored
-        the_rig.wait_stored(1, timeout=300)
-        [(sentinel_id,)] = the_rig.query("SELECT message_id FROM messages")
+        events = state.group(GROUP).events  # a post and its first comment so far
+        the_rig.wait_stored(len(events), timeout=300)
         rss: dict[str, list[tuple[float, int]]] = {name: [] for name in SERVICES}
         cpu = {name: proc_cpu(p.pid) for name, p in the_rig.processes.items()}
         started = time.monotonic()
@@ -417,21 +485,21 @@ def sustained(rate: float, seconds: float) -> bool:
 
         print(f"writing {rate:.0f} comments/s for {seconds:.0f} s …", flush=True)
         pace(residents, rate, seconds, every=2.0, sample=sample)
-        written = residents.written - 1
-        the_rig.wait_stored(written + 1, timeout=600)
+        written = len(events) - 2  # every post and comment since the sentinel, as VK events
+        the_rig.wait_stored(written + 2, timeout=600)
         drained = time.monotonic() - started - seconds
         used = {name: proc_cpu(p.pid) - cpu[name] for name, p in the_rig.processes.items()}
         rows = the_rig.query(
             "SELECT extract(epoch FROM pg_xact_commit_timestamp(m.xmin) - m.received_at),"
             " extract(epoch FROM pg_xact_commit_timestamp(m.xmin)), i.incident_id IS NOT NULL"
-            f" FROM messages m LEFT JOIN incidents i USING (message_id)"
-            f" WHERE m.message_id <> '{sentinel_id}'"
+            " FROM messages m LEFT JOIN incidents i USING (message_id)"
+            " ORDER BY m.received_at OFFSET 2"  # the sentinel's post and comment
         )
         stored = len(rows)
         distinct = int(the_rig.query("SELECT count(DISTINCT message_id) FROM messages")[0][0])
         letters = the_rig.count("dead_letters")
     report_sustained(rate, seconds, rows, rss, used, drained)
-    whole = stored == written and distinct == written + 1 and not letters
+    whole = stored == written and distinct == written + 2 and not letters
     print(f"\n{written} written, {stored} stored, {letters} dead letters: "
           f"{'OK' if whole else 'LOST OR DOUBLED'}")  # fmt: skip
     return whole

@@ -138,6 +138,13 @@ class Metrics:
         self.outbox_backlog = Gauge(
             "otklik_outbox_backlog", "Outbox rows not yet published", registry=r
         )
+        self.batch_records = Histogram(
+            "otklik_consumed_batch_records",
+            "Records a stage handled together (one transaction); larger under a backlog",
+            ["stage"],
+            buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000),
+            registry=r,
+        )
         self.classifier_latency = Histogram(
             "otklik_classifier_latency_seconds",
             "Time to classify one message",

@@ -75,6 +75,7 @@ async def deliver_batch(
     its messages one by one through ``deliver``'s path, so that only the message at fault is
     dead-lettered and the others are applied.
     """
+    metrics.batch_records.labels(stage=subscription.group).observe(len(bodies))
     decoded = [(await _decode(subscription, body, publisher, metrics), body) for body in bodies]
     valid = [(payload, body) for payload, body in decoded if payload is not None]
     if subscription.handle_batch is None or len(valid) < 2:

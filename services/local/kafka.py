@@ -105,6 +105,11 @@ class KafkaServer:
     def bootstrap(self) -> str:
         return f"127.0.0.1:{self.port}"
 
+    @property
+    def pid(self) -> int | None:
+        """The broker's JVM, while it runs (benchmarks read its CPU and memory)."""
+        return self._process.pid if self._process is not None else None
+
     def _write_config(self) -> Path:
         self.work_dir.mkdir(parents=True, exist_ok=True)
         props = self.work_dir / "server.properties"
