@@ -6,7 +6,7 @@ UV := $(VENV)/bin/uv
 STAMP := $(VENV)/.installed
 DEMO_ARGS ?=
 
-.PHONY: help demo test check lint types fmt lock clean audit bench-ingest bench-indicators bench-classifier
+.PHONY: help demo test check lint types fmt lock clean audit bench-ingest bench-indicators bench-classifier bench-pipeline bench-sustained
 
 help:
 	@echo "make demo   - install and run the whole pipeline in one process on embedded defaults"
@@ -16,6 +16,8 @@ help:
 	@echo "make audit  - pip-audit of requirements.lock against PyPI's advisories (where reachable)"
 	@echo "make bench-ingest - VK long poll -> real Kafka vs a raw producer (BENCH_EVENTS=100000)"
 	@echo "make bench-indicators - a month's indicators vs count(*) (BENCH_INCIDENTS=1000000)"
+	@echo "make bench-pipeline - raw message -> stored incident, stages as processes, vs a raw consume-produce loop (BENCH_MESSAGES=30000)"
+	@echo "make bench-sustained - the whole system at a fixed rate: latency p50/p95/p99 and memory (BENCH_RATE=1000 BENCH_SECONDS=300)"
 	@echo "make bench-classifier - classifier batch and one-message texts/s vs TF-IDF + LR (BENCH_TEXTS=50000)"
 
 $(STAMP): pyproject.toml requirements.lock
@@ -60,6 +62,12 @@ bench-ingest: $(STAMP)
 bench-indicators: $(STAMP)
 	$(PY) -m bench.indicators --incidents $(or $(BENCH_INCIDENTS),1000000) \
 		--municipalities $(or $(BENCH_MUNICIPALITIES),60)
+
+bench-pipeline: $(STAMP)
+	$(PY) -m bench.pipeline throughput --messages $(or $(BENCH_MESSAGES),30000)
+
+bench-sustained: $(STAMP)
+	$(PY) -m bench.pipeline sustained --rate $(or $(BENCH_RATE),1000) --seconds $(or $(BENCH_SECONDS),300)
 
 bench-classifier: $(STAMP)
 	$(PY) -m bench.classifier --texts $(or $(BENCH_TEXTS),50000)
