@@ -43,7 +43,8 @@ def demo(
     ] = True,
 ) -> None:
     """Весь конвейер в одном процессе: встроенная шина и PostgreSQL, демо-выборка VK."""
-    from services.runtime.embedded import DEMO_DATA, run_embedded
+    from services.runtime.demo_data import DEMO_DATA
+    from services.runtime.embedded import run_embedded
 
     settings = _settings()
     asyncio.run(run_embedded(settings, sample or DEMO_DATA / "vk_sample.jsonl", serve))

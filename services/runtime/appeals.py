@@ -28,7 +28,7 @@ from services.contracts.messages import Channel
 from services.db.engine import Database, open_database
 from services.db.migrate import upgrade
 from services.observability import Metrics
-from services.runtime.embedded import default_sources_file
+from services.runtime.demo_data import default_sources_file
 from services.runtime.kafka_runner import run_stage_on_kafka
 from services.settings import Settings
 

@@ -22,6 +22,7 @@ from services.bus.memory import InMemoryBus
 from services.contracts.indicators import IndicatorRecord
 from services.db.outbox import OutboxRelay
 from services.observability import Metrics
+from services.runtime.demo_data import default_sources_file
 from services.runtime.supervision import keep_running
 from services.settings import Settings
 from services.web.app import create_app
@@ -30,7 +31,6 @@ from sla.gauges import export_indicators
 from sla.main import SlaContext, open_sla, sla_stage, utc_now
 
 log = logging.getLogger(__name__)
-DEMO_DATA = Path(__file__).resolve().parent.parent / "demo" / "data"
 
 
 DEMO_LOGIN = "demo"
@@ -42,10 +42,6 @@ class DemoResult:
     skipped: int
     records: list[IndicatorRecord]
     password: str = ""
-
-
-def default_sources_file(settings: Settings) -> Path:
-    return settings.sources_file or DEMO_DATA / "sources.yaml"
 
 
 async def replay_all(

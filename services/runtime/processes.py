@@ -1,12 +1,13 @@
-"""Entry points of the distributed mode: one stage per OS process, connected through Kafka."""
+"""Entry points of the distributed mode: one stage per OS process, connected through Kafka.
+
+The classifier (scikit-learn, ~110 MiB resident) and the web app (FastAPI, uvicorn) are
+imported by the entry points that run them, not here: every other stage would carry them.
+"""
 
 import asyncio
 import contextlib
 from pathlib import Path
 
-import uvicorn
-
-from classifier.main import create_stage as create_classifier_stage
 from ingest.handlers import VkEventIngestor
 from ingest.replay import replay_vk_file
 from ingest.sources import load_sources
@@ -17,10 +18,9 @@ from services.bus.port import Publisher, Stage
 from services.contracts.indicators import IndicatorRecord
 from services.db.outbox import OutboxRelay
 from services.observability import Metrics
-from services.runtime.embedded import default_sources_file
+from services.runtime.demo_data import default_sources_file
 from services.runtime.kafka_runner import run_stage_on_kafka
 from services.settings import Settings
-from services.web.app import create_app
 from sla.aggregation import current_records
 from sla.gauges import run_response_seeding
 from sla.main import aggregator_stage, open_sla, sla_for_command, sla_stage, utc_now
@@ -39,6 +39,8 @@ async def replay_to_kafka(settings: Settings, file: Path) -> tuple[int, int]:
 
 
 async def run_classifier(settings: Settings) -> None:
+    from classifier.main import create_stage as create_classifier_stage
+
     async def factory(publisher: Publisher, metrics: Metrics) -> Stage:
         return await asyncio.to_thread(create_classifier_stage, settings, publisher, metrics)
 
@@ -73,6 +75,10 @@ async def run_aggregator(settings: Settings, *, once: bool) -> None:
 
 
 async def run_web(settings: Settings) -> None:
+    import uvicorn
+
+    from services.web.app import create_app
+
     metrics = Metrics()
     context = await open_sla(settings, metrics)
     config = uvicorn.Config(

@@ -36,7 +36,7 @@ from services.contracts.topics import Topic
 from services.db.engine import open_database
 from services.db.migrate import upgrade
 from services.observability import Metrics
-from services.runtime.embedded import default_sources_file
+from services.runtime.demo_data import default_sources_file
 from services.runtime.kafka_runner import run_stage_on_kafka
 from services.settings import Settings
 from sla.main import utc_now

@@ -9,7 +9,8 @@ from services.auth.roles import Role
 from services.auth.store import add_user
 from services.contracts.classification import ClassifiedMessage, Decision, Sentiment
 from services.contracts.messages import Author, Channel, RawMessage, SourceKind, vk_message_id
-from services.runtime.embedded import DEMO_DATA, run_embedded
+from services.runtime.demo_data import DEMO_DATA
+from services.runtime.embedded import run_embedded
 from services.settings import Settings
 from sla.main import SlaContext
 

@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 
 from services.db.engine import open_database
 from services.db.schema import dead_letters, incidents, messages
-from services.runtime.embedded import DEMO_DATA, DEMO_LOGIN, run_embedded
+from services.runtime.demo_data import DEMO_DATA
+from services.runtime.embedded import DEMO_LOGIN, run_embedded
 from tests.conftest import SettingsFactory
 
 pytestmark = pytest.mark.integration
