@@ -43,6 +43,9 @@ class KafkaTransport:
             client_id=client_id,
             enable_idempotence=True,
             middlewares=[KafkaPrometheusMiddleware(registry=metrics.registry, app_name=client_id)],
+            # Ours, not FastStream's own logger (its handler and level ignore OTKLIK_LOG_LEVEL
+            # and wrote two INFO lines for every record or batch consumed).
+            logger=logging.getLogger("otklik.kafka"),
         )
         self._producer = AIOKafkaProducer(
             bootstrap_servers=settings.kafka_bootstrap,
