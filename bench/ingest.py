@@ -45,21 +45,28 @@ TOKEN = "bench-community-token"  # a token the fake VK server knows, nothing els
 NOW = datetime(2026, 10, 5, 12, 0, tzinfo=UTC)
 COMMENTS_PER_POST = 25
 WARM_UP = 5000
-CATALOG = SourceCatalog.model_validate(
-    {
-        "sources": [
-            {
-                "id": f"vk:-{GROUP}",
-                "name": "Бенчград — официально",
-                "kind": "vk_group",
-                "group_id": GROUP,
-                "managed": True,
-                "municipality": "benchgrad",
-                "token": "city",
-            }
-        ]
-    }
-)
+
+
+def managed_group_catalog(group_id: int) -> SourceCatalog:
+    """One community the city runs, read through its community token named ``city``."""
+    return SourceCatalog.model_validate(
+        {
+            "sources": [
+                {
+                    "id": f"vk:-{group_id}",
+                    "name": "Бенчград — официально",
+                    "kind": "vk_group",
+                    "group_id": group_id,
+                    "managed": True,
+                    "municipality": "benchgrad",
+                    "token": "city",
+                }
+            ]
+        }
+    )
+
+
+CATALOG = managed_group_catalog(GROUP)
 SOURCE = CATALOG.sources[0]
 STREETS = ("Мира", "Ленина", "Садовая", "Заречная", "Школьная", "Октябрьская", "Лесная")
 TROUBLES = (

@@ -30,7 +30,6 @@ import json
 import os
 import random
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -39,20 +38,21 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import psycopg
+import yaml
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from bench.ingest import managed_group_catalog
 from classifier.bootstrap import ensure_promoted_model
 from classifier.corpus import load_corpus
 from ingest.cursors import CursorStore
 from ingest.domain import normalise_vk_event
-from ingest.sources import SourceCatalog
 from ingest.vk.fake_server import FakeVkServer
 from ingest.vk.fake_state import FakeVkState
 from ingest.vk.longpoll import TS_KEY
@@ -62,36 +62,14 @@ from services.db.engine import open_database
 from services.db.migrate import upgrade
 from services.local.kafka import KafkaServer, free_port
 from services.local.postgres import start_embedded_postgres
+from services.local.processes import OtklikProcesses
 from services.settings import Settings
 
 GROUP = 210000888
 TOKEN = "bench-community-token"  # a token the fake VK server knows, nothing else
 NAMESPACE = "bench."
 COMMENTS_PER_POST = 25
-SOURCES_YAML = f"""sources:
-  - id: "vk:-{GROUP}"
-    name: "Бенчград — официально"
-    kind: vk_group
-    group_id: {GROUP}
-    managed: true
-    municipality: benchgrad
-    token: city
-"""
-CATALOG = SourceCatalog.model_validate(
-    {
-        "sources": [
-            {
-                "id": f"vk:-{GROUP}",
-                "name": "Бенчград — официально",
-                "kind": "vk_group",
-                "group_id": GROUP,
-                "managed": True,
-                "municipality": "benchgrad",
-                "token": "city",
-            }
-        ]
-    }
-)
+CATALOG = managed_group_catalog(GROUP)
 STREETS = ("Мира", "Ленина", "Садовая", "Заречная", "Школьная", "Октябрьская", "Лесная")
 Payload = tuple[bytes, bytes]  # (key, value) as published on the raw topic
 
@@ -182,37 +160,21 @@ class Rig:
     work: Path
     kafka: KafkaServer
     database_url: str
-    env: dict[str, str]
+    otklik: OtklikProcesses
     postgres_pid: int
-    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
-    metrics_ports: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def processes(self) -> dict[str, subprocess.Popen[bytes]]:
+        return self.otklik.processes
 
     def start(self, name: str, *args: str) -> subprocess.Popen[bytes]:
-        self.metrics_ports[name] = port = free_port()
-        env = {**self.env, "OTKLIK_METRICS_PORT": str(port)}
-        log = (self.work / f"{name}.log").open("ab")
-        process = subprocess.Popen(
-            [sys.executable, "-m", "services.cli", *args], env=env, stdout=log, stderr=log
-        )
-        self.processes[name] = process
-        return process
+        return self.otklik.start(name, *args)
 
     def check_alive(self) -> None:
         for name, process in self.processes.items():
             if process.poll() is not None:
                 log = (self.work / f"{name}.log").read_text(errors="replace")[-3000:]
                 raise RuntimeError(f"otklik {name} exited with {process.returncode}:\n{log}")
-
-    def stop_all(self) -> None:
-        for process in self.processes.values():
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process in self.processes.values():
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        self.processes.clear()
 
     def query(self, sql: str) -> list[tuple[Any, ...]]:
         with psycopg.connect(self.database_url) as connection:
@@ -238,7 +200,7 @@ class Rig:
 
     def mean_batch(self, name: str) -> float:
         """Records per batch the stage has handled so far (from its /metrics)."""
-        url = f"http://127.0.0.1:{self.metrics_ports[name]}/metrics"
+        url = f"http://127.0.0.1:{self.otklik.metrics_ports[name]}/metrics"
         with urllib.request.urlopen(url, timeout=5) as reply:
             lines = reply.read().decode().splitlines()
         total = {"sum": 0.0, "count": 0.0}
@@ -277,7 +239,8 @@ def rig(vk_url: str | None = None) -> Iterator[Rig]:
         print("training the default model (once per run) …", flush=True)
         ensure_promoted_model(models)
         sources = work / "sources.yaml"
-        sources.write_text(SOURCES_YAML, encoding="utf-8")
+        catalog = CATALOG.model_dump(mode="json", exclude_defaults=True)
+        sources.write_text(yaml.safe_dump(catalog, allow_unicode=True), encoding="utf-8")
         env = {
             **os.environ,
             "OTKLIK_KAFKA_BOOTSTRAP": kafka.bootstrap,
@@ -296,11 +259,11 @@ def rig(vk_url: str | None = None) -> Iterator[Rig]:
         )
         asyncio.run(ensure_topics(settings, list(Topic)))
         postmaster = int((work / "pg" / "postmaster.pid").read_text().split()[0])
-        the_rig = Rig(work, kafka, database_url, env, postmaster)
+        the_rig = Rig(work, kafka, database_url, OtklikProcesses(env, work), postmaster)
         try:
             yield the_rig
         finally:
-            the_rig.stop_all()
+            the_rig.otklik.stop_all()
     finally:
         kafka.stop()
         if pg_handle is not None:

@@ -28,7 +28,7 @@ from sla.domain import (
     Reopen,
 )
 from sla.history import HistoryError, HistoryEvent, parse_history
-from sla.service import IncidentService
+from sla.service import IncidentService, Opening
 
 _KINDS = {
     "vk": SourceKind.VK_COMMENT,
@@ -92,14 +92,16 @@ async def _assign(
         raise LookupError(f"сообщение {event.message_id} не загружено: нужно событие message")
     opened = await service.open_in(
         connection,
-        message_id=event.message_id,
-        channel=stored.channel,
-        category=event.category,
-        municipality=event.municipality or stored.municipality,
-        department=event.department or stored.department,
-        start=event.at,
-        data={"source": "history"},
-        actor=event.actor,
+        Opening(
+            message_id=event.message_id,
+            channel=stored.channel,
+            category=event.category,
+            municipality=event.municipality or stored.municipality,
+            department=event.department or stored.department,
+            start=event.at,
+            data={"source": "history"},
+            actor=event.actor,
+        ),
     )
     if opened is None:
         raise ValueError(f"инцидент для {event.message_id} уже назначен")

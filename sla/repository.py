@@ -89,7 +89,8 @@ async def insert_messages(
     # Existing ids are read first and the rest inserted without RETURNING: a multi-row INSERT
     # ... RETURNING is one long statement that psycopg parses anew each time, which cost more
     # than all the rest of a batch. Should another transaction insert one of them meanwhile (a
-    # consumer rebalance), its row is left alone and the incident insert below finds it.
+    # consumer rebalance), its row is left alone; then either its author's insert fails on the
+    # key and the batch is rolled back and applied again, or insert_opened finds its incident.
     existing = set(
         await connection.scalars(
             select(messages.c.message_id).where(messages.c.message_id.in_(list(unique)))

@@ -6,6 +6,7 @@ transitions and put their events in the outbox — all in one database transacti
 
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -60,6 +61,20 @@ class IncidentNotFoundError(LookupError):
     pass
 
 
+@dataclass(frozen=True)
+class Opening:
+    """What opening (and assigning) the incident of a stored message takes."""
+
+    message_id: str
+    channel: str
+    category: str | None
+    municipality: str
+    department: str | None
+    start: datetime  # when its deadlines start
+    data: dict[str, str | int | float | bool | None]
+    actor: str = "router"
+
+
 class IncidentService:
     def __init__(
         self,
@@ -111,11 +126,7 @@ class IncidentService:
                 continue  # redelivered: already applied
             new.discard(message.message_id)  # a second copy in the same run is a redelivery
             self._metrics.stored.labels(source_kind=message.source_kind.value).inc()
-            if (
-                decision is not None
-                and decision.is_incident
-                and not (message.author is not None and message.author.is_official)
-            ):
+            if decision is not None and decision.is_incident:  # as _on_new_message decides
                 openings.append(self._opening_of(message, decision))
         await self._insert_opened(connection, openings)
 
@@ -156,68 +167,42 @@ class IncidentService:
     ) -> tuple[Incident, list[Transition]]:
         # The clock starts when the resident wrote, not when otklik caught up with it.
         return self._opening(
-            message_id=message.message_id,
-            channel=message.channel.value,
-            category=decision.category,
-            municipality=message.municipality,
-            department=decision.department,
-            start=min(message.created_at, self._clock()),
-            data={"score": decision.score, "model": decision.model_version},
+            Opening(
+                message_id=message.message_id,
+                channel=message.channel.value,
+                category=decision.category,
+                municipality=message.municipality,
+                department=decision.department,
+                start=min(message.created_at, self._clock()),
+                data={"score": decision.score, "model": decision.model_version},
+            )
         )
 
-    async def open_in(
-        self,
-        connection: AsyncConnection,
-        *,
-        message_id: str,
-        channel: str,
-        category: str | None,
-        municipality: str,
-        department: str | None,
-        start: datetime,
-        data: dict[str, str | int | float | bool | None],
-        actor: str = "router",
-    ) -> Incident | None:
+    async def open_in(self, connection: AsyncConnection, opening: Opening) -> Incident | None:
         """Open and assign the incident of a stored message; None if it already exists."""
-        opening = self._opening(
-            message_id=message_id,
-            channel=channel,
-            category=category,
-            municipality=municipality,
-            department=department,
-            start=start,
-            data=data,
-            actor=actor,
-        )
-        opened = await self._insert_opened(connection, [opening])
+        opened = await self._insert_opened(connection, [self._opening(opening)])
         return opened[0] if opened else None
 
-    def _opening(
-        self,
-        *,
-        message_id: str,
-        channel: str,
-        category: str | None,
-        municipality: str,
-        department: str | None,
-        start: datetime,
-        data: dict[str, str | int | float | bool | None],
-        actor: str = "router",
-    ) -> tuple[Incident, list[Transition]]:
+    def _opening(self, opening: Opening) -> tuple[Incident, list[Transition]]:
         """The incident of a message once opened and assigned, and the transitions that did it."""
         incident = Incident(
-            incident_id=repository.incident_id_for(message_id),
-            message_id=message_id,
-            channel=channel,
-            category=category,
-            municipality=municipality,
-            department=department,
+            incident_id=repository.incident_id_for(opening.message_id),
+            message_id=opening.message_id,
+            channel=opening.channel,
+            category=opening.category,
+            municipality=opening.municipality,
+            department=opening.department,
         )
         deadlines = self._policy.deadlines(
-            channel=channel, category=category, municipality=municipality, start=start
+            channel=opening.channel,
+            category=opening.category,
+            municipality=opening.municipality,
+            start=opening.start,
         )
-        first = opened("classifier", start, data)
-        assign = decide(apply_all(incident, [first]), Assign(actor, deadlines), start)
+        first = opened("classifier", opening.start, opening.data)
+        assign = decide(
+            apply_all(incident, [first]), Assign(opening.actor, deadlines), opening.start
+        )
         transitions = [first, *assign]
         return apply_all(incident, transitions), transitions
 

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import cast
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -77,35 +77,26 @@ class KafkaTransport:
 
     def subscribe(self, subscription: Subscription) -> None:
         group = f"{self._settings.consumer_group_prefix}.{subscription.group}"
-        subscriber: Any
-        if subscription.handle_batch is None:
+        # With a batch handler: what the consumer has fetched, up to the limit, without waiting
+        # for more; a backlog goes by in large batches, a trickle one record at a time.
+        batch = subscription.handle_batch is not None
 
-            async def on_message(message: KafkaMessage) -> None:
+        async def on_message(message: KafkaMessage) -> None:
+            if batch:  # the batch parser's body: one value per record
+                bodies = cast("list[bytes]", message.body)
+                await deliver_batch(subscription, bodies, self, self._metrics)
+            else:
                 await deliver(subscription, message.body, self, self._metrics)
 
-            subscriber = self.broker.subscriber(
-                self.name(subscription.topic),
-                group_id=group,
-                ack_policy=AckPolicy.ACK,
-                auto_offset_reset="earliest",
-                decoder=_raw_body,
-            )
-        else:
-            # What the consumer has fetched, up to the limit, without waiting for more: a
-            # backlog goes by in large batches, a trickle one record at a time.
-            async def on_message(message: KafkaMessage) -> None:
-                bodies = cast("list[bytes]", message.body)  # the batch parser's: one per record
-                await deliver_batch(subscription, bodies, self, self._metrics)
-
-            subscriber = self.broker.subscriber(
-                self.name(subscription.topic),
-                group_id=group,
-                ack_policy=AckPolicy.ACK,
-                auto_offset_reset="earliest",
-                decoder=_raw_body,
-                batch=True,
-                max_records=self._settings.kafka_batch_records,
-            )
+        subscriber = self.broker.subscriber(
+            self.name(subscription.topic),
+            group_id=group,
+            ack_policy=AckPolicy.ACK,
+            auto_offset_reset="earliest",
+            decoder=_raw_body,
+            batch=batch,
+            max_records=self._settings.kafka_batch_records if batch else None,
+        )
         subscriber(on_message)
         # Dead letters of this stage start as a series at 0, so rate() and increase() count the
         # first one too (a series born with its first increment hides it).

@@ -1,9 +1,6 @@
 """otklik commands run as OS processes, for the end-to-end tests."""
 
 import os
-import signal
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -15,16 +12,11 @@ from sqlalchemy.engine import Engine
 
 from services.db.migrate import upgrade
 from services.db.schema import dead_letters, incidents, messages
-from services.local.kafka import KafkaServer, free_port
+from services.local.kafka import KafkaServer
+from services.local.processes import OtklikProcesses
 
 
-class Pipeline:
-    def __init__(self, env: dict[str, str], logs: Path) -> None:
-        self.env = env
-        self.logs = logs
-        self.processes: dict[str, subprocess.Popen[bytes]] = {}
-        self.metrics_ports: dict[str, int] = {}
-
+class Pipeline(OtklikProcesses):
     @classmethod
     def prepare(
         cls,
@@ -53,34 +45,6 @@ class Pipeline:
         }
         upgrade(database_url)
         return cls(env, tmp_path)
-
-    def start(self, name: str, *args: str) -> subprocess.Popen[bytes]:
-        self.metrics_ports[name] = port = free_port()
-        env = {**self.env, "OTKLIK_METRICS_PORT": str(port)}
-        log = (self.logs / f"{name}.log").open("ab")
-        process = subprocess.Popen(
-            [sys.executable, "-m", "services.cli", *args], env=env, stdout=log, stderr=log
-        )
-        self.processes[name] = process
-        return process
-
-    def run(self, *args: str) -> None:
-        subprocess.run(
-            [sys.executable, "-m", "services.cli", *args],
-            env={**self.env, "OTKLIK_METRICS_PORT": str(free_port())},
-            check=True,
-            timeout=120,
-        )
-
-    def stop_all(self) -> None:
-        for process in self.processes.values():
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process in self.processes.values():
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                process.kill()
 
 
 @dataclass(frozen=True)
