@@ -5,7 +5,9 @@ transitions and put their events in the outbox — all in one database transacti
 """
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -57,6 +59,12 @@ class DeadlinePolicy(Protocol):
         """Deadlines of an incident assigned at ``start``."""
 
 
+# Metric updates of the transaction in progress (of this task), applied after its commit.
+_PENDING_METRICS: ContextVar[list[Callable[[], None]] | None] = ContextVar(
+    "pending_metrics", default=None
+)
+
+
 class IncidentNotFoundError(LookupError):
     pass
 
@@ -99,7 +107,7 @@ class IncidentService:
         statements for the whole run of them; an official reply, an edit or a deletion first
         writes the run before it, then is applied on its own, so it sees what came before it.
         """
-        async with self._db.transaction() as connection:
+        async with self._transaction() as connection:
             run: list[ClassifiedMessage] = []
             for classified in batch:
                 message = classified.message
@@ -125,7 +133,9 @@ class IncidentService:
             if message.message_id not in new:
                 continue  # redelivered: already applied
             new.discard(message.message_id)  # a second copy in the same run is a redelivery
-            self._metrics.stored.labels(source_kind=message.source_kind.value).inc()
+            self._after_commit(
+                self._metrics.stored.labels(source_kind=message.source_kind.value).inc
+            )
             if decision is not None and decision.is_incident:  # as _on_new_message decides
                 openings.append(self._opening_of(message, decision))
         await self._insert_opened(connection, openings)
@@ -137,7 +147,9 @@ class IncidentService:
         ):
             if not await repository.insert_message(connection, message, decision):
                 return  # redelivered: already applied
-            self._metrics.stored.labels(source_kind=message.source_kind.value).inc()
+            self._after_commit(
+                self._metrics.stored.labels(source_kind=message.source_kind.value).inc
+            )
             await self._on_new_message(connection, message, decision)
         elif await repository.record_revision(connection, message):
             await repository.apply_source_change(connection, message)
@@ -249,7 +261,7 @@ class IncidentService:
     ) -> Incident:
         """Apply a moderator's command now; raises IllegalTransitionError when refused, also
         when another moderator holds a live claim (unless a supervisor overrides it)."""
-        async with self._db.transaction() as connection:
+        async with self._transaction() as connection:
             incident = await repository.load_incident(connection, incident_id=incident_id)
             if incident is None:
                 raise IncidentNotFoundError(incident_id)
@@ -298,7 +310,7 @@ class IncidentService:
         """Emit due warnings and overdue marks (each exactly once); returns how many."""
         now, lead = self._clock(), self._policy.warning_lead
         emitted = 0
-        async with self._db.transaction() as connection:
+        async with self._transaction() as connection:
             for incident in await repository.incidents_with_deadlines_due(
                 connection, now, lead, batch
             ):
@@ -320,12 +332,39 @@ class IncidentService:
         return after
 
     def _count(self, before: Incident, after: Incident, transitions: list[Transition]) -> None:
-        for transition in transitions:
-            self._metrics.incidents.labels(
-                type=transition.type.value, municipality=after.municipality
-            ).inc()
-            if transition.type is EventType.ANSWERED and after.assigned_at is not None:
-                self._observe_response(before, after, transition)
+        def count() -> None:
+            for transition in transitions:
+                self._metrics.incidents.labels(
+                    type=transition.type.value, municipality=after.municipality
+                ).inc()
+                if transition.type is EventType.ANSWERED and after.assigned_at is not None:
+                    self._observe_response(before, after, transition)
+
+        self._after_commit(count)
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[AsyncConnection]:
+        """A transaction whose metrics are counted once it has committed: one rolled back (and
+        retried, or handed over one message at a time) is not counted twice."""
+        pending: list[Callable[[], None]] = []
+        token = _PENDING_METRICS.set(pending)
+        try:
+            async with self._db.transaction() as connection:
+                yield connection
+        finally:
+            _PENDING_METRICS.reset(token)
+        for update in pending:
+            update()
+
+    @staticmethod
+    def _after_commit(update: Callable[[], None]) -> None:
+        """Run ``update`` once the current transaction committed (at once outside one of ours:
+        a caller's transaction, as the history replay's, counts as it goes)."""
+        pending = _PENDING_METRICS.get()
+        if pending is None:
+            update()
+        else:
+            pending.append(update)
 
     def _observe_response(self, before: Incident, after: Incident, transition: Transition) -> None:
         assert after.assigned_at is not None

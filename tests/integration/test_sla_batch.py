@@ -22,6 +22,7 @@ from services.db.schema import (
     outbox,
 )
 from services.observability import Metrics
+from sla import repository
 from sla.main import SlaContext, open_sla
 from tests.conftest import SettingsFactory
 from tests.factories import classified, raw_message
@@ -125,3 +126,28 @@ async def test_a_batch_redelivered_whole_or_in_part_changes_nothing(
     assert len(after["incident_events"]) == len(before["incident_events"]) + 2
     new = [row for row in after["messages"] if row not in before["messages"]]
     assert [row["message_id"] for row in new] == [raw_message(8).message_id]
+
+
+async def test_a_batch_rolled_back_is_not_counted_in_the_metrics(
+    two: tuple[SlaContext, SlaContext], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sla, _ = two
+    real = repository.insert_opened
+
+    async def fails_once(*args: Any, **kwargs: Any) -> set[str]:
+        monkeypatch.setattr(repository, "insert_opened", real)
+        raise ValueError("the connection dropped after the messages were written")
+
+    monkeypatch.setattr(repository, "insert_opened", fails_once)
+    with pytest.raises(ValueError, match="dropped"):
+        await sla.service.on_classified_batch(stream())
+    await sla.service.on_classified_batch(stream())
+
+    def sample(name: str, **labels: str) -> float:
+        return sla.metrics.registry.get_sample_value(name, labels) or 0.0
+
+    assert sample("otklik_messages_stored_total", source_kind="vk_comment") == 9
+    opened = sample("otklik_incident_transitions_total", type="opened", municipality="testgrad")
+    assert opened == 5
+    async with sla.db.engine.connect() as connection:
+        assert len((await connection.execute(select(messages))).all()) == 9
