@@ -45,10 +45,9 @@ from typing import Any
 
 import psycopg
 import yaml
-from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from bench.ingest import managed_group_catalog
+from bench.ingest import Payload, managed_group_catalog, send_raw
 from classifier.bootstrap import ensure_promoted_model
 from classifier.corpus import load_corpus
 from ingest.cursors import CursorStore
@@ -71,7 +70,6 @@ NAMESPACE = "bench."
 COMMENTS_PER_POST = 25
 CATALOG = managed_group_catalog(GROUP)
 STREETS = ("Мира", "Ленина", "Садовая", "Заречная", "Школьная", "Октябрьская", "Лесная")
-Payload = tuple[bytes, bytes]  # (key, value) as published on the raw topic
 
 
 class Residents:
@@ -271,17 +269,6 @@ def rig(vk_url: str | None = None) -> Iterator[Rig]:
         shutil.rmtree(work, ignore_errors=True)
 
 
-async def produce(bootstrap: str, topic: str, batch: list[Payload]) -> None:
-    """Publish with the ingestor's producer settings, every acknowledgement awaited together."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
-    await producer.start()
-    try:
-        futures = [await producer.send(topic, value, key=key) for key, value in batch]
-        await asyncio.gather(*futures)
-    finally:
-        await producer.stop()
-
-
 async def create_topics(bootstrap: str, names: list[str], partitions: int) -> None:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
@@ -322,11 +309,11 @@ def raw_loop_run(the_rig: Rig, batch: list[Payload], sentinel: Payload) -> Run:
     )  # fmt: skip
     assert process.stdout is not None
     try:
-        asyncio.run(produce(bootstrap, source, [sentinel]))
+        asyncio.run(send_raw(bootstrap, source, [sentinel]))
         if process.stdout.readline().strip() != b"ready":
             raise RuntimeError("the raw loop did not start")
         servers, started = the_rig.servers_cpu(), time.time()
-        asyncio.run(produce(bootstrap, source, batch))
+        asyncio.run(send_raw(bootstrap, source, batch))
         done, at, cpu = process.stdout.readline().split()
         assert done == b"done"
         used = {"loop": float(cpu), **since(servers, the_rig.servers_cpu())}
@@ -338,11 +325,11 @@ def raw_loop_run(the_rig: Rig, batch: list[Payload], sentinel: Payload) -> Run:
 def otklik_run(the_rig: Rig, batch: list[Payload], sentinel: Payload) -> Run:
     stages = {name: the_rig.start(name, name) for name in ("classify", "sla")}
     raw = the_rig.topic(Topic.RAW_MESSAGES)
-    asyncio.run(produce(the_rig.kafka.bootstrap, raw, [sentinel]))
+    asyncio.run(send_raw(the_rig.kafka.bootstrap, raw, [sentinel]))
     the_rig.wait_stored(1, timeout=300)  # both stages up, model loaded, database reached
     cpu = {name: proc_cpu(process.pid) for name, process in stages.items()}
     servers, started = the_rig.servers_cpu(), time.time()
-    asyncio.run(produce(the_rig.kafka.bootstrap, raw, batch))
+    asyncio.run(send_raw(the_rig.kafka.bootstrap, raw, batch))
     the_rig.wait_stored(len(batch) + 1, timeout=max(300.0, len(batch) / 20))
     used = {name: proc_cpu(p.pid) - cpu[name] for name, p in stages.items()}
     used.update(since(servers, the_rig.servers_cpu()))
