@@ -1,13 +1,15 @@
 """All settings in one place. Built once in an entrypoint and passed down; nothing reads the
 environment elsewhere. Every field is listed in the README (a test keeps the two in step)."""
 
-from datetime import time
+from datetime import time, timedelta
 from functools import cached_property
 from pathlib import Path
 
 import yaml
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.clock import Clock
 
 
 class Settings(BaseSettings):
@@ -89,6 +91,11 @@ class Settings(BaseSettings):
     reply_templates_file: Path | None = Field(
         default=None, description="Canned reply templates YAML; unset = the bundled ones"
     )
+    clock_offset: timedelta = Field(
+        default=timedelta(0),
+        description="Shift of this process's clock (seconds or ISO 8601, e.g. -P3D); tests "
+        "run every process at a chosen moment with it. 0 in production",
+    )
     log_level: str = Field(default="INFO", description="Log level")
     secrets: dict[str, SecretStr] = Field(
         default_factory=dict,
@@ -114,6 +121,17 @@ class Settings(BaseSettings):
         default=60.0, gt=0, description="Pause between two checks of the appeal mailboxes"
     )
 
+    @field_validator("clock_offset", mode="before")
+    @classmethod
+    def _seconds(cls, value: object) -> object:
+        """An environment variable is text: "-518400.5" means seconds, as a number would."""
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                return value  # ISO 8601 or [-][DD]D[,]HH:MM:SS, parsed by pydantic
+        return value
+
     def secret(self, name: str) -> SecretStr:
         """The named secret (sources refer to secrets by name, never by value)."""
         found = self._file_secrets.get(name) or self.secrets.get(name)
@@ -130,6 +148,11 @@ class Settings(BaseSettings):
         if not isinstance(loaded, dict):
             raise ValueError(f"{self.secrets_file}: expected a mapping of name: value")
         return {str(key): SecretStr(str(value)) for key, value in loaded.items()}
+
+    @property
+    def clock(self) -> Clock:
+        """What every stage, command and page of this process takes "now" from."""
+        return Clock(self.clock_offset)
 
     @property
     def models_path(self) -> Path:

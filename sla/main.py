@@ -4,7 +4,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from services.bus.port import Publisher, Stage, Subscription
 from services.contracts.classification import ClassifiedMessage
@@ -23,10 +23,6 @@ from sla.scheduled import Aggregator, DeadlineWatcher
 from sla.service import IncidentService
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 @dataclass
 class SlaContext:
     db: Database
@@ -34,12 +30,15 @@ class SlaContext:
     service: IncidentService
     aggregator: Aggregator
     metrics: Metrics
+    clock: Callable[[], datetime]
 
 
 async def open_sla(
-    settings: Settings, metrics: Metrics, clock: Callable[[], datetime] = utc_now
+    settings: Settings, metrics: Metrics, clock: Callable[[], datetime] | None = None
 ) -> SlaContext:
-    """Database (migrated), policy and services; publishing is left to the outbox relay."""
+    """Database (migrated), policy and services; publishing is left to the outbox relay. The
+    clock is the settings' unless a test passes its own."""
+    clock = clock or settings.clock
     db = open_database(settings)
     await asyncio.to_thread(upgrade, db.url)
     policy = load_policy_file(settings.policy_file)
@@ -55,6 +54,7 @@ async def open_sla(
             close=(settings.indicators_close_day, settings.indicators_close_time),
         ),
         metrics=metrics,
+        clock=clock,
     )
 
 
@@ -82,7 +82,7 @@ def sla_stage(context: SlaContext, settings: Settings, publisher: Publisher) -> 
         await DeadlineWatcher(context.service).run(settings.deadline_watch_seconds)
 
     async def gauges() -> None:
-        refresher = SlaGauges(context.db, context.policy, context.metrics, utc_now)
+        refresher = SlaGauges(context.db, context.policy, context.metrics, context.clock)
         await refresher.run(settings.deadline_watch_seconds)
 
     return Stage(

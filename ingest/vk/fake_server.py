@@ -9,12 +9,12 @@ through ``VkClient(api_url=server.url)``.
 import json
 import re
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from ingest.vk.fake_state import FakeApiError, FakeVkState
+from services.clock import SYSTEM_CLOCK, Clock
 
 MethodImpl = Any
 _ONE_METHOD = re.compile(
@@ -24,8 +24,9 @@ _CALL = re.compile(r"API\.([\w.]+)\(")
 
 
 class FakeVkServer:
-    def __init__(self, state: FakeVkState | None = None) -> None:
+    def __init__(self, state: FakeVkState | None = None, clock: Clock = SYSTEM_CLOCK) -> None:
         self.state = state or FakeVkState()
+        self.clock = clock  # the test's moment: what VK stamps on the comments it creates
         self.comments_by_guid: dict[str, int] = {}  # VK drops a repeated guid: same comment
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._httpd.daemon_threads = True
@@ -188,7 +189,7 @@ def _create_comment(server: FakeVkServer, kind: str, params: dict[str, str]) -> 
         group.group_id,
         post_id,
         params.get("message", ""),
-        int(time.time()),
+        int(server.clock().timestamp()),
         from_id,
         _int(params, "reply_to_comment"),
     )

@@ -27,6 +27,14 @@ class OtklikProcesses:
         self.processes[name] = process
         return process
 
+    def check_running(self) -> None:
+        """Raises, with the end of its log, if a started process has already exited: a test
+        waiting for it to answer learns at once, not when its wait runs out."""
+        for name, process in self.processes.items():
+            if process.poll() is not None:
+                log = (self.logs / f"{name}.log").read_text(encoding="utf-8", errors="replace")
+                raise RuntimeError(f"{name} exited with {process.returncode}:\n{log[-3000:]}")
+
     def run(self, *args: str) -> None:
         """``python -m services.cli *args`` to its end; raises if it fails."""
         subprocess.run(  # noqa: S603 - otklik's own CLI, arguments from the caller

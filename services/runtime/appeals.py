@@ -7,7 +7,6 @@ that cannot be imported fails fast and publishes nothing.
 import asyncio
 import functools
 import logging
-from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -35,10 +34,6 @@ from services.settings import Settings
 log = logging.getLogger(__name__)
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 def import_source(catalog: SourceCatalog, name: str) -> Source:
     """The import channel called ``name`` (its id or its name)."""
     sources = catalog.appeals(Channel.IMPORT)
@@ -54,7 +49,7 @@ async def import_appeals(
 ) -> ImportReport:
     source = import_source(load_sources(default_sources_file(settings)), source_name)
     table = await asyncio.to_thread(read_table, file)
-    plan = plan_import(table, source, received_at=utc_now(), zone=ZoneInfo(zone))
+    plan = plan_import(table, source, received_at=settings.clock(), zone=ZoneInfo(zone))
     metrics = Metrics()
     transport = KafkaTransport(settings, metrics, client_id="otklik-import")
     await transport.start()
@@ -75,7 +70,7 @@ def imap_pollers(
             cursors=cursors,
             publisher=publisher,
             metrics=metrics,
-            clock=utc_now,
+            clock=settings.clock,
             zone=ZoneInfo(DEFAULT_ZONE),
         )
         for source in catalog.appeals(Channel.EMAIL)

@@ -28,7 +28,7 @@ from services.settings import Settings
 from services.web.app import create_app
 from sla.aggregation import current_records, published_months
 from sla.gauges import export_indicators
-from sla.main import SlaContext, open_sla, sla_stage, utc_now
+from sla.main import SlaContext, open_sla, sla_stage
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ async def replay_all(
     context: SlaContext, bus: InMemoryBus, settings: Settings, sample: Path
 ) -> DemoResult:
     ingestor = VkEventIngestor(
-        load_sources(default_sources_file(settings)), bus, context.metrics, utc_now
+        load_sources(default_sources_file(settings)), bus, context.metrics, context.clock
     )
     relay = OutboxRelay(context.db, bus, context.metrics)
     published, skipped = await replay_vk_file(sample, ingestor)

@@ -23,7 +23,7 @@ from services.runtime.kafka_runner import run_stage_on_kafka
 from services.settings import Settings
 from sla.aggregation import current_records
 from sla.gauges import run_response_seeding
-from sla.main import aggregator_stage, open_sla, sla_for_command, sla_stage, utc_now
+from sla.main import aggregator_stage, open_sla, sla_for_command, sla_stage
 from sla.replay import ReplayReport, replay_history
 
 
@@ -33,7 +33,9 @@ async def replay_to_kafka(settings: Settings, file: Path) -> tuple[int, int]:
     await transport.start()
     try:
         catalog = load_sources(default_sources_file(settings))
-        return await replay_vk_file(file, VkEventIngestor(catalog, transport, metrics, utc_now))
+        return await replay_vk_file(
+            file, VkEventIngestor(catalog, transport, metrics, settings.clock)
+        )
     finally:
         await transport.stop()
 

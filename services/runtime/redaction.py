@@ -1,7 +1,5 @@
 """``otklik redact``: a resident's personal data removed on request, in one transaction."""
 
-from datetime import UTC, datetime
-
 from services.settings import Settings
 from sla.main import sla_for_command
 from sla.redaction import RedactionReport, redact
@@ -13,7 +11,7 @@ async def redact_personal_data(
     async with sla_for_command(settings) as context, context.db.transaction() as connection:
         return await redact(
             connection,
-            now=datetime.now(UTC),
+            now=context.clock(),
             author_ref=author_ref,
             message_id=message_id,
             texts=texts,

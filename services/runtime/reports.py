@@ -17,7 +17,7 @@ from services.runtime.report_html import plan_fact_html
 from services.runtime.report_xlsx import indicators_xlsx, plan_fact_xlsx
 from services.settings import Settings
 from sla.aggregation import current_records
-from sla.main import sla_for_command, utc_now
+from sla.main import sla_for_command
 from sla.plan_fact import PlanFactReport, build_report, parse_period
 from sla.plans import Plans, PlansError, load_plans
 from sla.policy import SlaPolicy
@@ -134,5 +134,5 @@ async def plan_fact_report(
             await context.aggregator.run_once(month)
         async with context.db.engine.connect() as connection:
             return await collect_report(
-                connection, plans, context.policy, period_code, municipality, utc_now()
+                connection, plans, context.policy, period_code, municipality, context.clock()
             )

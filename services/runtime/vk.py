@@ -39,7 +39,6 @@ from services.observability import Metrics
 from services.runtime.demo_data import default_sources_file
 from services.runtime.kafka_runner import run_stage_on_kafka
 from services.settings import Settings
-from sla.main import utc_now
 
 log = logging.getLogger(__name__)
 # Appeals whose date carries no zone (web forms usually send local time) are read in this zone.
@@ -95,7 +94,9 @@ def vk_loops(
             )
     for source in catalog.vk_groups(managed=False):
         if source.token is not None:
-            poller = WallPoller(source, clients.for_source(source), ingestor, cursors, utc_now)
+            poller = WallPoller(
+                source, clients.for_source(source), ingestor, cursors, settings.clock
+            )
             loops.append(_every(settings.vk_poll_interval_seconds, poller.poll_once))
     return loops
 
@@ -127,7 +128,7 @@ async def run_vk(settings: Settings) -> None:
         db = open_database(settings, pool_size=2)
         await asyncio.to_thread(upgrade, db.url)
         series_at_zero(metrics)
-        ingestor = VkEventIngestor(catalog, publisher, metrics, utc_now)
+        ingestor = VkEventIngestor(catalog, publisher, metrics, settings.clock)
         clients = VkClients(settings, metrics)
         loops = vk_loops(settings, catalog, ingestor, CursorStore(db), clients)
         if not loops:
@@ -146,8 +147,8 @@ def create_ingest_app(
     settings: Settings, catalog: SourceCatalog, transport: KafkaTransport, metrics: Metrics
 ) -> FastAPI:
     series_at_zero(metrics)
-    ingestor = VkEventIngestor(catalog, transport, metrics, utc_now)
-    intake = AppealIntake(catalog, settings, transport, metrics, utc_now, APPEAL_ZONE)
+    ingestor = VkEventIngestor(catalog, transport, metrics, settings.clock)
+    intake = AppealIntake(catalog, settings, transport, metrics, settings.clock, APPEAL_ZONE)
     app = FastAPI(title="otklik — приём событий VK и обращений", version="1")
     app.include_router(callback_router(ingestor, settings))
     app.include_router(intake_router(intake))

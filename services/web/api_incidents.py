@@ -2,7 +2,6 @@
 bulk.
 Views translate HTTP to service calls and nothing else."""
 
-from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query
@@ -113,7 +112,7 @@ async def queue(
         due_within_hours, True, limit, offset,
     )  # fmt: skip
     async with state.context.db.engine.connect() as connection:
-        total, items = await list_incidents(connection, flt, datetime.now(UTC))
+        total, items = await list_incidents(connection, flt, state.context.clock())
     return QueuePage(total=total, items=items)
 
 

@@ -1,7 +1,6 @@
 """The programme's plan/fact report over HTTP: JSON by default, XLSX or printable HTML with
 ``?format=``. Protected like /api/indicators: any signed-in role that may read."""
 
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -47,7 +46,7 @@ def reports_router(plans_file: Path | None) -> APIRouter:
         async with state.context.db.engine.connect() as connection:
             try:
                 report = await collect_report(
-                    connection, plans, policy, period, municipality, datetime.now(UTC)
+                    connection, plans, policy, period, municipality, state.context.clock()
                 )
             except ReportError as error:
                 raise HTTPException(422, str(error)) from error

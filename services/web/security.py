@@ -3,7 +3,7 @@ Every endpoint declares the action it needs; the check runs on the server for ev
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from fastapi import HTTPException, Request
 
@@ -54,7 +54,7 @@ def requires(action: Action) -> Callable[[Request], Awaitable[User]]:
         user = None
         if token is not None:
             async with web_state(request).context.db.engine.connect() as connection:
-                user = await session_user(connection, token, datetime.now(UTC))
+                user = await session_user(connection, token, web_state(request).context.clock())
         if user is None:
             raise HTTPException(401, "Требуется вход", headers={"WWW-Authenticate": "Bearer"})
         if token is not None and from_cookie(request):

@@ -1,8 +1,6 @@
 """Signing in, shared by the JSON API (POST /api/login) and the login form: the rate limit
 (services/web/login_limit.py), the password check, the session and its cookie."""
 
-from datetime import UTC, datetime
-
 from fastapi import Request, Response
 
 from services.auth.store import User, authenticate, open_session
@@ -20,7 +18,7 @@ async def sign_in(state: WebState, login: str, password: str, address: str) -> t
     limiter = state.login_limiter
     login_key = f"login:{login.casefold()}"
     keys = {login_key: LOGIN_FAILURES, f"ip:{address}": ADDRESS_FAILURES}
-    now = datetime.now(UTC)
+    now = state.context.clock()
     limiter.attempt(keys, now)
     async with state.context.db.transaction() as connection:
         user = await authenticate(connection, login, password)

@@ -15,7 +15,7 @@ from services.web.ui.programme_views import programme_router
 def install(app: FastAPI, settings: Settings) -> None:
     """Add the pages, their static files and the live event stream to the app."""
     state: WebState = app.state.otklik
-    app.state.otklik_feed = events.ChangeFeed(state.context.db)
+    app.state.otklik_feed = events.ChangeFeed(state.context.db, state.context.clock)
     for router in (
         auth_views.router,
         queue_views.router,

@@ -12,8 +12,8 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -34,8 +34,10 @@ router = APIRouter(include_in_schema=False)
 
 
 class ChangeFeed:
-    def __init__(self, db: Database, interval: float = POLL_SECONDS) -> None:
-        self._db = db
+    def __init__(
+        self, db: Database, clock: Callable[[], datetime], interval: float = POLL_SECONDS
+    ) -> None:
+        self._db, self._clock = db, clock
         self._interval = interval
         self._subscribers: set[asyncio.Queue[list[Change]]] = set()
         self._task: asyncio.Task[None] | None = None
@@ -52,7 +54,7 @@ class ChangeFeed:
             self._subscribers.discard(queue)
 
     async def _run(self) -> None:
-        cursor = ChangeCursor(datetime.now(UTC))
+        cursor = ChangeCursor(self._clock())
         while self._subscribers:
             try:
                 async with self._db.engine.connect() as connection:

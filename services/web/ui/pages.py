@@ -2,7 +2,7 @@
 page needs (redirect to the login form otherwise), and the security headers of every page."""
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -14,7 +14,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from services.auth.roles import Action, can
 from services.auth.store import User
 from services.web.csrf import session_csrf_token
-from services.web.security import requires, token_from
+from services.web.security import requires, token_from, web_state
 from services.web.ui import formatting, labels
 
 HERE = Path(__file__).resolve().parent
@@ -59,6 +59,7 @@ ENV = _environment()
 class PageSession:
     user: User
     csrf_token: str
+    now: datetime  # the server's: countdowns are drawn from it, not from the browser's clock
 
     @property
     def can_handle(self) -> bool:
@@ -90,7 +91,7 @@ async def page_session(request: Request) -> PageSession:
     token = token_from(request)
     if token is None:  # cannot happen: _reader found a session for it
         raise LoginRequiredError(wanted)
-    return PageSession(user, session_csrf_token(token))
+    return PageSession(user, session_csrf_token(token), web_state(request).context.clock())
 
 
 async def login_redirect(request: Request, error: Exception) -> RedirectResponse:
@@ -108,7 +109,8 @@ def local_path(candidate: str | None, fallback: str = "/queue") -> str:
 def render(
     template: str, session: PageSession | None, /, status_code: int = 200, **values: Any
 ) -> HTMLResponse:
-    body = ENV.get_template(template).render(session=session, now=datetime.now(UTC), **values)
+    now = session.now if session is not None else None
+    body = ENV.get_template(template).render(session=session, now=now, **values)
     return HTMLResponse(body, status_code=status_code, headers=SECURITY_HEADERS)
 
 

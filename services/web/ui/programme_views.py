@@ -2,7 +2,6 @@
 and charts, and the drill-down list behind each number. Exports link to /api/reports/plan-fact."""
 
 import re
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -30,14 +29,16 @@ def programme_router(plans_file: Path | None) -> APIRouter:
     async def indicators_page(
         state: State, session: Session, period: str | None = None, municipality: str | None = None
     ) -> HTMLResponse:
-        chosen = period or await queries.latest_month(state.context) or f"{datetime.now(UTC):%Y}"
+        chosen = (
+            period or await queries.latest_month(state.context) or f"{state.context.clock():%Y}"
+        )
         if not re.fullmatch(PERIOD_PATTERN, chosen):
             hint = "Укажите год (2026), полугодие (2026-H2), квартал (2026-Q3) или месяц (2026-09)."
             return error_page(session, 422, f"Период «{chosen}» не распознан", hint)
         municipality = municipality or None
         try:
             view = await queries.overview(
-                state.context, plans_file, chosen, municipality, datetime.now(UTC)
+                state.context, plans_file, chosen, municipality, state.context.clock()
             )
         except (PlansError, ReportError) as error:
             hint = f"{error}. Сообщите администратору: файл планов задаётся OTKLIK_PLANS_FILE."

@@ -3,7 +3,6 @@ incidents changed). Filters come from the query string; a value the form never o
 ignored rather than answered with an error page."""
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -62,7 +61,7 @@ def parse_params(request: Request) -> QueueParams:
 
 
 async def _results(state: WebState, params: QueueParams) -> dict[str, Any]:
-    total, rows = await queries.queue(state.context, params.to_filter(), datetime.now(UTC))
+    total, rows = await queries.queue(state.context, params.to_filter(), state.context.clock())
     pages = max(1, -(-total // params.size))
     policy = state.context.policy
     zones = {m: policy.timezone(m) for m in {row["municipality"] for row in rows}}

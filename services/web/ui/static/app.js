@@ -5,6 +5,10 @@
 
 const otklik = (() => {
   const csrf = () => document.querySelector('meta[name="csrf-token"]')?.content || "";
+  // Countdowns run on the server's clock, not this computer's (which may be minutes off): the
+  // difference is taken once, when the page arrives.
+  const served = Date.parse(document.querySelector('meta[name="server-time"]')?.content || "");
+  const skew = Number.isNaN(served) ? 0 : served - Date.now();
   const keys = new Map(); // key -> handler, registered by the page scripts
   let pending = 0;
   let prefix = null;
@@ -108,7 +112,7 @@ const otklik = (() => {
     return minutes ? `${minutes} мин` : "менее минуты";
   }
   function tick() {
-    const now = Date.now();
+    const now = Date.now() + skew;
     for (const cell of document.querySelectorAll("[data-due]")) {
       if (!cell.dataset.due) continue;
       const left = Date.parse(cell.dataset.due) - now;
