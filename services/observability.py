@@ -212,9 +212,11 @@ class Metrics:
             r,
         )
         where = ["source", "channel", "municipality"]
-        self.source_last_message = SnapshotGauge(
-            "otklik_source_last_message_timestamp_seconds",
-            "Time a resident last wrote in the source (Unix seconds, last 90 days)",
+        # Seconds since, not a timestamp: every comparison of a data time with "now" is made on
+        # otklik's one clock (services/clock.py), never on the scraping Prometheus's.
+        self.source_silence = SnapshotGauge(
+            "otklik_source_silence_seconds",
+            "Seconds since a resident last wrote in the source (sources heard from in 90 days)",
             where,
             r,
         )

@@ -149,7 +149,7 @@ async def response_time_gauges(
 
 
 async def source_gauges(connection: AsyncConnection, metrics: Metrics, now: datetime) -> None:
-    """When each source last had a resident's message, and its usual gap between two."""
+    """How long each source has been silent, and its usual gap between two residents' messages."""
     recent = (
         select(
             messages.c.source_id,
@@ -185,14 +185,14 @@ async def source_gauges(connection: AsyncConnection, metrics: Metrics, now: date
             func.percentile_cont(0.9).within_group(case((in_window, recent.c.gap))).label("p90"),
         ).group_by(recent.c.source_id, recent.c.channel)
     )
-    last: dict[Labels, float] = {}
+    silence: dict[Labels, float] = {}
     usual: dict[Labels, float] = {}
     for row in rows:
         key = (row.source_id, row.channel, row.municipality)
-        last[key] = row.last.timestamp()
+        silence[key] = (now - row.last).total_seconds()
         if row.gaps >= USUAL_GAP_MIN_GAPS and row.p90 is not None:
             usual[key] = float(row.p90)
-    metrics.source_last_message.replace(last)
+    metrics.source_silence.replace(silence)
     metrics.source_usual_gap.replace(usual)
 
 

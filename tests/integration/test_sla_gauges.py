@@ -101,7 +101,7 @@ async def test_incident_gauges_tell_open_overdue_due_soon_and_this_months_outcom
             assert m.response_this_month.value(kind, quantile, *PLACE) == 90 * 60
 
 
-async def test_source_gauges_give_the_last_message_and_the_usual_gap(
+async def test_source_gauges_give_the_silence_since_the_last_message_and_the_usual_gap(
     sla: tuple[SlaContext, Clock],
 ) -> None:
     context, clock = sla
@@ -109,6 +109,7 @@ async def test_source_gauges_give_the_last_message_and_the_usual_gap(
     for item, created in enumerate(times, start=1):
         await open_at(context, item, created, incident=False)
     await open_at(context, 99, NOW + timedelta(days=1), incident=False)  # a clock in the future
+    clock.now = NOW + timedelta(hours=5)
     await SlaGauges(context.db, context.policy, context.metrics, clock).refresh()
 
     ordered = sorted(times)
@@ -118,7 +119,7 @@ async def test_source_gauges_give_the_last_message_and_the_usual_gap(
         if later >= NOW - timedelta(days=14)
     ]
     expected = statistics.quantiles(gaps, n=10, method="inclusive")[8]  # percentile_cont(0.9)
-    assert context.metrics.source_last_message.value(*SOURCE) == NOW.timestamp()
+    assert context.metrics.source_silence.value(*SOURCE) == 5 * 3600
     usual = context.metrics.source_usual_gap.value(*SOURCE)
     assert usual is not None
     assert usual == pytest.approx(expected)
