@@ -10,17 +10,27 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
+from services.clock import Clock
 from services.local.kafka import INSTALL_HINT, KafkaServer, ToolMissingError, missing_tools
 from services.local.postgres import start_embedded_postgres
 from services.settings import Settings
+from tests.moments import DEFAULT, MOMENTS, chosen
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--moment", choices=sorted(MOMENTS), default=DEFAULT,
+        help=f"the moment the suite's clock starts at (tests/moments.py; default {DEFAULT})",
+    )  # fmt: skip
 
 
 def unavailable(reason: str) -> None:
@@ -89,20 +99,34 @@ def model_dir() -> Iterator[Path]:
 
 
 @pytest.fixture
-def settings_factory(tmp_path: Path) -> "SettingsFactory":
-    return SettingsFactory(tmp_path)
+def moment(request: pytest.FixtureRequest) -> datetime:
+    """When the test runs: never the wall clock's day (tests/moments.py; ``@every_moment``)."""
+    return chosen(request.config)
+
+
+@pytest.fixture
+def clock(moment: datetime) -> Clock:
+    """Reads ``moment`` when the test starts and runs on from there, like the system clock."""
+    return Clock.starting_at(moment)
+
+
+@pytest.fixture
+def settings_factory(tmp_path: Path, clock: Clock) -> "SettingsFactory":
+    return SettingsFactory(tmp_path, clock)
 
 
 class SettingsFactory:
-    """Settings for one test: its own data dir and topic namespace; tests that need the trained
-    model pass ``model_dir=model_dir`` (the session fixture)."""
+    """Settings for one test: its own data dir and topic namespace, and the test's clock; tests
+    that need the trained model pass ``model_dir=model_dir`` (the session fixture)."""
 
-    def __init__(self, tmp_path: Path) -> None:
+    def __init__(self, tmp_path: Path, clock: Clock) -> None:
         self.tmp_path = tmp_path
+        self.clock = clock
         self.namespace = f"t{uuid.uuid4().hex[:8]}."
 
     def __call__(self, **overrides: object) -> Settings:
         values: dict[str, object] = {
+            "clock_offset": self.clock.offset,
             "data_dir": self.tmp_path / "data",
             "topic_namespace": self.namespace,
             "consumer_group_prefix": self.namespace.rstrip("."),

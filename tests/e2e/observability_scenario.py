@@ -7,10 +7,9 @@ produced by the code that produces it in production."""
 import asyncio
 import contextlib
 import json
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -43,9 +42,11 @@ SOURCES = f"""sources:
   - {{id: "appeal:portal", name: "Интернет-приёмная Заречья", kind: appeal, channel: web,
       api_key: portal_key, municipality: zarechye}}
 """
-# Calendar days keep the deadlines independent of the hour and weekday the test runs at.
+# A deadline of one calendar day that lands on a day off moves to the end of the next working
+# day: up to 12 days away before the New Year holidays. A warning lead longer than that makes the
+# residents' fresh comments "due soon" whatever the moment the test runs at (tests/moments.py).
 POLICY = """version: "observability-test"
-defaults: {timezone: Europe/Moscow, warning_lead: "2d"}
+defaults: {timezone: Europe/Moscow, warning_lead: "14d"}
 municipalities:
   testgrad: {name: "Тестград"}
   zarechye: {name: "Заречье"}
@@ -65,7 +66,7 @@ APPEALS_DAYS_AGO = 12  # unanswered: past the first-response deadline even after
 @dataclass
 class Scenario:
     pipeline: Pipeline
-    vk: FakeVkServer
+    vk: FakeVkServer  # on the test's clock, like the processes
     web: str
     intake: str
     city_post: int = 0
@@ -94,7 +95,7 @@ def prepare(
     policy.write_text(POLICY, encoding="utf-8")
     web_port, intake_port = free_port(), free_port()
     pipeline = Pipeline.prepare(
-        kafka, database_url, model_dir, tmp_path, SOURCES,
+        kafka, database_url, model_dir, tmp_path, SOURCES, vk.clock,
         OTKLIK_POLICY_FILE=str(policy), OTKLIK_SECRETS=json.dumps(SECRETS),
         OTKLIK_VK_API_URL=vk.url, OTKLIK_VK_POLL_INTERVAL_SECONDS="1",
         OTKLIK_VK_USER_RPS="100", OTKLIK_VK_COMMUNITY_RPS="100",
@@ -102,11 +103,13 @@ def prepare(
         OTKLIK_DEADLINE_WATCH_SECONDS="1", OTKLIK_AGGREGATE_INTERVAL_SECONDS="1",
         OTKLIK_CONSUMER_LAG_SECONDS="1", OTKLIK_OUTBOX_POLL_SECONDS="0.2", OTKLIK_LOG_LEVEL="INFO",
     )  # fmt: skip
-    settings = Settings(database_url=database_url, data_dir=tmp_path / "data")
+    settings = Settings(
+        database_url=database_url, data_dir=tmp_path / "data", clock_offset=vk.clock.offset
+    )
     asyncio.run(add_user(settings, "moderator", PASSWORD, Role.SUPERVISOR, "Модератор"))
     vk.state.add_token(SECRETS["community"], "community")
     vk.state.add_token(SECRETS["reader"], "user")
-    day = int(time.time()) - 86400
+    day = int(vk.clock().timestamp()) - 86400
     city_post = vk.state.add_post(CITY, "Новости Тестграда", day)
     for n in range(3):
         post = vk.state.add_post(LOCAL, f"Что у вас во дворе? {n}", day + n)
@@ -129,11 +132,12 @@ def start_processes(scenario: Scenario) -> None:
 
 
 def callback_event(scenario: Scenario, index: int) -> dict[str, object]:
+    written = int(scenario.vk.clock().timestamp()) - 60
     return {
         "type": "wall_reply_new", "group_id": CITY, "event_id": f"{index:040x}", "v": "5.199",
         "secret": SECRETS["city_callback"],
         "object": {
-            "id": 1000 + index, "from_id": 5000 + index, "date": int(time.time()) - 60,
+            "id": 1000 + index, "from_id": 5000 + index, "date": written,
             "text": f"{COMPLAINTS[index % len(COMPLAINTS)]} #{index}",
             "post_id": scenario.city_post, "owner_id": -CITY, "post_owner_id": -CITY,
             "parents_stack": [], "thread": {"count": 0},
@@ -155,7 +159,7 @@ def send_comments(scenario: Scenario, count: int) -> None:
 
 def send_old_appeals(scenario: Scenario, count: int = 8) -> None:
     """Appeals written hourly days ago: overdue now, and their channel silent since."""
-    first = datetime.now(UTC) - timedelta(days=APPEALS_DAYS_AGO)
+    first = scenario.vk.clock() - timedelta(days=APPEALS_DAYS_AGO)
     headers = {"X-Api-Key": SECRETS["portal_key"]}
     with httpx.Client(base_url=scenario.intake, timeout=30) as http:
         for n in range(count):

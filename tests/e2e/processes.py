@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
+from services.clock import Clock
 from services.db.migrate import upgrade
 from services.db.schema import dead_letters, incidents, messages
 from services.local.kafka import KafkaServer
@@ -25,9 +26,11 @@ class Pipeline(OtklikProcesses):
         model_dir: Path,
         tmp_path: Path,
         sources_yaml: str,
+        clock: Clock,
         **extra_env: str,
     ) -> "Pipeline":
-        """A migrated database, a sources file and an isolated topic namespace for one test."""
+        """A migrated database, a sources file and an isolated topic namespace for one test;
+        every process runs on the test's clock."""
         run = uuid.uuid4().hex[:6]
         sources = tmp_path / "sources.yaml"
         sources.write_text(sources_yaml, encoding="utf-8")
@@ -41,6 +44,7 @@ class Pipeline(OtklikProcesses):
             "OTKLIK_SOURCES_FILE": str(sources),
             "OTKLIK_DATA_DIR": str(tmp_path / "data"),
             "OTKLIK_LOG_LEVEL": "WARNING",
+            "OTKLIK_CLOCK_OFFSET": str(clock.offset.total_seconds()),
             **extra_env,
         }
         upgrade(database_url)

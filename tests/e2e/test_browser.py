@@ -17,6 +17,7 @@ from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
+from services.clock import Clock
 from services.local.browser import BROWSER_HINT, chromedriver_binary, chromium_binary
 from tests.conftest import SettingsFactory, unavailable
 from tests.e2e.browser import (
@@ -31,6 +32,7 @@ from tests.e2e.browser import (
 )
 from tests.e2e.live_app import LiveApp
 from tests.e2e.ui_seed import PASSWORD, XSS, demo_seed, new_incident
+from tests.moments import chosen
 
 pytestmark = pytest.mark.e2e
 README_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "img"
@@ -39,7 +41,10 @@ Browser = Callable[[str], webdriver.Chrome]
 
 @pytest.fixture(scope="module")
 def app(
-    tmp_path_factory: pytest.TempPathFactory, postgres_base_url: str, model_dir: Path
+    tmp_path_factory: pytest.TempPathFactory,
+    postgres_base_url: str,
+    model_dir: Path,
+    request: pytest.FixtureRequest,
 ) -> Iterator[LiveApp]:
     import psycopg
     from sqlalchemy.engine import make_url
@@ -49,7 +54,8 @@ def app(
         connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
         connection.execute(f'CREATE DATABASE "{name}"')
     url = make_url(postgres_base_url).set(database=name).render_as_string(hide_password=False)
-    settings = SettingsFactory(tmp_path_factory.mktemp("web"))(
+    clock = Clock.starting_at(chosen(request.config))  # one for the module's app
+    settings = SettingsFactory(tmp_path_factory.mktemp("web"), clock)(
         database_url=url, model_dir=model_dir
     )
     live = LiveApp(settings, demo_seed(settings)).start()

@@ -25,6 +25,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
+from services.clock import Clock
 from services.contracts.topics import Topic, topic_name
 from services.db.engine import sqlalchemy_url
 from services.db.schema import incident_events, incidents, messages, outbox
@@ -138,10 +139,13 @@ def latest_indicators(engine: Engine) -> dict[tuple[str, str], dict[str, Any]]:
     }
 
 
-def recompute(database_url: str, events: Path, model_dir: Path, tmp_path: Path) -> Engine:
+def recompute(
+    database_url: str, events: Path, model_dir: Path, tmp_path: Path, clock: Clock
+) -> Engine:
     """The same raw events through the in-process pipeline into a fresh database."""
     settings = Settings.model_validate(
         {
+            "clock_offset": clock.offset,
             "database_url": database_url,
             "model_dir": model_dir,
             "data_dir": tmp_path / "recompute",
@@ -153,14 +157,14 @@ def recompute(database_url: str, events: Path, model_dir: Path, tmp_path: Path) 
 
 
 def test_stream_survives_kills_broker_restart_cut_connections_and_database_restart(
-    servers: tuple[KafkaServer, Postgres], model_dir: Path, tmp_path: Path
+    servers: tuple[KafkaServer, Postgres], model_dir: Path, tmp_path: Path, clock: Clock
 ) -> None:
     kafka, postgres = servers
     database_url = postgres.create_database("faults")
     events_file = tmp_path / "events.jsonl"
     total = write_stream(events_file)
     pipeline = Pipeline.prepare(
-        kafka, database_url, model_dir, tmp_path, SOURCES_YAML,
+        kafka, database_url, model_dir, tmp_path, SOURCES_YAML, clock,
         OTKLIK_DEADLINE_WATCH_SECONDS="1", OTKLIK_OUTBOX_POLL_SECONDS="0.2",
         # Small batches: with the default 500 a stage takes the whole stream in one or two
         # transactions and the faults below would land after it, not in the middle.
@@ -198,7 +202,9 @@ def test_stream_survives_kills_broker_restart_cut_connections_and_database_resta
         engine.dispose()
         postgres.restart()
         wait_until(lambda: scalar(engine, stored) >= total, 300, "every message stored")
-        wait_until(lambda: settled(engine), 300, "incidents, deadline events and outbox to settle")
+        wait_until(
+            lambda: settled(engine, clock()), 300, "incidents, deadline events and outbox to settle"
+        )
     finally:
         pipeline.stop_all()
     pipeline.run("aggregate", "--once")
@@ -219,14 +225,16 @@ def test_stream_survives_kills_broker_restart_cut_connections_and_database_resta
     assert {row[3] for row in deadline_events} == {1}
     assert result.dead_letters == 0
 
-    expected = recompute(postgres.create_database("recomputed"), events_file, model_dir, tmp_path)
+    expected = recompute(
+        postgres.create_database("recomputed"), events_file, model_dir, tmp_path, clock
+    )
     assert latest_indicators(engine) == latest_indicators(expected)
     assert any(r["n_handled_on_time"] > 0 for r in latest_indicators(engine).values())
     engine.dispose()
     expected.dispose()
 
 
-def settled(engine: Engine) -> bool:
+def settled(engine: Engine, now: datetime) -> bool:
     """Every flagged message has its incident, every incident that is overdue now has its
     overdue events, and the outbox is empty."""
     with engine.connect() as connection:
@@ -242,7 +250,7 @@ def settled(engine: Engine) -> bool:
             .select_from(incidents)
             .where(
                 incidents.c.final_answer_at.is_(None),
-                incidents.c.final_answer_due < datetime.now(UTC) - timedelta(seconds=1),
+                incidents.c.final_answer_due < now - timedelta(seconds=1),
                 ~select(incident_events.c.seq)
                 .where(
                     incident_events.c.incident_id == incidents.c.incident_id,

@@ -16,6 +16,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 from sqlalchemy import create_engine, func, select
 
+from services.clock import Clock
 from services.contracts.topics import Topic, topic_name
 from services.db.engine import sqlalchemy_url
 from services.db.schema import indicator_values, messages
@@ -30,9 +31,9 @@ N = 1000
 
 @pytest.fixture
 def pipeline(
-    kafka_server: KafkaServer, database_url: str, model_dir: Path, tmp_path: Path
+    kafka_server: KafkaServer, database_url: str, model_dir: Path, tmp_path: Path, clock: Clock
 ) -> Iterator[Pipeline]:
-    running = Pipeline.prepare(kafka_server, database_url, model_dir, tmp_path, SOURCES_YAML)
+    running = Pipeline.prepare(kafka_server, database_url, model_dir, tmp_path, SOURCES_YAML, clock)
     yield running
     running.stop_all()
 

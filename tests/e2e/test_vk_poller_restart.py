@@ -6,13 +6,14 @@ import json
 import time
 import urllib.request
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, func, select
 
 from ingest.vk.fake_server import FakeVkServer
+from services.clock import Clock
 from services.db.engine import sqlalchemy_url
 from services.db.schema import messages
 from services.local.kafka import KafkaServer
@@ -33,14 +34,14 @@ SOURCES = f"""sources:
 
 
 @pytest.fixture
-def vk() -> Iterator[FakeVkServer]:
-    with FakeVkServer() as server:
+def vk(clock: Clock) -> Iterator[FakeVkServer]:
+    with FakeVkServer(clock=clock) as server:
         server.state.add_token("user-token", "user")
         yield server
 
 
 def seed(vk: FakeVkServer) -> int:
-    start = datetime.now(UTC) - timedelta(days=5)
+    start = vk.clock() - timedelta(days=5)
     for n in range(POSTS):
         date = int((start + timedelta(hours=n)).timestamp())
         post = vk.state.add_post(GROUP, f"Пост {n}: что у вас во дворе?", date)
@@ -74,6 +75,7 @@ def test_poller_killed_mid_round_and_restarted_stores_every_comment_once(
         model_dir,
         tmp_path,
         SOURCES,
+        vk.clock,
         OTKLIK_VK_API_URL=vk.url,
         OTKLIK_SECRETS=json.dumps({"reader": "user-token"}),
         OTKLIK_VK_POLL_INTERVAL_SECONDS="0.5",
@@ -91,7 +93,8 @@ def test_poller_killed_mid_round_and_restarted_stores_every_comment_once(
 
         post = max(vk.state.group(GROUP).posts)
         for c in range(7):  # written while the poller was down
-            vk.state.add_comment(GROUP, post, f"пока никто не смотрел {c}", 2_000_000_000, 9000)
+            written = int(vk.clock().timestamp())
+            vk.state.add_comment(GROUP, post, f"пока никто не смотрел {c}", written, 9000)
         expected += 7
         pipeline.start("poller-2", "ingest", "vk")
         pipeline.start("classifier", "classify")

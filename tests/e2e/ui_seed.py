@@ -3,7 +3,7 @@ stage, as `make demo` runs it), a few fresh incidents of today with a thread aro
 comment carrying an XSS payload, and users of every role."""
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from services.auth.roles import Role
 from services.auth.store import add_user
@@ -82,14 +82,14 @@ def demo_seed(settings: Settings) -> Callable[[SlaContext], Awaitable[None]]:
                 await add_user(
                     connection, login=login, password=PASSWORD, role=role, display_name=name
                 )
-        await add_fresh(context, datetime.now(UTC))
+        await add_fresh(context, context.clock())
 
     return seed
 
 
 async def new_incident(context: SlaContext, item: int, text: str) -> str:
     """One more incident arriving while the pages are open; its message id."""
-    raw = message(item, text, datetime.now(UTC))
+    raw = message(item, text, context.clock())
     decision = incident(raw, "housing", "ЖКХ", ("подъезд",))
     await context.service.on_classified(ClassifiedMessage(message=raw, decision=decision))
     return raw.message_id

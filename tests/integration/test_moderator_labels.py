@@ -3,7 +3,7 @@ message, the latest decision wins, written in the same transaction as the decisi
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -65,7 +65,7 @@ async def api(settings_factory: SettingsFactory, database_url: str) -> AsyncIter
             )
     ids = {}
     for item, text in TEXTS.items():
-        message = raw_message(item, text=text, created_at=datetime.now(UTC) - timedelta(hours=1))
+        message = raw_message(item, text=text, created_at=context.clock() - timedelta(hours=1))
         await context.service.on_classified(classified(message))  # category "housing"
         ids[item] = repository.incident_id_for(message.message_id)
     transport = httpx.ASGITransport(app=create_app(context, settings))
@@ -118,12 +118,12 @@ async def test_an_older_decision_never_overwrites_a_newer_one(api: Api) -> None:
         assert incident is not None
         older = ModeratorLabel(
             incident.message_id, ids[2], True, "roads", "answered", "history",
-            datetime.now(UTC) - timedelta(days=30),
+            api.context.clock() - timedelta(days=30),
         )  # fmt: skip
         await repository.save_label(connection, older)
     assert (await api.labels())[TEXTS[2]] == (False, None, "rejected", "anna")
     async with api.context.db.transaction() as connection:
-        await repository.save_label(connection, replace(older, decided_at=datetime.now(UTC)))
+        await repository.save_label(connection, replace(older, decided_at=api.context.clock()))
     assert (await api.labels())[TEXTS[2]] == (True, "roads", "answered", "history")
 
 

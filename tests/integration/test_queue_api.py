@@ -3,19 +3,20 @@ one of several concurrent moderators wins, the lifecycle through HTTP."""
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
 import httpx
 import pytest
 
 from services.auth.roles import Role
 from services.auth.store import add_user
+from services.clock import Clock
 from services.observability import Metrics
 from services.web.app import create_app
 from sla.main import SlaContext, open_sla
 from tests.conftest import SettingsFactory
 from tests.factories import classified, raw_message
+from tests.moments import MOSCOW, every_moment
 
 pytestmark = pytest.mark.integration
 PASSWORD = "correct horse battery"
@@ -29,7 +30,7 @@ USERS = {
 
 @pytest.fixture
 async def api(
-    settings_factory: SettingsFactory, database_url: str
+    settings_factory: SettingsFactory, database_url: str, clock: Clock
 ) -> AsyncIterator[tuple[httpx.AsyncClient, SlaContext]]:
     settings = settings_factory(database_url=database_url)
     context = await open_sla(settings, Metrics())
@@ -38,7 +39,7 @@ async def api(
             await add_user(
                 connection, login=login, password=PASSWORD, role=role, display_name=login
             )
-    now = datetime.now(UTC)
+    now = clock()
     for item in range(1, 6):
         await context.service.on_classified(
             classified(raw_message(item, created_at=now - timedelta(minutes=item)))
@@ -226,12 +227,14 @@ async def test_queue_is_sorted_by_the_deadline_still_to_be_met_and_filters_by_so
     assert (mine.json()["total"], other.json()["total"]) == (5, 0)
 
 
+@every_moment
 async def test_region_ranking_and_drill_down_for_a_viewer(
     api: tuple[httpx.AsyncClient, SlaContext],
+    moment: datetime,
 ) -> None:
     client, _ = api
     viewer = await login(client, "vera")
-    month = datetime.now(UTC).astimezone(ZoneInfo("Europe/Moscow")).strftime("%Y-%m")
+    month = moment.astimezone(MOSCOW).strftime("%Y-%m")
     region = await client.get("/api/indicators/region", headers=viewer, params={"month": month})
     assert region.status_code == 200, region.text
     assert [(r["place"], r["municipality"]) for r in region.json()["ranking"]] == [(1, "testgrad")]

@@ -2,7 +2,6 @@
 reach a log line or a dead letter, even at DEBUG and on every error path."""
 
 import logging
-from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -74,16 +73,14 @@ async def test_no_secret_in_logs_or_dead_letters_at_debug(
     logging.getLogger("test").debug("settings: %s / %r", settings, settings)
     with FakeVkServer() as vk:
         vk.state.add_token(TOKEN, "community")
-        vk.state.add_post(CITY, "Новости", int(datetime.now(UTC).timestamp()))
+        vk.state.add_post(CITY, "Новости", int(settings.clock().timestamp()))
         vk_calls_on_every_path(vk)
 
     published = RecordingPublisher()
     app = FastAPI()
-    ingestor = VkEventIngestor(CATALOG, published, Metrics(), lambda: datetime.now(UTC))
+    ingestor = VkEventIngestor(CATALOG, published, Metrics(), settings.clock)
     app.include_router(callback_router(ingestor, settings))
-    intake = AppealIntake(
-        CATALOG, settings, published, Metrics(), lambda: datetime.now(UTC), ZoneInfo("UTC")
-    )
+    intake = AppealIntake(CATALOG, settings, published, Metrics(), settings.clock, ZoneInfo("UTC"))
     app.include_router(intake_router(intake))
     broken = {"type": "wall_reply_new", "group_id": CITY, "object": {"id": "x"}}
     async with httpx.AsyncClient(

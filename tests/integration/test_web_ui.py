@@ -6,8 +6,7 @@ programme pages, and a queue of 10,000 open incidents. In a real browser: tests/
 import re
 import time
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
 import httpx
 import pytest
@@ -15,11 +14,13 @@ from sqlalchemy import text
 
 from services.auth.roles import Role
 from services.auth.store import add_user
+from services.clock import Clock
 from services.observability import Metrics
 from services.web.app import create_app
 from sla.main import SlaContext, open_sla
 from tests.conftest import SettingsFactory
 from tests.factories import classified, raw_message
+from tests.moments import MOSCOW, every_moment
 
 pytestmark = pytest.mark.integration
 PASSWORD = "correct horse battery"
@@ -28,7 +29,7 @@ XSS = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2"> Пр�
 
 @pytest.fixture
 async def web(
-    settings_factory: SettingsFactory, database_url: str
+    settings_factory: SettingsFactory, database_url: str, clock: Clock
 ) -> AsyncIterator[tuple[httpx.AsyncClient, SlaContext]]:
     settings = settings_factory(database_url=database_url)
     context = await open_sla(settings, Metrics())
@@ -37,7 +38,7 @@ async def web(
             await add_user(
                 connection, login=login, password=PASSWORD, role=role, display_name=login.title()
             )
-    now = datetime.now(UTC)
+    now = clock()
     await context.service.on_classified(classified(raw_message(1, text=XSS, created_at=now)))
     for item in range(2, 5):
         message = raw_message(item, text=f"Сосед {item}", created_at=now - timedelta(hours=item))
@@ -174,13 +175,15 @@ async def test_a_viewer_sees_no_action_and_the_api_refuses_one(
     assert refused.status_code == 403
 
 
+@every_moment
 async def test_the_programme_pages_and_drill_down(
     web: tuple[httpx.AsyncClient, SlaContext],
+    moment: datetime,
 ) -> None:
     client, context = web
     await context.aggregator.run_once()
     await sign_in(client, "vera")
-    month = datetime.now(UTC).astimezone(ZoneInfo("Europe/Moscow")).strftime("%Y-%m")
+    month = moment.astimezone(MOSCOW).strftime("%Y-%m")
     page = await client.get("/indicators", params={"period": month})
     assert page.status_code == 200, page.text
     assert "План и факт" in page.text and "<svg" in page.text
