@@ -34,8 +34,8 @@ rules:
 LEAD = timedelta(days=1)
 
 
-def at(zone: ZoneInfo, *parts: int) -> datetime:
-    return datetime(*parts, tzinfo=zone)  # type: ignore[misc]
+def at(zone: ZoneInfo, year: int, month: int, day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=zone)
 
 
 # moment -> municipality -> (first response due, final answer due, month of the incident)
