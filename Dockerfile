@@ -6,6 +6,7 @@ WORKDIR /app
 COPY requirements.lock pyproject.toml README.md ./
 RUN pip install --no-cache-dir uv==0.13.9 \
  && uv pip install --system --no-cache -r requirements.lock
+COPY kernel ./kernel
 COPY services ./services
 COPY ingest ./ingest
 COPY classifier ./classifier

@@ -40,21 +40,21 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 
 types: $(STAMP)
-	$(VENV)/bin/mypy services ingest classifier sla tests bench
+	$(VENV)/bin/mypy kernel ingest classifier sla services tools tests bench
 
 fmt: $(STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
 test: $(STAMP)
-	$(PY) -m services.local.preflight
+	$(PY) -m tools.preflight
 	deploy/tools/ensure-compose.sh || [ "$$CI" != "true" ]
 	$(MAKE) --no-print-directory check
-	$(PY) -m services.local.audit
+	$(PY) -m tools.audit
 	$(PY) -m pytest
 
 audit: $(STAMP)
-	$(PY) -m services.local.audit
+	$(PY) -m tools.audit
 
 bench-ingest: $(STAMP)
 	$(PY) -m bench.ingest --events $(or $(BENCH_EVENTS),100000)

@@ -32,12 +32,12 @@ from sqlalchemy import delete, event, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench.indicators_data import Loaded, load_month
-from services.contracts.topics import Topic
-from services.db.engine import Database, sqlalchemy_url
-from services.db.migrate import upgrade
-from services.db.schema import indicator_values, outbox
-from services.local.postgres import start_embedded_postgres
-from services.settings import Settings
+from kernel.contracts.topics import Topic
+from kernel.db.embedded import start_embedded_postgres
+from kernel.db.engine import Database, sqlalchemy_url
+from kernel.db.migrate import upgrade
+from kernel.db.schema import indicator_values, outbox
+from kernel.settings import Settings
 from sla.aggregation import month_bounds, months_with_data
 from sla.scheduled import Aggregator
 

@@ -29,16 +29,16 @@ from ingest.domain import normalise_vk_event
 from ingest.handlers import VkEventIngestor
 from ingest.sources import SourceCatalog
 from ingest.vk.client import VkClient
-from ingest.vk.fake_server import FakeVkServer
-from ingest.vk.fake_state import FakeVkState
 from ingest.vk.longpoll import TS_KEY, LongPollListener
-from services.bus.kafka import KafkaTransport, ensure_topics
-from services.contracts.topics import Topic, topic_name
-from services.db.engine import open_database
-from services.db.migrate import upgrade
-from services.local.kafka import KafkaServer
-from services.observability import Metrics
-from services.settings import Settings
+from kernel.bus.kafka import KafkaTransport, ensure_topics
+from kernel.contracts.topics import Topic, topic_name
+from kernel.db.engine import open_database
+from kernel.db.migrate import upgrade
+from kernel.observability import Metrics
+from kernel.settings import Settings
+from tools.fake_vk import FakeVkServer
+from tools.fake_vk_state import FakeVkState
+from tools.kafka import KafkaServer
 
 GROUP = 210000777
 TOKEN = "bench-community-token"  # a token the fake VK server knows, nothing else

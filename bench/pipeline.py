@@ -52,17 +52,17 @@ from classifier.bootstrap import ensure_promoted_model
 from classifier.corpus import load_corpus
 from ingest.cursors import CursorStore
 from ingest.domain import normalise_vk_event
-from ingest.vk.fake_server import FakeVkServer
-from ingest.vk.fake_state import FakeVkState
 from ingest.vk.longpoll import TS_KEY
-from services.bus.kafka import ensure_topics
-from services.contracts.topics import Topic, topic_name
-from services.db.engine import open_database
-from services.db.migrate import upgrade
-from services.local.kafka import KafkaServer, free_port
-from services.local.postgres import start_embedded_postgres
-from services.local.processes import OtklikProcesses
-from services.settings import Settings
+from kernel.bus.kafka import ensure_topics
+from kernel.contracts.topics import Topic, topic_name
+from kernel.db.embedded import start_embedded_postgres
+from kernel.db.engine import open_database
+from kernel.db.migrate import upgrade
+from kernel.settings import Settings
+from tools.fake_vk import FakeVkServer
+from tools.fake_vk_state import FakeVkState
+from tools.kafka import KafkaServer, free_port
+from tools.processes import OtklikProcesses
 
 GROUP = 210000888
 TOKEN = "bench-community-token"  # a token the fake VK server knows, nothing else

@@ -7,11 +7,11 @@ import time
 from classifier.domain import DEPARTMENTS
 from classifier.model import IncidentModel
 from classifier.registry import ModelRegistry
-from services.bus.port import Publisher, publish_many
-from services.contracts.classification import ClassifiedMessage, Decision, Sentiment
-from services.contracts.messages import MessageAction, RawMessage
-from services.contracts.topics import Topic
-from services.observability import Metrics
+from kernel.bus.port import Publisher, publish_many
+from kernel.contracts.classification import ClassifiedMessage, Decision, Sentiment
+from kernel.contracts.messages import MessageAction, RawMessage
+from kernel.contracts.topics import Topic
+from kernel.observability import Metrics
 
 log = logging.getLogger(__name__)
 

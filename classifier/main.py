@@ -2,11 +2,11 @@
 
 from classifier.bootstrap import ensure_promoted_model
 from classifier.handlers import ClassifierStage, ModelHolder
-from services.bus.port import Publisher, Stage, Subscription
-from services.contracts.messages import RawMessage
-from services.contracts.topics import Topic
-from services.observability import Metrics
-from services.settings import Settings
+from kernel.bus.port import Publisher, Stage, Subscription
+from kernel.contracts.messages import RawMessage
+from kernel.contracts.topics import Topic
+from kernel.observability import Metrics
+from kernel.settings import Settings
 
 
 def create_stage(settings: Settings, publisher: Publisher, metrics: Metrics) -> Stage:

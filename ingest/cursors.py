@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
-from services.db.engine import Database
-from services.db.schema import ingest_cursors
+from kernel.db.engine import Database
+from kernel.db.schema import ingest_cursors
 
 
 class CursorStore:

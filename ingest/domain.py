@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ingest.sources import Source, SourceCatalog
-from services.contracts.messages import (
+from kernel.contracts.messages import (
     Attachment,
     Author,
     Channel,

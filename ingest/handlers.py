@@ -9,11 +9,11 @@ from typing import Any
 
 from ingest.domain import InvalidEventError, normalise_vk_event
 from ingest.sources import SourceCatalog
-from services.bus.delivery import make_dead_letter, send_dead_letter
-from services.bus.port import Publisher, publish_many
-from services.contracts.messages import RawMessage
-from services.contracts.topics import Topic
-from services.observability import Metrics
+from kernel.bus.delivery import make_dead_letter, send_dead_letter
+from kernel.bus.port import Publisher, publish_many
+from kernel.contracts.messages import RawMessage
+from kernel.contracts.topics import Topic
+from kernel.observability import Metrics
 
 STAGE = "ingest"
 

@@ -10,7 +10,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from services.contracts.messages import Channel
+from kernel.contracts.messages import Channel
 
 SecretName = str
 # libyaml where the wheel has it: the pure-Python parser takes time quadratic in the nesting of

@@ -11,8 +11,8 @@ from typing import Annotated
 
 import typer
 
-from services.observability import configure_logging
-from services.settings import Settings
+from kernel.observability import configure_logging
+from kernel.settings import Settings
 
 app = typer.Typer(
     help="otklik — обращения жителей: сбор, классификация, SLA и ежемесячные показатели.",
@@ -287,8 +287,8 @@ def redact(
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Применить миграции Alembic."""
-    from services.db.engine import resolve_database_url
-    from services.db.migrate import upgrade
+    from kernel.db.engine import resolve_database_url
+    from kernel.db.migrate import upgrade
 
     url, _handle = resolve_database_url(_settings())
     upgrade(url)

@@ -16,10 +16,10 @@ from sqlalchemy import ColumnElement, Label, and_, case, func, select, union_all
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.contracts.indicators import IndicatorRecord
-from services.contracts.topics import Topic
-from services.db.outbox import enqueue
-from services.db.schema import incidents, indicator_values, messages
+from kernel.contracts.indicators import IndicatorRecord
+from kernel.contracts.topics import Topic
+from kernel.db.outbox import enqueue
+from kernel.db.schema import incidents, indicator_values, messages
 from sla.domain import Status
 from sla.indicators import a2, share_percent
 

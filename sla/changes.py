@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.db.schema import incidents
+from kernel.db.schema import incidents
 
 OVERLAP = timedelta(seconds=10)
 BATCH = 500

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, and_, not_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.db.schema import incidents, messages
+from kernel.db.schema import incidents, messages
 from sla.aggregation import EXCLUDED, assigned_in, month_bounds, residents_messages_in
 
 

@@ -17,9 +17,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, Row, and_, case, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.db.engine import Database
-from services.db.schema import incidents, indicator_values, messages
-from services.observability import Labels, Metrics
+from kernel.db.engine import Database
+from kernel.db.schema import incidents, indicator_values, messages
+from kernel.observability import Labels, Metrics
 from sla.aggregation import current_records
 from sla.domain import OPEN_STATUSES, Status
 from sla.policy import SlaPolicy

@@ -6,16 +6,16 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
-from services.bus.port import Publisher, Stage, Subscription
-from services.contracts.classification import ClassifiedMessage
-from services.contracts.deadletters import DeadLetter
-from services.contracts.topics import Topic
-from services.db.deadletters import store_dead_letter
-from services.db.engine import Database, open_database
-from services.db.migrate import upgrade
-from services.db.outbox import OutboxRelay
-from services.observability import Metrics
-from services.settings import Settings
+from kernel.bus.port import Publisher, Stage, Subscription
+from kernel.contracts.classification import ClassifiedMessage
+from kernel.contracts.deadletters import DeadLetter
+from kernel.contracts.topics import Topic
+from kernel.db.deadletters import store_dead_letter
+from kernel.db.engine import Database, open_database
+from kernel.db.migrate import upgrade
+from kernel.db.outbox import OutboxRelay
+from kernel.observability import Metrics
+from kernel.settings import Settings
 from sla.gauges import SlaGauges, run_indicator_export
 from sla.policy import SlaPolicy
 from sla.policy_file import load_policy_file

@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
-from services.contracts.indicators import IndicatorRecord
+from kernel.contracts.indicators import IndicatorRecord
 from sla.indicators import EFFECTIVE_ACHIEVEMENT, achievement, is_effective, period_mean
 from sla.plans import IndicatorPlans, Plans
 

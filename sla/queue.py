@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.db.schema import incident_events, incidents, messages
+from kernel.db.schema import incident_events, incidents, messages
 from sla.domain import OPEN_STATUSES
 
 

@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.db.schema import message_authors, message_revisions, messages, moderator_labels
+from kernel.db.schema import message_authors, message_revisions, messages, moderator_labels
 
 REDACTED_TEXT = "[удалено по запросу]"
 

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.contracts.classification import Decision, Sentiment
-from services.contracts.messages import Author, Channel, RawMessage, SourceKind
-from services.db.engine import Database
-from services.db.schema import messages
+from kernel.contracts.classification import Decision, Sentiment
+from kernel.contracts.messages import Author, Channel, RawMessage, SourceKind
+from kernel.db.engine import Database
+from kernel.db.schema import messages
 from sla import repository
 from sla.domain import (
     Answer,

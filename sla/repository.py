@@ -11,13 +11,13 @@ from sqlalchemy import Row, and_, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.contracts.classification import Decision
-from services.contracts.incidents import IncidentEvent
-from services.contracts.messages import MessageAction, RawMessage
-from services.contracts.topics import Topic
-from services.db.bulk import insert_rows
-from services.db.outbox import enqueue_many
-from services.db.schema import (
+from kernel.contracts.classification import Decision
+from kernel.contracts.incidents import IncidentEvent
+from kernel.contracts.messages import MessageAction, RawMessage
+from kernel.contracts.topics import Topic
+from kernel.db.bulk import insert_rows
+from kernel.db.outbox import enqueue_many
+from kernel.db.schema import (
     incident_events,
     incidents,
     message_authors,

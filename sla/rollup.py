@@ -7,8 +7,8 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.contracts.indicators import RankEntry, RegionRollup
-from services.db.schema import indicator_values
+from kernel.contracts.indicators import RankEntry, RegionRollup
+from kernel.db.schema import indicator_values
 from sla.indicators import a2, period_mean, rank_by_a2, share_percent
 
 _ADDITIVE = ("n_assigned", "n_on_time", "n_processed", "n_messages", "n_negative")

@@ -6,8 +6,8 @@ from collections.abc import Callable
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
-from services.contracts.indicators import IndicatorRecord
-from services.db.engine import Database
+from kernel.contracts.indicators import IndicatorRecord
+from kernel.db.engine import Database
 from sla.aggregation import months_with_data, publish_month
 from sla.indicators import month_close
 from sla.service import IncidentService

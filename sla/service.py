@@ -14,10 +14,10 @@ from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.contracts.classification import ClassifiedMessage, Decision
-from services.contracts.messages import MessageAction, RawMessage
-from services.db.engine import Database
-from services.observability import Metrics
+from kernel.contracts.classification import ClassifiedMessage, Decision
+from kernel.contracts.messages import MessageAction, RawMessage
+from kernel.db.engine import Database
+from kernel.observability import Metrics
 from sla import repository
 from sla.deadlines import deadline_events
 from sla.domain import (

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.db.schema import incidents, messages
+from kernel.db.schema import incidents, messages
 
 AROUND = 20
 

@@ -17,11 +17,11 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-from services.clock import Clock
-from services.local.kafka import INSTALL_HINT, KafkaServer, ToolMissingError, missing_tools
-from services.local.postgres import start_embedded_postgres
-from services.settings import Settings
+from kernel.clock import Clock
+from kernel.db.embedded import start_embedded_postgres
+from kernel.settings import Settings
 from tests.moments import DEFAULT, MOMENTS, chosen
+from tools.kafka import INSTALL_HINT, KafkaServer, ToolMissingError, missing_tools
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 

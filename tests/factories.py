@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from ingest.sources import ImportColumns, Source
-from services.contracts.classification import ClassifiedMessage, Decision, Sentiment
-from services.contracts.messages import Author, Channel, RawMessage, SourceKind, vk_message_id
+from kernel.contracts.classification import ClassifiedMessage, Decision, Sentiment
+from kernel.contracts.messages import Author, Channel, RawMessage, SourceKind, vk_message_id
 from sla.domain import Deadlines, Incident, Status
 
 GROUP = 210000001

@@ -1,5 +1,5 @@
 """A polling wait for asynchronous effects in tests (the bus fakes live beside their port, in
-services/bus/memory.py)."""
+kernel/bus/memory.py)."""
 
 import asyncio
 from collections.abc import Callable

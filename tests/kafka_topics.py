@@ -6,8 +6,8 @@ from contextlib import asynccontextmanager
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from services.contracts.topics import Topic, topic_name
-from services.settings import Settings
+from kernel.contracts.topics import Topic, topic_name
+from kernel.settings import Settings
 
 
 @asynccontextmanager

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta, tzinfo
 
 from ingest.sources import Source
-from services.contracts.messages import (
+from kernel.contracts.messages import (
     Attachment,
     Author,
     Channel,

@@ -25,10 +25,10 @@ from ingest.appeals.domain import InvalidAppealError, normalise_appeal
 from ingest.appeals.mail import email_record
 from ingest.cursors import CursorStore
 from ingest.sources import ImapConfig, Source
-from services.bus.delivery import make_dead_letter, send_dead_letter
-from services.bus.port import Publisher
-from services.contracts.topics import Topic
-from services.observability import Metrics
+from kernel.bus.delivery import make_dead_letter, send_dead_letter
+from kernel.bus.port import Publisher
+from kernel.contracts.topics import Topic
+from kernel.observability import Metrics
 
 log = logging.getLogger(__name__)
 

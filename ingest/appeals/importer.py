@@ -23,11 +23,11 @@ from openpyxl.utils.exceptions import InvalidFileException
 
 from ingest.appeals.domain import InvalidAppealError, normalise_appeal
 from ingest.sources import Source
-from services.bus.delivery import make_dead_letter, send_dead_letter
-from services.bus.port import Publisher
-from services.contracts.messages import Channel, RawMessage
-from services.contracts.topics import Topic
-from services.observability import Metrics
+from kernel.bus.delivery import make_dead_letter, send_dead_letter
+from kernel.bus.port import Publisher
+from kernel.contracts.messages import Channel, RawMessage
+from kernel.contracts.topics import Topic
+from kernel.observability import Metrics
 
 STAGE = "ingest"
 REQUIRED = ("external_id", "text", "created_at")

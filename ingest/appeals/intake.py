@@ -20,12 +20,12 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, Validat
 
 from ingest.appeals.domain import InvalidAppealError, normalise_appeal
 from ingest.sources import Source, SourceCatalog
-from services.bus.delivery import make_dead_letter, send_dead_letter
-from services.bus.port import Publisher
-from services.contracts.messages import Channel
-from services.contracts.topics import Topic
-from services.observability import Metrics
-from services.settings import Settings
+from kernel.bus.delivery import make_dead_letter, send_dead_letter
+from kernel.bus.port import Publisher
+from kernel.contracts.messages import Channel
+from kernel.contracts.topics import Topic
+from kernel.observability import Metrics
+from kernel.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -19,9 +19,9 @@ from typing import Any
 from ingest.sources import Source, SourceCatalog
 from ingest.vk.client import VkCallError, VkClient
 from ingest.vk.errors import ErrorAction
-from services.contracts.incidents import IncidentEvent
-from services.contracts.messages import SourceKind
-from services.observability import Metrics
+from kernel.contracts.incidents import IncidentEvent
+from kernel.contracts.messages import SourceKind
+from kernel.observability import Metrics
 
 log = logging.getLogger(__name__)
 _WAIT_AND_RETRY = frozenset({ErrorAction.RETRY, ErrorAction.PAUSE_METHOD})

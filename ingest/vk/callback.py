@@ -19,7 +19,7 @@ from fastapi.responses import PlainTextResponse
 
 from ingest.handlers import VkEventIngestor
 from ingest.sources import Source
-from services.settings import Settings
+from kernel.settings import Settings
 
 MAX_BODY = 1 << 20
 

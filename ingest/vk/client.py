@@ -20,7 +20,7 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_rand
 from vk_api.requests_pool import VkRequestsPool
 
 from ingest.vk.errors import NO_EXECUTE_CODES, ErrorAction, action_for
-from services.observability import Metrics
+from kernel.observability import Metrics
 
 log = logging.getLogger(__name__)
 VK_API_URL = "https://api.vk.ru"

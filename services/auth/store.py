@@ -11,8 +11,8 @@ from argon2.exceptions import VerificationError
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from kernel.db.schema import auth_sessions, users
 from services.auth.roles import Role
-from services.db.schema import auth_sessions, users
 
 _HASHER = PasswordHasher()
 # Verifying against a dummy hash for unknown logins keeps the response time the same.

@@ -21,15 +21,15 @@ from ingest.appeals.importer import (
 )
 from ingest.cursors import CursorStore
 from ingest.sources import Source, SourceCatalog, load_sources
-from services.bus.kafka import KafkaTransport
-from services.bus.port import Publisher, Stage
-from services.contracts.messages import Channel
-from services.db.engine import Database, open_database
-from services.db.migrate import upgrade
-from services.observability import Metrics
+from kernel.bus.kafka import KafkaTransport
+from kernel.bus.port import Publisher, Stage
+from kernel.contracts.messages import Channel
+from kernel.db.engine import Database, open_database
+from kernel.db.migrate import upgrade
+from kernel.observability import Metrics
+from kernel.settings import Settings
 from services.runtime.demo_data import default_sources_file
 from services.runtime.kafka_runner import run_stage_on_kafka
-from services.settings import Settings
 
 log = logging.getLogger(__name__)
 

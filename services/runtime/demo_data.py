@@ -4,7 +4,7 @@ the embedded runtime (the classifier, the web app: about 150 MiB resident)."""
 
 from pathlib import Path
 
-from services.settings import Settings
+from kernel.settings import Settings
 
 DEMO_DATA = Path(__file__).resolve().parent.parent / "demo" / "data"
 

@@ -16,15 +16,15 @@ from classifier.main import create_stage as classifier_stage
 from ingest.handlers import VkEventIngestor
 from ingest.replay import replay_vk_file
 from ingest.sources import load_sources
+from kernel.bus.memory import InMemoryBus
+from kernel.contracts.indicators import IndicatorRecord
+from kernel.db.outbox import OutboxRelay
+from kernel.observability import Metrics
+from kernel.settings import Settings
 from services.auth import store
 from services.auth.roles import Role
-from services.bus.memory import InMemoryBus
-from services.contracts.indicators import IndicatorRecord
-from services.db.outbox import OutboxRelay
-from services.observability import Metrics
 from services.runtime.demo_data import default_sources_file
 from services.runtime.supervision import keep_running
-from services.settings import Settings
 from services.web.app import create_app
 from sla.aggregation import current_records, published_months
 from sla.gauges import export_indicators

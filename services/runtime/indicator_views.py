@@ -5,8 +5,8 @@ revision counts."""
 
 from typing import Any
 
-from services.contracts.indicators import IndicatorRecord, RegionRollup
-from services.settings import Settings
+from kernel.contracts.indicators import IndicatorRecord, RegionRollup
+from kernel.settings import Settings
 from sla.aggregation import current_records
 from sla.drilldown import Measure, drill_down
 from sla.main import SlaContext, sla_for_command

@@ -8,11 +8,11 @@ from collections.abc import Awaitable, Callable
 
 from prometheus_client import start_http_server
 
-from services.bus.kafka import KafkaTransport
-from services.bus.port import Publisher, Stage
-from services.observability import Metrics
+from kernel.bus.kafka import KafkaTransport
+from kernel.bus.port import Publisher, Stage
+from kernel.observability import Metrics
+from kernel.settings import Settings
 from services.runtime.supervision import keep_running
-from services.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -11,16 +11,16 @@ from pathlib import Path
 from ingest.handlers import VkEventIngestor
 from ingest.replay import replay_vk_file
 from ingest.sources import load_sources
+from kernel.bus.kafka import KafkaTransport
+from kernel.bus.port import Publisher, Stage
+from kernel.contracts.indicators import IndicatorRecord
+from kernel.db.outbox import OutboxRelay
+from kernel.observability import Metrics
+from kernel.settings import Settings
 from services.auth import store
 from services.auth.roles import Role
-from services.bus.kafka import KafkaTransport
-from services.bus.port import Publisher, Stage
-from services.contracts.indicators import IndicatorRecord
-from services.db.outbox import OutboxRelay
-from services.observability import Metrics
 from services.runtime.demo_data import default_sources_file
 from services.runtime.kafka_runner import run_stage_on_kafka
-from services.settings import Settings
 from sla.aggregation import current_records
 from sla.gauges import run_response_seeding
 from sla.main import aggregator_stage, open_sla, sla_for_command, sla_stage

@@ -1,6 +1,6 @@
 """``otklik redact``: a resident's personal data removed on request, in one transaction."""
 
-from services.settings import Settings
+from kernel.settings import Settings
 from sla.main import sla_for_command
 from sla.redaction import RedactionReport, redact
 

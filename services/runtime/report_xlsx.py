@@ -15,7 +15,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
-from services.contracts.indicators import IndicatorRecord
+from kernel.contracts.indicators import IndicatorRecord
 from sla.plan_fact import PlanFactReport
 
 FIELD_TITLES = {

@@ -12,10 +12,10 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.contracts.indicators import IndicatorRecord
+from kernel.contracts.indicators import IndicatorRecord
+from kernel.settings import Settings
 from services.runtime.report_html import plan_fact_html
 from services.runtime.report_xlsx import indicators_xlsx, plan_fact_xlsx
-from services.settings import Settings
 from sla.aggregation import current_records
 from sla.main import sla_for_command
 from sla.plan_fact import PlanFactReport, build_report, parse_period

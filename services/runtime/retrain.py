@@ -8,10 +8,10 @@ from sqlalchemy import select
 from classifier.bootstrap import ensure_promoted_model
 from classifier.corpus import Example
 from classifier.retrain import RetrainReport, label_example, retrain
-from services.db.engine import Database, open_database
-from services.db.migrate import upgrade
-from services.db.schema import moderator_labels
-from services.settings import Settings
+from kernel.db.engine import Database, open_database
+from kernel.db.migrate import upgrade
+from kernel.db.schema import moderator_labels
+from kernel.settings import Settings
 
 
 async def load_label_examples(db: Database) -> list[Example]:

@@ -28,17 +28,17 @@ from ingest.vk.callback import callback_router
 from ingest.vk.client import VkClient
 from ingest.vk.longpoll import LongPollListener
 from ingest.vk.polling import WallPoller
-from services.bus.kafka import KafkaTransport
-from services.bus.port import Publisher, Stage, Subscription
-from services.contracts.incidents import IncidentEvent
-from services.contracts.messages import SourceKind
-from services.contracts.topics import Topic
-from services.db.engine import open_database
-from services.db.migrate import upgrade
-from services.observability import Metrics
+from kernel.bus.kafka import KafkaTransport
+from kernel.bus.port import Publisher, Stage, Subscription
+from kernel.contracts.incidents import IncidentEvent
+from kernel.contracts.messages import SourceKind
+from kernel.contracts.topics import Topic
+from kernel.db.engine import open_database
+from kernel.db.migrate import upgrade
+from kernel.observability import Metrics
+from kernel.settings import Settings
 from services.runtime.demo_data import default_sources_file
 from services.runtime.kafka_runner import run_stage_on_kafka
-from services.settings import Settings
 
 log = logging.getLogger(__name__)
 # Appeals whose date carries no zone (web forms usually send local time) are read in this zone.

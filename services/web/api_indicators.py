@@ -5,9 +5,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 
+from kernel.contracts.indicators import RegionRollup
 from services.auth.roles import Action
 from services.auth.store import User
-from services.contracts.indicators import RegionRollup
 from services.runtime.indicator_views import drill_down_of, region_of
 from services.web.security import WebState, requires, web_state
 from sla.drilldown import Measure

@@ -8,10 +8,10 @@ from fastapi import Depends, FastAPI, Query
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from kernel.contracts.indicators import IndicatorRecord
+from kernel.settings import Settings
 from services.auth.roles import Action
 from services.auth.store import User
-from services.contracts.indicators import IndicatorRecord
-from services.settings import Settings
 from services.web import api_auth, api_incidents, api_indicators, ui
 from services.web.api_reports import reports_router
 from services.web.security import WebState, requires, web_state

@@ -8,11 +8,11 @@ from typing import Any, TypeVar
 
 import uvicorn
 
-from services.local.kafka import free_port
-from services.observability import Metrics
-from services.settings import Settings
+from kernel.observability import Metrics
+from kernel.settings import Settings
 from services.web.app import create_app
 from sla.main import SlaContext, open_sla
+from tools.kafka import free_port
 
 T = TypeVar("T")
 

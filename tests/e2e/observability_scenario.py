@@ -14,13 +14,13 @@ from pathlib import Path
 
 import httpx
 
-from ingest.vk.fake_server import FakeVkServer
+from kernel.settings import Settings
 from services.auth.roles import Role
-from services.local.kafka import KafkaServer, free_port
 from services.runtime.processes import add_user
-from services.settings import Settings
 from tests.e2e.processes import Pipeline
 from tests.factories import TEXTS
+from tools.fake_vk import FakeVkServer
+from tools.kafka import KafkaServer, free_port
 
 CITY, LOCAL, REVOKED = 210000101, 210000102, 210000103
 PASSWORD = "observability-test-password"

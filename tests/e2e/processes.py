@@ -10,11 +10,11 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from services.clock import Clock
-from services.db.migrate import upgrade
-from services.db.schema import dead_letters, incidents, messages
-from services.local.kafka import KafkaServer
-from services.local.processes import OtklikProcesses
+from kernel.clock import Clock
+from kernel.db.migrate import upgrade
+from kernel.db.schema import dead_letters, incidents, messages
+from tools.kafka import KafkaServer
+from tools.processes import OtklikProcesses
 
 
 class Pipeline(OtklikProcesses):

@@ -17,8 +17,7 @@ from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
-from services.clock import Clock
-from services.local.browser import BROWSER_HINT, chromedriver_binary, chromium_binary
+from kernel.clock import Clock
 from tests.conftest import SettingsFactory, unavailable
 from tests.e2e.browser import (
     chrome,
@@ -33,6 +32,7 @@ from tests.e2e.browser import (
 from tests.e2e.live_app import LiveApp
 from tests.e2e.ui_seed import PASSWORD, XSS, demo_seed, new_incident
 from tests.moments import chosen
+from tools.browser import BROWSER_HINT, chromedriver_binary, chromium_binary
 
 pytestmark = pytest.mark.e2e
 README_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "img"

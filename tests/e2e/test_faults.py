@@ -25,19 +25,19 @@ import pytest
 from sqlalchemy import Engine, create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
-from services.clock import Clock
-from services.contracts.topics import Topic, topic_name
-from services.db.engine import sqlalchemy_url
-from services.db.schema import incident_events, incidents, messages, outbox
-from services.local.kafka import KafkaServer
-from services.local.postgres import start_embedded_postgres
+from kernel.clock import Clock
+from kernel.contracts.topics import Topic, topic_name
+from kernel.db.embedded import start_embedded_postgres
+from kernel.db.engine import sqlalchemy_url
+from kernel.db.schema import incident_events, incidents, messages, outbox
+from kernel.settings import Settings
 from services.runtime.embedded import run_embedded
-from services.settings import Settings
 from tests.conftest import unavailable
 from tests.e2e.processes import Pipeline, scalar, wait_until
 from tests.e2e.processes import stored as stored_rows
 from tests.factories import GROUP, SOURCES_YAML, vk_comment_event
 from tests.kafka_topics import topic_size
+from tools.kafka import KafkaServer
 
 pytestmark = pytest.mark.e2e
 COMMENTS = 300

@@ -20,12 +20,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, func, select
 
-from ingest.vk.fake_server import FakeVkServer
-from services.clock import Clock
-from services.db.engine import sqlalchemy_url
-from services.db.schema import incidents, messages
-from services.local.dashboard_render import render
-from services.local.dashboards import (
+from kernel.clock import Clock
+from kernel.db.engine import sqlalchemy_url
+from kernel.db.schema import incidents, messages
+from sla.domain import OPEN_STATUSES
+from tests.conftest import unavailable
+from tests.e2e import observability_scenario as sc
+from tests.e2e.processes import scalar, wait_until
+from tests.moments import every_moment
+from tools.dashboard_render import render
+from tools.dashboards import (
     DASHBOARDS,
     alert_rules,
     interpolate,
@@ -33,19 +37,15 @@ from services.local.dashboards import (
     panel_queries,
     resolve_variables,
 )
-from services.local.kafka import KafkaServer
-from services.local.prometheus import (
+from tools.fake_vk import FakeVkServer
+from tools.kafka import KafkaServer
+from tools.prometheus import (
     INSTALL_HINT,
     PromClient,
     PrometheusServer,
     PromQueryError,
     missing_tools,
 )
-from sla.domain import OPEN_STATUSES
-from tests.conftest import unavailable
-from tests.e2e import observability_scenario as sc
-from tests.e2e.processes import scalar, wait_until
-from tests.moments import every_moment
 
 pytestmark = pytest.mark.e2e
 FIRING = {

@@ -16,14 +16,14 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 from sqlalchemy import create_engine, func, select
 
-from services.clock import Clock
-from services.contracts.topics import Topic, topic_name
-from services.db.engine import sqlalchemy_url
-from services.db.schema import indicator_values, messages
-from services.local.kafka import KafkaServer
+from kernel.clock import Clock
+from kernel.contracts.topics import Topic, topic_name
+from kernel.db.engine import sqlalchemy_url
+from kernel.db.schema import indicator_values, messages
 from tests.e2e.processes import Pipeline, scalar, wait_until
 from tests.e2e.processes import stored as stored_rows
 from tests.factories import SOURCES_YAML, write_vk_events
+from tools.kafka import KafkaServer
 
 pytestmark = pytest.mark.e2e
 N = 1000

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, func, select
 
-from ingest.vk.fake_server import FakeVkServer
-from services.clock import Clock
-from services.db.engine import sqlalchemy_url
-from services.db.schema import messages
-from services.local.kafka import KafkaServer
+from kernel.clock import Clock
+from kernel.db.engine import sqlalchemy_url
+from kernel.db.schema import messages
 from tests.e2e.processes import Pipeline, scalar, wait_until
+from tools.fake_vk import FakeVkServer
+from tools.kafka import KafkaServer
 
 pytestmark = pytest.mark.e2e
 GROUP = 210000077

@@ -5,13 +5,13 @@ comment carrying an XSS payload, and users of every role."""
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
+from kernel.contracts.classification import ClassifiedMessage, Decision, Sentiment
+from kernel.contracts.messages import Author, Channel, RawMessage, SourceKind, vk_message_id
+from kernel.settings import Settings
 from services.auth.roles import Role
 from services.auth.store import add_user
-from services.contracts.classification import ClassifiedMessage, Decision, Sentiment
-from services.contracts.messages import Author, Channel, RawMessage, SourceKind, vk_message_id
 from services.runtime.demo_data import DEMO_DATA
 from services.runtime.embedded import run_embedded
-from services.settings import Settings
 from sla.main import SlaContext
 
 PASSWORD = "e2e-password-123"

@@ -13,12 +13,12 @@ from pydantic import BaseModel, SecretStr
 from ingest.appeals.imap import ImapPoller
 from ingest.cursors import CursorStore
 from ingest.sources import ImapConfig, Source, SourceCatalog
-from services.bus.memory import RecordingPublisher
-from services.contracts.messages import Attachment, Channel
-from services.contracts.topics import Topic
-from services.db.engine import Database, open_database
-from services.db.migrate import upgrade
-from services.observability import Metrics
+from kernel.bus.memory import RecordingPublisher
+from kernel.contracts.messages import Attachment, Channel
+from kernel.contracts.topics import Topic
+from kernel.db.engine import Database, open_database
+from kernel.db.migrate import upgrade
+from kernel.observability import Metrics
 from services.runtime.appeals import imap_pollers
 from tests.conftest import SettingsFactory
 from tests.factories import appeal_source

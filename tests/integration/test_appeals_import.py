@@ -12,17 +12,17 @@ from openpyxl import Workbook
 from typer.testing import CliRunner
 
 from ingest.appeals.importer import ImportFileError, import_file
-from services.bus.memory import RecordingPublisher
+from kernel.bus.memory import RecordingPublisher
+from kernel.contracts.deadletters import DeadLetter
+from kernel.contracts.messages import Channel, RawMessage
+from kernel.contracts.topics import Topic
+from kernel.observability import Metrics
 from services.cli import app as cli_app
-from services.contracts.deadletters import DeadLetter
-from services.contracts.messages import Channel, RawMessage
-from services.contracts.topics import Topic
-from services.local.kafka import KafkaServer
-from services.observability import Metrics
 from tests.conftest import SettingsFactory
 from tests.factories import APPEAL_IMPORT_HEADER as HEADER
 from tests.factories import appeal_source
 from tests.kafka_topics import read_topic
+from tools.kafka import KafkaServer
 
 pytestmark = pytest.mark.integration
 

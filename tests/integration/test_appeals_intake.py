@@ -10,17 +10,17 @@ from fastapi import FastAPI
 
 from ingest.appeals.intake import MAX_BODY_BYTES, AppealIntake, intake_router
 from ingest.sources import SourceCatalog
-from services.bus.kafka import KafkaTransport
-from services.bus.memory import RecordingPublisher
-from services.contracts.deadletters import DeadLetter
-from services.contracts.messages import Channel, RawMessage
-from services.contracts.topics import Topic
-from services.local.kafka import KafkaServer
-from services.observability import Metrics
+from kernel.bus.kafka import KafkaTransport
+from kernel.bus.memory import RecordingPublisher
+from kernel.contracts.deadletters import DeadLetter
+from kernel.contracts.messages import Channel, RawMessage
+from kernel.contracts.topics import Topic
+from kernel.observability import Metrics
 from services.runtime.vk import create_ingest_app
 from tests.conftest import SettingsFactory
 from tests.factories import appeal_source
 from tests.kafka_topics import read_topic
+from tools.kafka import KafkaServer
 
 pytestmark = pytest.mark.integration
 

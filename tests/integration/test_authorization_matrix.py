@@ -13,11 +13,11 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from sqlalchemy import select
 
+from kernel.db.schema import incidents
+from kernel.observability import Metrics
+from kernel.settings import Settings
 from services.auth.roles import Role
 from services.auth.store import add_user
-from services.db.schema import incidents
-from services.observability import Metrics
-from services.settings import Settings
 from services.web.app import create_app
 from sla.main import open_sla
 from tests.conftest import SettingsFactory

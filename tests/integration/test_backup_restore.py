@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
-from services.db.engine import sqlalchemy_url
-from services.db.schema import metadata
-from services.observability import Metrics
+from kernel.db.engine import sqlalchemy_url
+from kernel.db.schema import metadata
+from kernel.observability import Metrics
 from sla.aggregation import current_records
 from sla.main import open_sla
 from tests.conftest import SettingsFactory

@@ -31,16 +31,15 @@ from ingest.cursors import CursorStore
 from ingest.handlers import VkEventIngestor
 from ingest.sources import SourceCatalog
 from ingest.vk.callback import MAX_BODY, callback_router
-from services.bus.kafka import KafkaTransport
-from services.bus.port import Subscription
-from services.contracts.deadletters import DeadLetter
-from services.contracts.messages import Channel
-from services.contracts.topics import Topic, topic_name
-from services.db.engine import open_database
-from services.db.migrate import upgrade
-from services.db.schema import dead_letters, incidents, messages
-from services.local.kafka import KafkaServer
-from services.observability import Metrics
+from kernel.bus.kafka import KafkaTransport
+from kernel.bus.port import Subscription
+from kernel.contracts.deadletters import DeadLetter
+from kernel.contracts.messages import Channel
+from kernel.contracts.topics import Topic, topic_name
+from kernel.db.engine import open_database
+from kernel.db.migrate import upgrade
+from kernel.db.schema import dead_letters, incidents, messages
+from kernel.observability import Metrics
 from sla.history import HistoryError
 from sla.main import SlaContext, open_sla, sla_stage
 from sla.replay import replay_history
@@ -59,6 +58,7 @@ from tests.unit.fuzz.inputs import (
     nasty_text,
 )
 from tests.unit.fuzz.test_vk_events import poisoned_events, valid_events
+from tools.kafka import KafkaServer
 
 pytestmark = pytest.mark.integration
 

@@ -10,10 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from services.db.bulk import insert_rows
-from services.db.engine import sqlalchemy_url
-from services.db.migrate import upgrade
-from services.db.schema import messages, outbox
+from kernel.db.bulk import insert_rows
+from kernel.db.engine import sqlalchemy_url
+from kernel.db.migrate import upgrade
+from kernel.db.schema import messages, outbox
 
 pytestmark = pytest.mark.integration
 MSK = timezone(timedelta(hours=3))

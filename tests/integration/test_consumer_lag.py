@@ -5,15 +5,15 @@ import asyncio
 
 import pytest
 
-from services.bus.kafka import KafkaTransport
-from services.bus.port import Subscription
-from services.contracts.messages import RawMessage
-from services.contracts.topics import Topic
-from services.local.kafka import KafkaServer
-from services.observability import Metrics
+from kernel.bus.kafka import KafkaTransport
+from kernel.bus.port import Subscription
+from kernel.contracts.messages import RawMessage
+from kernel.contracts.topics import Topic
+from kernel.observability import Metrics
 from tests.conftest import SettingsFactory
 from tests.factories import raw_message
 from tests.fakes import wait_for
+from tools.kafka import KafkaServer
 
 pytestmark = pytest.mark.integration
 SENT = 12

@@ -12,9 +12,9 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from kernel.contracts.topics import Topic
+from kernel.settings import Settings
 from services.cli import app
-from services.contracts.topics import Topic
-from services.settings import Settings
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 K8S = DEPLOY / "k8s"

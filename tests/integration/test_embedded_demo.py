@@ -7,8 +7,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from services.db.engine import open_database
-from services.db.schema import dead_letters, incidents, messages
+from kernel.db.engine import open_database
+from kernel.db.schema import dead_letters, incidents, messages
 from services.runtime.demo_data import DEMO_DATA
 from services.runtime.embedded import DEMO_LOGIN, run_embedded
 from tests.conftest import SettingsFactory
@@ -61,7 +61,7 @@ async def test_demo_replays_the_sample_and_publishes_both_months(
 async def test_queue_api_lists_and_answers(
     settings_factory: SettingsFactory, database_url: str, model_dir: Path
 ) -> None:
-    from services.observability import Metrics
+    from kernel.observability import Metrics
     from services.web.app import create_app
     from sla.main import open_sla
 

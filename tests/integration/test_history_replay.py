@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from services.db.schema import incidents, messages
-from services.observability import Metrics
+from kernel.db.schema import incidents, messages
+from kernel.observability import Metrics
 from sla.history import HistoryError
 from sla.main import SlaContext, open_sla
 from sla.replay import replay_history

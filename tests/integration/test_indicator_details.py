@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from kernel.observability import Metrics
 from services.cli import app as cli_app
-from services.observability import Metrics
 from services.runtime.indicator_views import drill_down_of, region_of
 from sla.drilldown import Measure
 from sla.main import SlaContext, open_sla

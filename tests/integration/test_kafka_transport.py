@@ -3,16 +3,16 @@
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from services.bus.kafka import KafkaTransport
-from services.bus.port import Subscription
-from services.contracts.deadletters import DeadLetter
-from services.contracts.messages import RawMessage
-from services.contracts.topics import Topic, topic_name
-from services.local.kafka import KafkaServer
-from services.observability import Metrics
+from kernel.bus.kafka import KafkaTransport
+from kernel.bus.port import Subscription
+from kernel.contracts.deadletters import DeadLetter
+from kernel.contracts.messages import RawMessage
+from kernel.contracts.topics import Topic, topic_name
+from kernel.observability import Metrics
 from tests.conftest import SettingsFactory
 from tests.factories import raw_message
 from tests.fakes import wait_for
+from tools.kafka import KafkaServer
 
 pytestmark = pytest.mark.integration
 

@@ -3,9 +3,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine
 
-from services.db.engine import sqlalchemy_url
-from services.db.migrate import upgrade
-from services.db.schema import metadata
+from kernel.db.engine import sqlalchemy_url
+from kernel.db.migrate import upgrade
+from kernel.db.schema import metadata
 
 pytestmark = pytest.mark.integration
 

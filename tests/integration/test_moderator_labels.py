@@ -10,10 +10,10 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from kernel.db.schema import incidents, moderator_labels
+from kernel.observability import Metrics
 from services.auth.roles import Role
 from services.auth.store import add_user
-from services.db.schema import incidents, moderator_labels
-from services.observability import Metrics
 from services.runtime.retrain import load_label_examples
 from services.web.app import create_app
 from sla import repository

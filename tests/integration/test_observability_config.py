@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from services.local.dashboards import DASHBOARDS, DATASOURCE_UID, load_dashboards, panel_queries
-from services.local.prometheus import DEPLOY, INSTALL_HINT, missing_tools, promtool
 from tests.conftest import unavailable
+from tools.dashboards import DASHBOARDS, DATASOURCE_UID, load_dashboards, panel_queries
+from tools.prometheus import DEPLOY, INSTALL_HINT, missing_tools, promtool
 
 PROMETHEUS = DEPLOY / "prometheus"
 GRAFANA = DEPLOY / "grafana"

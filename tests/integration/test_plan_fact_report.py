@@ -13,12 +13,12 @@ import pytest
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
+from kernel.contracts.indicators import IndicatorRecord
+from kernel.observability import Metrics
+from kernel.settings import Settings
 from services.auth.roles import Role
 from services.auth.store import add_user
 from services.cli import app as cli_app
-from services.contracts.indicators import IndicatorRecord
-from services.observability import Metrics
-from services.settings import Settings
 from services.web.app import create_app
 from sla.aggregation import current_records
 from sla.main import open_sla

@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 import httpx
 import pytest
 
+from kernel.clock import Clock
+from kernel.observability import Metrics
 from services.auth.roles import Role
 from services.auth.store import add_user
-from services.clock import Clock
-from services.observability import Metrics
 from services.web.app import create_app
 from sla.main import SlaContext, open_sla
 from tests.conftest import SettingsFactory

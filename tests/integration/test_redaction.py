@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from kernel.db.schema import message_authors, message_revisions, messages
+from kernel.observability import Metrics
 from services.cli import app as cli_app
-from services.db.schema import message_authors, message_revisions, messages
-from services.observability import Metrics
 from sla.main import SlaContext, open_sla
 from sla.redaction import REDACTED_TEXT, redact
 from tests.conftest import SettingsFactory

@@ -14,13 +14,13 @@ from ingest.handlers import VkEventIngestor
 from ingest.sources import SourceCatalog
 from ingest.vk.callback import callback_router
 from ingest.vk.client import VkCallError, VkClient
-from ingest.vk.fake_server import FakeVkServer
-from services.bus.memory import RecordingPublisher
-from services.contracts.messages import Channel
-from services.observability import Metrics
-from services.settings import Settings
+from kernel.bus.memory import RecordingPublisher
+from kernel.contracts.messages import Channel
+from kernel.observability import Metrics
+from kernel.settings import Settings
 from tests.conftest import SettingsFactory
 from tests.factories import appeal_source
+from tools.fake_vk import FakeVkServer
 
 pytestmark = pytest.mark.integration
 TOKEN = "vk1.a.TOKEN-must-not-leak-7f3a"

@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from services.db.schema import incident_events, incidents
-from services.observability import Metrics
+from kernel.db.schema import incident_events, incidents
+from kernel.observability import Metrics
 from sla.main import SlaContext, open_sla
 from tests.conftest import SettingsFactory
 from tests.factories import classified, raw_message

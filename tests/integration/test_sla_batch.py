@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import Table, select
 from sqlalchemy.engine import make_url
 
-from services.contracts.classification import ClassifiedMessage
-from services.contracts.messages import MessageAction
-from services.db.schema import (
+from kernel.contracts.classification import ClassifiedMessage
+from kernel.contracts.messages import MessageAction
+from kernel.db.schema import (
     incident_events,
     incidents,
     message_authors,
@@ -21,7 +21,7 @@ from services.db.schema import (
     messages,
     outbox,
 )
-from services.observability import Metrics
+from kernel.observability import Metrics
 from sla import repository
 from sla.main import SlaContext, open_sla
 from tests.conftest import SettingsFactory

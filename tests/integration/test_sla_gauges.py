@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from services.db.schema import incidents
-from services.observability import Metrics
+from kernel.db.schema import incidents
+from kernel.observability import Metrics
 from sla.domain import Answer, Reject
 from sla.gauges import INDICATOR_MONTHS, SlaGauges, export_indicators
 from sla.main import SlaContext, open_sla

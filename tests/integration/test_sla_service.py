@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from services.contracts.messages import MessageAction
-from services.db.schema import incident_events, incidents, message_revisions, messages, outbox
-from services.observability import Metrics
+from kernel.contracts.messages import MessageAction
+from kernel.db.schema import incident_events, incidents, message_revisions, messages, outbox
+from kernel.observability import Metrics
 from sla.main import SlaContext, open_sla
 from tests.conftest import SettingsFactory
 from tests.factories import classified, raw_message

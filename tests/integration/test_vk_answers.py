@@ -8,14 +8,12 @@ import pytest
 from sqlalchemy import select
 
 from ingest.sources import SourceCatalog
-from ingest.vk.fake_server import FakeVkServer
-from services.bus.kafka import KafkaTransport
-from services.contracts.incidents import IncidentEvent
-from services.contracts.messages import SourceKind, vk_message_id
-from services.contracts.topics import Topic
-from services.db.schema import incident_events, outbox
-from services.local.kafka import KafkaServer
-from services.observability import Metrics
+from kernel.bus.kafka import KafkaTransport
+from kernel.contracts.incidents import IncidentEvent
+from kernel.contracts.messages import SourceKind, vk_message_id
+from kernel.contracts.topics import Topic
+from kernel.db.schema import incident_events, outbox
+from kernel.observability import Metrics
 from services.runtime.vk import VkClients, answer_subscriptions
 from sla.domain import Answer
 from sla.main import SlaContext, open_sla
@@ -23,6 +21,8 @@ from sla.repository import incident_id_for
 from tests.conftest import SettingsFactory
 from tests.factories import GROUP, classified, raw_message
 from tests.fakes import wait_for
+from tools.fake_vk import FakeVkServer
+from tools.kafka import KafkaServer
 
 pytestmark = pytest.mark.integration
 CITY, LOCAL = 210000001, 210000002

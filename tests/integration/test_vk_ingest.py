@@ -16,17 +16,17 @@ from ingest.handlers import VkEventIngestor
 from ingest.sources import SourceCatalog
 from ingest.vk.callback import callback_router
 from ingest.vk.client import VkClient
-from ingest.vk.fake_server import FakeVkServer
 from ingest.vk.longpoll import LongPollListener
 from ingest.vk.polling import WallPoller
-from services.bus.memory import RecordingPublisher
-from services.contracts.messages import RawMessage
-from services.contracts.topics import Topic
-from services.db.engine import Database, open_database
-from services.db.migrate import upgrade
-from services.observability import Metrics
-from services.settings import Settings
+from kernel.bus.memory import RecordingPublisher
+from kernel.contracts.messages import RawMessage
+from kernel.contracts.topics import Topic
+from kernel.db.engine import Database, open_database
+from kernel.db.migrate import upgrade
+from kernel.observability import Metrics
+from kernel.settings import Settings
 from tests.conftest import SettingsFactory
+from tools.fake_vk import FakeVkServer
 
 pytestmark = pytest.mark.integration
 CITY, LOCAL = 210000001, 210000002

@@ -1,21 +1,21 @@
 """Nobody reads the wall clock to decide what happens or what a test expects: otklik takes "now"
-from services/clock.py (``Settings.clock``), tests from the ``clock`` fixture at a moment they
+from kernel/clock.py (``Settings.clock``), tests from the ``clock`` fixture at a moment they
 choose (tests/moments.py). The places that do read it are listed here by name, each with why."""
 
 import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("services", "ingest", "classifier", "sla", "tests")
+PACKAGES = ("kernel", "ingest", "classifier", "sla", "services", "tools", "tests")
 # (file, function) -> why it may read the system clock.
 ALLOWED = {
-    ("services/clock.py", "__call__"): "the one clock itself",
-    ("services/clock.py", "starting_at"): "the offset from the system clock to a chosen moment",
-    ("services/bus/delivery.py", "make_dead_letter"): "when a record failed, for the operator",
+    ("kernel/clock.py", "__call__"): "the one clock itself",
+    ("kernel/clock.py", "starting_at"): "the offset from the system clock to a chosen moment",
+    ("kernel/bus/delivery.py", "make_dead_letter"): "when a record failed, for the operator",
     ("services/cli.py", "classifier_promote"): "when a model was promoted, for the operator",
     ("classifier/training.py", "_train"): "a model version names when it was trained",
     ("classifier/evaluation.py", "build_report"): "when an evaluation was made",
-    ("services/local/dashboard_render.py", "main"): "Prometheus's time range (system clock)",
+    ("tools/dashboard_render.py", "main"): "Prometheus's time range (system clock)",
     ("tests/e2e/test_observability.py", "prometheus_now"): "Prometheus's time range",
 }
 WALL_CLOCK = {("datetime", "now"), ("datetime", "utcnow"), ("datetime", "today"),
@@ -46,7 +46,7 @@ FILES = sorted(p for package in PACKAGES for p in (ROOT / package).rglob("*.py")
 
 
 def test_the_check_finds_a_wall_clock_read() -> None:
-    assert wall_clock_reads(ROOT / "services" / "clock.py") == [
+    assert wall_clock_reads(ROOT / "kernel" / "clock.py") == [
         ("__call__", 19),
         ("starting_at", 24),
     ]

@@ -3,11 +3,11 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from services.contracts.classification import ClassifiedMessage, Decision, Sentiment
-from services.contracts.deadletters import DeadLetter
-from services.contracts.incidents import IncidentEvent
-from services.contracts.indicators import IndicatorRecord
-from services.contracts.messages import (
+from kernel.contracts.classification import ClassifiedMessage, Decision, Sentiment
+from kernel.contracts.deadletters import DeadLetter
+from kernel.contracts.incidents import IncidentEvent
+from kernel.contracts.indicators import IndicatorRecord
+from kernel.contracts.messages import (
     Author,
     Channel,
     RawMessage,
@@ -15,7 +15,7 @@ from services.contracts.messages import (
     appeal_message_id,
     vk_message_id,
 )
-from services.contracts.topics import Topic, topic_name
+from kernel.contracts.topics import Topic, topic_name
 
 NOW = datetime(2026, 9, 1, 9, 30, tzinfo=UTC)
 

@@ -5,13 +5,13 @@ only the message at fault is dead-lettered; an outage is retried, never dead-let
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from services.bus import delivery
-from services.bus.delivery import deliver_batch
-from services.bus.memory import RecordingPublisher
-from services.bus.port import Subscription
-from services.contracts.messages import RawMessage
-from services.contracts.topics import Topic
-from services.observability import Metrics
+from kernel.bus import delivery
+from kernel.bus.delivery import deliver_batch
+from kernel.bus.memory import RecordingPublisher
+from kernel.bus.port import Subscription
+from kernel.contracts.messages import RawMessage
+from kernel.contracts.topics import Topic
+from kernel.observability import Metrics
 from tests.factories import raw_message
 
 

@@ -5,7 +5,7 @@ import pytest
 
 from ingest.domain import InvalidEventError, normalise_vk_event, plain_text
 from ingest.sources import Source, SourceCatalog
-from services.contracts.messages import MessageAction, SourceKind
+from kernel.contracts.messages import MessageAction, SourceKind
 
 NOW = datetime(2026, 9, 1, 12, 0, tzinfo=UTC)
 CATALOG = SourceCatalog(

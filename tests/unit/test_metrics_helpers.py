@@ -6,9 +6,9 @@ import math
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
-from services.local.dashboard_render import fmt, threshold_colour
-from services.local.dashboards import interpolate, legend
-from services.observability import Metrics, SnapshotGauge
+from kernel.observability import Metrics, SnapshotGauge
+from tools.dashboard_render import fmt, threshold_colour
+from tools.dashboards import interpolate, legend
 
 
 def test_a_snapshot_gauge_is_replaced_as_a_whole() -> None:

@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from services.settings import Settings
+from kernel.settings import Settings
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

@@ -5,7 +5,7 @@ to the JSON API, which checks the role of every request (docs/web-ui.md)."""
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from services.settings import Settings
+from kernel.settings import Settings
 from services.web.security import WebState
 from services.web.ui import auth_views, events, incident_views, queue_views
 from services.web.ui.pages import HERE, LoginRequiredError, login_redirect

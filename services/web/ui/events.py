@@ -20,9 +20,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy.exc import SQLAlchemyError
 
+from kernel.db.engine import Database
 from services.auth.roles import Action
 from services.auth.store import User
-from services.db.engine import Database
 from services.web.security import requires
 from sla.changes import Change, ChangeCursor, changed_since
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from classifier.domain import DEPARTMENTS
-from services.contracts.indicators import IndicatorRecord
+from kernel.contracts.indicators import IndicatorRecord
 from services.runtime.indicator_views import drill_down_of
 from services.runtime.reports import collect_report, load_plans_file
 from services.web.ui.charts import Chart, line_chart

@@ -12,7 +12,7 @@ from classifier.corpus import load_corpus, split
 from classifier.handlers import decide, decide_all
 from classifier.model import IncidentModel
 from classifier.training import train
-from services.contracts.messages import MessageAction
+from kernel.contracts.messages import MessageAction
 from tests.factories import raw_message
 
 ODD_TEXTS = [

@@ -11,8 +11,8 @@ from typing import Any
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from services.bus.memory import RecordingPublisher
-from services.contracts.topics import Topic
+from kernel.bus.memory import RecordingPublisher
+from kernel.contracts.topics import Topic
 
 # Kafka's default limit for one record (producer max.request.size, broker message.max.bytes):
 # anything a stage publishes must fit, or publishing fails and the input is retried for ever.

@@ -30,8 +30,8 @@ from ingest.appeals.importer import (
 )
 from ingest.appeals.mail import email_record
 from ingest.sources import ImapConfig
-from services.contracts.messages import Channel, RawMessage
-from services.observability import Metrics
+from kernel.contracts.messages import Channel, RawMessage
+from kernel.observability import Metrics
 from tests.factories import APPEAL_IMPORT_HEADER, appeal_source
 from tests.unit.fuzz.inputs import (
     KAFKA_MAX_BYTES,

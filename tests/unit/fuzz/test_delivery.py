@@ -13,14 +13,14 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from services.bus.delivery import deliver
-from services.bus.port import Subscription
-from services.contracts.classification import ClassifiedMessage
-from services.contracts.deadletters import DeadLetter
-from services.contracts.incidents import IncidentEvent
-from services.contracts.messages import RawMessage
-from services.contracts.topics import Topic
-from services.observability import Metrics
+from kernel.bus.delivery import deliver
+from kernel.bus.port import Subscription
+from kernel.contracts.classification import ClassifiedMessage
+from kernel.contracts.deadletters import DeadLetter
+from kernel.contracts.incidents import IncidentEvent
+from kernel.contracts.messages import RawMessage
+from kernel.contracts.topics import Topic
+from kernel.observability import Metrics
 from tests.factories import classified, raw_message
 from tests.unit.fuzz.inputs import (
     DEEP,

@@ -18,9 +18,9 @@ from ingest.domain import InvalidEventError, normalise_vk_event
 from ingest.handlers import VkEventIngestor
 from ingest.replay import replay_vk_file
 from ingest.sources import SourceCatalog
-from services.contracts.messages import RawMessage
-from services.contracts.topics import Topic
-from services.observability import Metrics
+from kernel.contracts.messages import RawMessage
+from kernel.contracts.topics import Topic
+from kernel.observability import Metrics
 from tests.factories import GROUP, SOURCES_YAML
 from tests.unit.fuzz.inputs import (
     DEEP,

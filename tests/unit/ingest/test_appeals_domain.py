@@ -16,7 +16,7 @@ from ingest.appeals.domain import (
 )
 from ingest.appeals.mail import email_record, html_to_text
 from ingest.sources import ImapConfig, Source
-from services.contracts.messages import Attachment, Channel, SourceKind
+from kernel.contracts.messages import Attachment, Channel, SourceKind
 from tests.factories import appeal_source
 
 MOSCOW = ZoneInfo("Europe/Moscow")

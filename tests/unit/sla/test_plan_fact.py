@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.contracts.indicators import IndicatorRecord
+from kernel.contracts.indicators import IndicatorRecord
 from sla.plan_fact import PlanFactReport, Verdict, build_report, parse_period
 from sla.plans import Plans, PlansError, load_plans
 

@@ -15,10 +15,10 @@ from datetime import UTC, datetime
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from services.bus.port import Publisher, Subscription
-from services.contracts.deadletters import DeadLetter
-from services.contracts.topics import Topic
-from services.observability import Metrics
+from kernel.bus.port import Publisher, Subscription
+from kernel.contracts.deadletters import DeadLetter
+from kernel.contracts.topics import Topic
+from kernel.observability import Metrics
 
 log = logging.getLogger(__name__)
 

@@ -213,7 +213,7 @@ class Metrics:
         )
         where = ["source", "channel", "municipality"]
         # Seconds since, not a timestamp: every comparison of a data time with "now" is made on
-        # otklik's one clock (services/clock.py), never on the scraping Prometheus's.
+        # otklik's one clock (kernel/clock.py), never on the scraping Prometheus's.
         self.source_silence = SnapshotGauge(
             "otklik_source_silence_seconds",
             "Seconds since a resident last wrote in the source (sources heard from in 90 days)",

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from services.settings import Settings
+from kernel.settings import Settings
 
 
 def sqlalchemy_url(url: str) -> str:
@@ -36,7 +36,7 @@ def resolve_database_url(settings: Settings) -> tuple[str, Any]:
     """The configured URL, or an embedded PostgreSQL under data_dir when none is configured."""
     if settings.database_url is not None:
         return settings.database_url.get_secret_value(), None
-    from services.local.postgres import start_embedded_postgres
+    from kernel.db.embedded import start_embedded_postgres
 
     handle, url = start_embedded_postgres(Path(settings.data_dir) / "pg")
     return url, handle

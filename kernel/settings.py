@@ -9,7 +9,7 @@ import yaml
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from services.clock import Clock
+from kernel.clock import Clock
 
 
 class Settings(BaseSettings):

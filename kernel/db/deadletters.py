@@ -2,9 +2,9 @@
 
 from sqlalchemy.dialects.postgresql import insert
 
-from services.contracts.deadletters import DeadLetter
-from services.db.engine import Database
-from services.db.schema import dead_letters
+from kernel.contracts.deadletters import DeadLetter
+from kernel.db.engine import Database
+from kernel.db.schema import dead_letters
 
 
 async def store_dead_letter(db: Database, letter: DeadLetter) -> None:

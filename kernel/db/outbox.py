@@ -12,12 +12,12 @@ from pydantic import BaseModel
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.bus.port import Outgoing, Publisher, publish_many
-from services.contracts.topics import Topic
-from services.db.bulk import insert_rows
-from services.db.engine import Database
-from services.db.schema import outbox
-from services.observability import Metrics
+from kernel.bus.port import Outgoing, Publisher, publish_many
+from kernel.contracts.topics import Topic
+from kernel.db.bulk import insert_rows
+from kernel.db.engine import Database
+from kernel.db.schema import outbox
+from kernel.observability import Metrics
 
 log = logging.getLogger(__name__)
 

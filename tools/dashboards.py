@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from services.local.prometheus import DEPLOY, RULES, PromClient
+from tools.prometheus import DEPLOY, RULES, PromClient
 
 DASHBOARDS = DEPLOY / "grafana" / "dashboards"
 DATASOURCE_UID = "otklik-prometheus"  # deploy/grafana/provisioning/datasources/prometheus.yml

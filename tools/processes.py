@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from services.local.kafka import free_port
+from tools.kafka import free_port
 
 
 class OtklikProcesses:

@@ -6,7 +6,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel
 
-from services.contracts.topics import Topic
+from kernel.contracts.topics import Topic
 
 
 class Publisher(Protocol):

@@ -15,14 +15,14 @@ from dataclasses import dataclass
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
-from services.observability import Metrics
+from kernel.observability import Metrics
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class WatchedConsumer:
-    topic: str  # the logical topic (services.contracts.topics.Topic value), no namespace
+    topic: str  # the logical topic (kernel.contracts.topics.Topic value), no namespace
     group: str  # the logical consumer group, no prefix
     consumer: Callable[[], AIOKafkaConsumer | None]  # None until started and after stopping
 

@@ -6,7 +6,7 @@ every number and line from the panel's own queries run against a Prometheus (que
 series, an instant query for stat and bar gauge panels), in Grafana's dark theme colours. Nothing
 is invented: a panel whose queries return nothing says «Нет данных», as Grafana does.
 
-    python -m services.local.dashboard_render --prometheus http://127.0.0.1:9090 \\
+    python -m tools.dashboard_render --prometheus http://127.0.0.1:9090 \\
         --dashboard deploy/grafana/dashboards/sla.json --minutes 60 --output sla.png
 """
 
@@ -28,8 +28,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from services.local.dashboards import interpolate, legend, resolve_variables
-from services.local.prometheus import PromClient
+from tools.dashboards import interpolate, legend, resolve_variables
+from tools.prometheus import PromClient
 
 BG, PANEL, BORDER, TEXT, MUTED = "#111217", "#181b1f", "#2c3235", "#ccccdc", "#8e8e9e"
 PALETTE = ["#73bf69", "#f2cc0c", "#8ab8ff", "#ff780a", "#f2495c", "#5794f2", "#b877d9", "#fade2a"]

@@ -1,9 +1,9 @@
-"""Alembic environment: online migrations only, URL passed in by services.db.migrate."""
+"""Alembic environment: online migrations only, URL passed in by kernel.db.migrate."""
 
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-from services.db.schema import metadata
+from kernel.db.schema import metadata
 
 url = context.config.attributes["url"]
 engine = create_engine(url, poolclass=pool.NullPool)

@@ -13,8 +13,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from ingest.vk.fake_state import FakeApiError, FakeVkState
-from services.clock import SYSTEM_CLOCK, Clock
+from kernel.clock import SYSTEM_CLOCK, Clock
+from tools.fake_vk_state import FakeApiError, FakeVkState
 
 MethodImpl = Any
 _ONE_METHOD = re.compile(

@@ -4,7 +4,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.contracts.messages import RawMessage
+from kernel.contracts.messages import RawMessage
 
 
 class Sentiment(StrEnum):

@@ -5,7 +5,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-from services.db.engine import sqlalchemy_url
+from kernel.db.engine import sqlalchemy_url
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 

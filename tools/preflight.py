@@ -12,9 +12,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from services.local import prometheus
-from services.local.browser import BROWSER_HINT, missing_browser
-from services.local.kafka import INSTALL_HINT, ensure_jars, missing_tools
+from tools import prometheus
+from tools.browser import BROWSER_HINT, missing_browser
+from tools.kafka import INSTALL_HINT, ensure_jars, missing_tools
 
 DOVECOT_HINT = "apt-get install -y dovecot-imapd (Debian's dovecot, for the IMAP tests)"
 

@@ -23,12 +23,12 @@ from faststream.kafka.annotations import KafkaMessage
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from pydantic import BaseModel
 
-from services.bus.delivery import deliver, deliver_batch
-from services.bus.lag import LagMonitor, WatchedConsumer
-from services.bus.port import Outgoing, Subscription, encode
-from services.contracts.topics import Topic, topic_name
-from services.observability import Metrics
-from services.settings import Settings
+from kernel.bus.delivery import deliver, deliver_batch
+from kernel.bus.lag import LagMonitor, WatchedConsumer
+from kernel.bus.port import Outgoing, Subscription, encode
+from kernel.contracts.topics import Topic, topic_name
+from kernel.observability import Metrics
+from kernel.settings import Settings
 
 log = logging.getLogger(__name__)
 HEADERS = [("content-type", b"application/json")]  # every payload is a contract model's JSON

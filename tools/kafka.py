@@ -1,7 +1,7 @@
 """A real single-node Apache Kafka (KRaft) for tests and local runs, without Docker or root.
 
 Kafka's jars come from Maven Central through the machine's Maven and are cached under the user's
-cache dir, so only the first run downloads. ``python -m services.local.kafka run`` starts one in
+cache dir, so only the first run downloads. ``python -m tools.kafka run`` starts one in
 the foreground for trying the distributed mode by hand.
 """
 

@@ -6,12 +6,12 @@ import contextlib
 
 from pydantic import BaseModel
 
-from services.bus.delivery import deliver
-from services.bus.port import Subscription, encode
-from services.contracts.deadletters import DeadLetter
-from services.contracts.messages import RawMessage
-from services.contracts.topics import Topic
-from services.observability import Metrics
+from kernel.bus.delivery import deliver
+from kernel.bus.port import Subscription, encode
+from kernel.contracts.deadletters import DeadLetter
+from kernel.contracts.messages import RawMessage
+from kernel.contracts.topics import Topic
+from kernel.observability import Metrics
 
 
 class InMemoryBus:

@@ -1,7 +1,7 @@
 """A real Prometheus on 127.0.0.1 (Debian's ``prometheus`` package) for the tests that check the
 dashboards and alert rules against real scrapes, and for trying the dashboards by hand.
 
-``python -m services.local.prometheus HOST:PORT ...`` scrapes the given /metrics endpoints
+``python -m tools.prometheus HOST:PORT ...`` scrapes the given /metrics endpoints
 every second with the rules of deploy/prometheus and serves the API on a free port.
 """
 
@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from services.local.kafka import free_port
+from tools.kafka import free_port
 
 PACKAGE = "prometheus"
 INSTALL_HINT = "apt-get install -y prometheus (Debian's package: the prometheus and promtool tools)"

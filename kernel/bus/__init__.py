@@ -1,5 +1,5 @@
 """Message bus port and its two transports: Kafka (distributed) and in-process (embedded).
 
-Both run the very same delivery code (``services.bus.delivery``) and the very same handlers; only
+Both run the very same delivery code (``kernel.bus.delivery``) and the very same handlers; only
 the transport differs.
 """
