@@ -28,10 +28,10 @@ from sklearn.metrics import precision_recall_fscore_support
 from sklearn.pipeline import Pipeline, make_pipeline
 from threadpoolctl import threadpool_limits
 
-from classifier import features
 from classifier.corpus import load_corpus, split
+from classifier.domain import features
+from classifier.domain.model import IncidentModel
 from classifier.evaluation import DEFAULT_RUSENTIMENT, read_labelled_csv
-from classifier.model import IncidentModel
 from classifier.training import evaluate, train
 
 

@@ -38,8 +38,8 @@ from kernel.db.engine import Database, sqlalchemy_url
 from kernel.db.migrate import upgrade
 from kernel.db.schema import indicator_values, outbox
 from kernel.settings import Settings
-from sla.aggregation import month_bounds, months_with_data
-from sla.scheduled import Aggregator
+from sla.aggregator import Aggregator
+from sla.storage.aggregation import month_bounds, months_with_data
 
 MONTH = "2026-09"
 ZONE = ZoneInfo("Europe/Moscow")

@@ -24,10 +24,10 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from pydantic import SecretStr
 
-from ingest.cursors import CursorStore
-from ingest.domain import normalise_vk_event
+from ingest.domain.sources import SourceCatalog
+from ingest.domain.vk_events import normalise_vk_event
 from ingest.handlers import VkEventIngestor
-from ingest.sources import SourceCatalog
+from ingest.storage.cursors import CursorStore
 from ingest.vk.client import VkClient
 from ingest.vk.longpoll import TS_KEY, LongPollListener
 from kernel.bus.kafka import KafkaTransport, ensure_topics

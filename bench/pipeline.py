@@ -50,8 +50,8 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from bench.ingest import Payload, managed_group_catalog, send_raw
 from classifier.bootstrap import ensure_promoted_model
 from classifier.corpus import load_corpus
-from ingest.cursors import CursorStore
-from ingest.domain import normalise_vk_event
+from ingest.domain.vk_events import normalise_vk_event
+from ingest.storage.cursors import CursorStore
 from ingest.vk.longpoll import TS_KEY
 from kernel.bus.kafka import ensure_topics
 from kernel.contracts.topics import Topic, topic_name

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from classifier.domain import Verdict
-from classifier.model import IncidentModel
+from classifier.domain.model import IncidentModel
+from classifier.domain.verdict import Verdict
 
 CHUNK = 2000
 ADDED = ("is_incident", "score", "category")

@@ -5,7 +5,7 @@ import logging
 from pathlib import Path
 
 from classifier.corpus import corpus_digest, load_corpus, split
-from classifier.registry import ModelInfo, ModelRegistry
+from classifier.storage.registry import ModelInfo, ModelRegistry
 from classifier.training import evaluate, train
 
 log = logging.getLogger(__name__)

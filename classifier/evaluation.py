@@ -18,7 +18,7 @@ import numpy as np
 from sklearn.metrics import average_precision_score, confusion_matrix, precision_recall_curve
 
 from classifier.corpus import Example
-from classifier.domain import Verdict
+from classifier.domain.verdict import Verdict
 from classifier.report_files import plot_pr_curve, render_markdown
 from classifier.training import verdict_metrics
 

@@ -4,10 +4,10 @@ import asyncio
 import logging
 import time
 
-from classifier.domain import DEPARTMENTS
-from classifier.model import IncidentModel
-from classifier.registry import ModelRegistry
+from classifier.domain.model import IncidentModel
+from classifier.storage.registry import ModelRegistry
 from kernel.bus.port import Publisher, publish_many
+from kernel.contracts.categories import DEPARTMENTS
 from kernel.contracts.classification import ClassifiedMessage, Decision, Sentiment
 from kernel.contracts.messages import MessageAction, RawMessage
 from kernel.contracts.topics import Topic

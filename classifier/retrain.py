@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from classifier.corpus import Example, corpus_digest, is_held_out, load_corpus, split
-from classifier.model import IncidentModel
-from classifier.registry import ModelRegistry, NoPromotedModelError
+from classifier.domain.model import IncidentModel
+from classifier.storage.registry import ModelRegistry, NoPromotedModelError
 from classifier.training import TARGET_RECALL, evaluate, train
 
 LABEL_KIND = "moderator"

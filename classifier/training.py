@@ -10,8 +10,8 @@ from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from threadpoolctl import threadpool_limits
 
 from classifier.corpus import Example, corpus_digest
-from classifier.domain import Verdict
-from classifier.model import IncidentModel, build_features, incident_head, label_head
+from classifier.domain.model import IncidentModel, build_features, incident_head, label_head
+from classifier.domain.verdict import Verdict
 
 TARGET_RECALL = 0.90
 

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from ingest.domain import InvalidEventError, normalise_vk_event
-from ingest.sources import SourceCatalog
+from ingest.domain.sources import SourceCatalog
+from ingest.domain.vk_events import InvalidEventError, normalise_vk_event
 from kernel.bus.delivery import make_dead_letter, send_dead_letter
 from kernel.bus.port import Publisher, publish_many
 from kernel.contracts.messages import RawMessage

@@ -43,8 +43,8 @@ def demo(
     ] = True,
 ) -> None:
     """Весь конвейер в одном процессе: встроенная шина и PostgreSQL, демо-выборка VK."""
-    from services.runtime.demo_data import DEMO_DATA
-    from services.runtime.embedded import run_embedded
+    from services.demo.bundled import DEMO_DATA
+    from services.demo.embedded import run_embedded
 
     settings = _settings()
     asyncio.run(run_embedded(settings, sample or DEMO_DATA / "vk_sample.jsonl", serve))
@@ -137,7 +137,7 @@ def replay(file: Path) -> None:
     """Загрузить историю (JSONL событий: message, assigned, claimed, answered, rejected,
     reassigned, closed, reopened) через ту же доменную логику; всё или ничего."""
     from services.runtime.processes import replay_history_file
-    from sla.history import HistoryError
+    from sla.domain.history import HistoryError
 
     try:
         report = asyncio.run(replay_history_file(_settings(), file))
@@ -168,7 +168,7 @@ def indicators(
     """Показатели месяца (последняя ревизия каждого муниципалитета; в каждой строке —
     revision и computed_at). XLSX: строка 1 — заголовки по-русски, строка 2 — имена полей."""
     from services.runtime.processes import month_indicators
-    from services.runtime.reports import INDICATOR_FORMATS, emit, render_indicators
+    from sla.reports.exports import INDICATOR_FORMATS, emit, render_indicators
 
     _check_month(month)
     _export_target(fmt, INDICATOR_FORMATS, output)
@@ -190,18 +190,21 @@ def report(
     Факт — среднее месячных значений (A_2, доли) или сумма (количество); исполнение —
     факт / план (для доли негативных — план / факт); от 95 % — «эффективно». Планы — из
     OTKLIK_PLANS_FILE; у каждого месяца указана ревизия, из которой взяты данные."""
-    from services.runtime.reports import (
+    from services.demo.bundled import default_plans_file
+    from sla.domain.plans import PlansError
+    from sla.reports.exports import (
         REPORT_FORMATS,
         ReportError,
         emit,
         plan_fact_report,
         render_report,
     )
-    from sla.plans import PlansError
 
     _export_target(fmt, REPORT_FORMATS, output)
+    settings = _settings()
+    plans = default_plans_file(settings)
     try:
-        built = asyncio.run(plan_fact_report(_settings(), period, municipality))
+        built = asyncio.run(plan_fact_report(settings, plans, period, municipality))
     except (ReportError, PlansError) as error:
         typer.echo(f"отчёт не сформирован:\n{error}", err=True)
         raise typer.Exit(2) from error
@@ -218,7 +221,7 @@ def ranking(
     ] = None,
 ) -> None:
     """Свод по региону за месяц и рейтинг муниципалитетов по A_2 (JSON)."""
-    from services.runtime.indicator_views import region_view
+    from sla.reports.indicator_views import region_view
 
     _check_month(month)
     rollup = asyncio.run(region_view(_settings(), month, region))
@@ -242,9 +245,9 @@ def drill_down(
 ) -> None:
     """Инциденты (или сообщения), из которых сложилось число показателя: сроки, решение
     «вовремя» и его причина, политика SLA."""
-    from services.runtime.indicator_views import drill_down_view
-    from services.runtime.reports import emit, render_rows
-    from sla.drilldown import Measure
+    from sla.reports.exports import emit, render_rows
+    from sla.reports.indicator_views import drill_down_view
+    from sla.storage.drilldown import Measure
 
     _check_month(month)
     try:
@@ -301,7 +304,7 @@ def classifier_train(
 ) -> None:
     """Обучить модель на корпусе из репозитория и сохранить версию в реестре."""
     from classifier.bootstrap import train_and_register
-    from classifier.registry import ModelRegistry
+    from classifier.storage.registry import ModelRegistry
 
     info = train_and_register(ModelRegistry(_settings().models_path), promote=promote)
     typer.echo(json.dumps(info.meta, ensure_ascii=False, indent=2))
@@ -310,7 +313,7 @@ def classifier_train(
 @classifier_app.command("promote")
 def classifier_promote(version: str) -> None:
     """Сделать версию основной (сервисы подхватят её без перезапуска)."""
-    from classifier.registry import ModelRegistry
+    from classifier.storage.registry import ModelRegistry
 
     ModelRegistry(_settings().models_path).promote(version)
     typer.echo(f"promoted {version} at {datetime.now(UTC).isoformat()}")
@@ -319,7 +322,7 @@ def classifier_promote(version: str) -> None:
 @classifier_app.command("list")
 def classifier_list() -> None:
     """Версии моделей в реестре."""
-    from classifier.registry import ModelRegistry
+    from classifier.storage.registry import ModelRegistry
 
     registry = ModelRegistry(_settings().models_path)
     promoted = registry.promoted_version()
@@ -356,7 +359,7 @@ def classifier_evaluate(
         summary,
         write_report,
     )
-    from classifier.registry import ModelRegistry
+    from classifier.storage.registry import ModelRegistry
 
     settings = _settings()
     # Like `classify`, a fresh installation evaluates the default model it trains on first use.
@@ -445,7 +448,7 @@ def import_file(
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     from ingest.appeals.importer import ImportFileError
-    from ingest.sources import SourcesFileError
+    from ingest.sources_file import SourcesFileError
     from services.runtime.appeals import import_appeals
 
     try:

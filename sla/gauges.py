@@ -20,9 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from kernel.db.engine import Database
 from kernel.db.schema import incidents, indicator_values, messages
 from kernel.observability import Labels, Metrics
-from sla.aggregation import current_records
-from sla.domain import OPEN_STATUSES, Status
-from sla.policy import SlaPolicy
+from sla.domain.lifecycle import OPEN_STATUSES, Status
+from sla.domain.policy import SlaPolicy
+from sla.storage.aggregation import current_records
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from sla.policy import SlaPolicy, load_policy
+from sla.domain.policy import SlaPolicy, load_policy
 
 BUNDLED = Path(__file__).with_name("default_policy.yaml")
 

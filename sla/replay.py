@@ -16,8 +16,8 @@ from kernel.contracts.classification import Decision, Sentiment
 from kernel.contracts.messages import Author, Channel, RawMessage, SourceKind
 from kernel.db.engine import Database
 from kernel.db.schema import messages
-from sla import repository
-from sla.domain import (
+from sla.domain.history import HistoryError, HistoryEvent, parse_history
+from sla.domain.lifecycle import (
     Answer,
     Claim,
     Close,
@@ -27,8 +27,8 @@ from sla.domain import (
     Reject,
     Reopen,
 )
-from sla.history import HistoryError, HistoryEvent, parse_history
 from sla.service import IncidentService, Opening
+from sla.storage import repository
 
 _KINDS = {
     "vk": SourceKind.VK_COMMENT,

@@ -18,9 +18,9 @@ from kernel.contracts.classification import ClassifiedMessage, Decision
 from kernel.contracts.messages import MessageAction, RawMessage
 from kernel.db.engine import Database
 from kernel.observability import Metrics
-from sla import repository
-from sla.deadlines import deadline_events
-from sla.domain import (
+from sla.domain.deadlines import deadline_events
+from sla.domain.labels import moderator_label
+from sla.domain.lifecycle import (
     Answer,
     Assign,
     Claim,
@@ -38,8 +38,8 @@ from sla.domain import (
     decide,
     opened,
 )
-from sla.labels import moderator_label
-from sla.replies import is_intermediate_reply
+from sla.domain.replies import is_intermediate_reply
+from sla.storage import repository
 
 log = logging.getLogger(__name__)
 

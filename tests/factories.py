@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ingest.sources import ImportColumns, Source
+from ingest.domain.sources import ImportColumns, Source
 from kernel.contracts.classification import ClassifiedMessage, Decision, Sentiment
 from kernel.contracts.messages import Author, Channel, RawMessage, SourceKind, vk_message_id
-from sla.domain import Deadlines, Incident, Status
+from sla.domain.lifecycle import Deadlines, Incident, Status
 
 GROUP = 210000001
 SOURCES_YAML = f"""sources:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.sources import ImapConfig
+from ingest.domain.sources import ImapConfig
 from tests.conftest import unavailable
 
 PASSWORD = "imap-test-password"

@@ -21,10 +21,10 @@ from datetime import datetime, tzinfo
 
 from pydantic import SecretStr
 
-from ingest.appeals.domain import InvalidAppealError, normalise_appeal
-from ingest.appeals.mail import email_record
-from ingest.cursors import CursorStore
-from ingest.sources import ImapConfig, Source
+from ingest.domain.appeals import InvalidAppealError, normalise_appeal
+from ingest.domain.mail import email_record
+from ingest.domain.sources import ImapConfig, Source
+from ingest.storage.cursors import CursorStore
 from kernel.bus.delivery import make_dead_letter, send_dead_letter
 from kernel.bus.port import Publisher
 from kernel.contracts.topics import Topic

@@ -21,8 +21,8 @@ from typing import Any
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
-from ingest.appeals.domain import InvalidAppealError, normalise_appeal
-from ingest.sources import Source
+from ingest.domain.appeals import InvalidAppealError, normalise_appeal
+from ingest.domain.sources import Source
 from kernel.bus.delivery import make_dead_letter, send_dead_letter
 from kernel.bus.port import Publisher
 from kernel.contracts.messages import Channel, RawMessage

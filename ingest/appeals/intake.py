@@ -18,8 +18,8 @@ from fastapi import APIRouter, Header, HTTPException, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
 
-from ingest.appeals.domain import InvalidAppealError, normalise_appeal
-from ingest.sources import Source, SourceCatalog
+from ingest.domain.appeals import InvalidAppealError, normalise_appeal
+from ingest.domain.sources import Source, SourceCatalog
 from kernel.bus.delivery import make_dead_letter, send_dead_letter
 from kernel.bus.port import Publisher
 from kernel.contracts.messages import Channel

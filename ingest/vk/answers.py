@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ingest.sources import Source, SourceCatalog
+from ingest.domain.sources import Source, SourceCatalog
 from ingest.vk.client import VkCallError, VkClient
 from ingest.vk.errors import ErrorAction
 from kernel.contracts.incidents import IncidentEvent

@@ -17,8 +17,8 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import PlainTextResponse
 
+from ingest.domain.sources import Source
 from ingest.handlers import VkEventIngestor
-from ingest.sources import Source
 from kernel.settings import Settings
 
 MAX_BODY = 1 << 20

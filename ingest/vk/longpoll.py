@@ -15,9 +15,9 @@ from typing import Any
 import requests
 from vk_api.bot_longpoll import VkBotLongPoll
 
-from ingest.cursors import CursorStore
+from ingest.domain.sources import Source
 from ingest.handlers import VkEventIngestor
-from ingest.sources import Source
+from ingest.storage.cursors import CursorStore
 from ingest.vk.client import VkCallError, VkClient
 from ingest.vk.errors import ErrorAction
 

@@ -13,10 +13,10 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from ingest.cursors import CursorStore
-from ingest.domain import normalise_vk_object
+from ingest.domain.sources import Source
+from ingest.domain.vk_events import normalise_vk_object
 from ingest.handlers import VkEventIngestor
-from ingest.sources import Source
+from ingest.storage.cursors import CursorStore
 from ingest.vk.client import VkCallError, VkClient
 from ingest.vk.errors import ErrorAction
 

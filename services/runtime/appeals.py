@@ -10,7 +10,6 @@ import logging
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from ingest.appeals.domain import DEFAULT_ZONE
 from ingest.appeals.imap import ImapPoller
 from ingest.appeals.importer import (
     ImportFileError,
@@ -19,8 +18,10 @@ from ingest.appeals.importer import (
     publish_plan,
     read_table,
 )
-from ingest.cursors import CursorStore
-from ingest.sources import Source, SourceCatalog, load_sources
+from ingest.domain.appeals import DEFAULT_ZONE
+from ingest.domain.sources import Source, SourceCatalog
+from ingest.sources_file import load_sources
+from ingest.storage.cursors import CursorStore
 from kernel.bus.kafka import KafkaTransport
 from kernel.bus.port import Publisher, Stage
 from kernel.contracts.messages import Channel
@@ -28,7 +29,7 @@ from kernel.db.engine import Database, open_database
 from kernel.db.migrate import upgrade
 from kernel.observability import Metrics
 from kernel.settings import Settings
-from services.runtime.demo_data import default_sources_file
+from services.demo.bundled import default_sources_file
 from services.runtime.kafka_runner import run_stage_on_kafka
 
 log = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ingest.handlers import VkEventIngestor
 from ingest.replay import replay_vk_file
-from ingest.sources import load_sources
+from ingest.sources_file import load_sources
 from kernel.bus.kafka import KafkaTransport
 from kernel.bus.port import Publisher, Stage
 from kernel.contracts.indicators import IndicatorRecord
@@ -19,12 +19,12 @@ from kernel.observability import Metrics
 from kernel.settings import Settings
 from services.auth import store
 from services.auth.roles import Role
-from services.runtime.demo_data import default_sources_file
+from services.demo.bundled import default_sources_file
 from services.runtime.kafka_runner import run_stage_on_kafka
-from sla.aggregation import current_records
 from sla.gauges import run_response_seeding
-from sla.main import aggregator_stage, open_sla, sla_for_command, sla_stage
 from sla.replay import ReplayReport, replay_history
+from sla.stage import aggregator_stage, open_sla, sla_for_command, sla_stage
+from sla.storage.aggregation import current_records
 
 
 async def replay_to_kafka(settings: Settings, file: Path) -> tuple[int, int]:
@@ -41,7 +41,7 @@ async def replay_to_kafka(settings: Settings, file: Path) -> tuple[int, int]:
 
 
 async def run_classifier(settings: Settings) -> None:
-    from classifier.main import create_stage as create_classifier_stage
+    from classifier.stage import create_stage as create_classifier_stage
 
     async def factory(publisher: Publisher, metrics: Metrics) -> Stage:
         return await asyncio.to_thread(create_classifier_stage, settings, publisher, metrics)

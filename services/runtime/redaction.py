@@ -1,8 +1,8 @@
 """``otklik redact``: a resident's personal data removed on request, in one transaction."""
 
 from kernel.settings import Settings
-from sla.main import sla_for_command
-from sla.redaction import RedactionReport, redact
+from sla.stage import sla_for_command
+from sla.storage.redaction import RedactionReport, redact
 
 
 async def redact_personal_data(

@@ -19,10 +19,11 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from ingest.appeals.intake import AppealIntake, intake_router
-from ingest.cursors import CursorStore
+from ingest.domain.sources import Source, SourceCatalog
 from ingest.handlers import STAGE as INGEST_STAGE
 from ingest.handlers import VkEventIngestor
-from ingest.sources import Source, SourceCatalog, load_sources
+from ingest.sources_file import load_sources
+from ingest.storage.cursors import CursorStore
 from ingest.vk.answers import VkAnswerPoster, answer_posting_sources
 from ingest.vk.callback import callback_router
 from ingest.vk.client import VkClient
@@ -37,7 +38,7 @@ from kernel.db.engine import open_database
 from kernel.db.migrate import upgrade
 from kernel.observability import Metrics
 from kernel.settings import Settings
-from services.runtime.demo_data import default_sources_file
+from services.demo.bundled import default_sources_file
 from services.runtime.kafka_runner import run_stage_on_kafka
 
 log = logging.getLogger(__name__)

@@ -7,12 +7,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, Field, ValidationError
 
-from classifier.domain import DEPARTMENTS
+from kernel.contracts.categories import DEPARTMENTS
 from services.auth.roles import Action
 from services.auth.store import User
 from services.web.security import WebState, requires, web_state
 from services.web.templates_store import ReplyTemplate
-from sla.domain import (
+from sla.domain.lifecycle import (
     Answer,
     Close,
     Command,
@@ -22,8 +22,8 @@ from sla.domain import (
     Reject,
     Reopen,
 )
-from sla.queue import QueueFilter, incident_detail, list_incidents
 from sla.service import IncidentNotFoundError
+from sla.storage.queue import QueueFilter, incident_detail, list_incidents
 
 router = APIRouter(prefix="/api")
 Text = Annotated[str, Field(min_length=1, max_length=10_000)]

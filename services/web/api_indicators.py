@@ -8,9 +8,9 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from kernel.contracts.indicators import RegionRollup
 from services.auth.roles import Action
 from services.auth.store import User
-from services.runtime.indicator_views import drill_down_of, region_of
 from services.web.security import WebState, requires, web_state
-from sla.drilldown import Measure
+from sla.reports.indicator_views import drill_down_of, region_of
+from sla.storage.drilldown import Measure
 
 MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
 router = APIRouter(prefix="/api/indicators")

@@ -9,19 +9,19 @@ from fastapi.responses import Response
 
 from services.auth.roles import Action
 from services.auth.store import User
-from services.runtime.reports import (
+from services.web.security import WebState, requires, web_state
+from sla.domain.plan_fact import PERIOD_PATTERN, PlanFactReport
+from sla.domain.plans import PlansError
+from sla.reports.exports import (
     MEDIA_TYPES,
     ReportError,
     collect_report,
     load_plans_file,
     render_report,
 )
-from services.web.security import WebState, requires, web_state
-from sla.plan_fact import PERIOD_PATTERN, PlanFactReport
-from sla.plans import PlansError
 
 
-def reports_router(plans_file: Path | None) -> APIRouter:
+def reports_router(plans_file: Path) -> APIRouter:
     router = APIRouter(prefix="/api")
 
     @router.get(

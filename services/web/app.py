@@ -12,12 +12,13 @@ from kernel.contracts.indicators import IndicatorRecord
 from kernel.settings import Settings
 from services.auth.roles import Action
 from services.auth.store import User
+from services.demo.bundled import default_plans_file
 from services.web import api_auth, api_incidents, api_indicators, ui
 from services.web.api_reports import reports_router
 from services.web.security import WebState, requires, web_state
 from services.web.templates_store import load_reply_templates
-from sla.aggregation import current_records
-from sla.main import SlaContext
+from sla.stage import SlaContext
+from sla.storage.aggregation import current_records
 
 MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
 
@@ -34,7 +35,7 @@ def create_app(context: SlaContext, settings: Settings) -> FastAPI:
     app.include_router(api_incidents.router)
     app.include_router(api_auth.router)
     app.include_router(api_indicators.router)
-    app.include_router(reports_router(settings.plans_file))
+    app.include_router(reports_router(default_plans_file(settings)))
     app.add_api_route("/healthz", healthz)
     app.add_api_route("/metrics", metrics)
     app.add_api_route("/api/indicators", indicators, response_model=list[IndicatorRecord])

@@ -12,7 +12,7 @@ from services.auth.store import User, session_user
 from services.web.csrf import check_session_header
 from services.web.login_limit import LoginLimiter
 from services.web.templates_store import ReplyTemplate
-from sla.main import SlaContext
+from sla.stage import SlaContext
 
 SESSION_COOKIE = "otklik_session"
 

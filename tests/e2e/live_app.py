@@ -11,7 +11,7 @@ import uvicorn
 from kernel.observability import Metrics
 from kernel.settings import Settings
 from services.web.app import create_app
-from sla.main import SlaContext, open_sla
+from sla.stage import SlaContext, open_sla
 from tools.kafka import free_port
 
 T = TypeVar("T")

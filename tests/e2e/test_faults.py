@@ -31,7 +31,7 @@ from kernel.db.embedded import start_embedded_postgres
 from kernel.db.engine import sqlalchemy_url
 from kernel.db.schema import incident_events, incidents, messages, outbox
 from kernel.settings import Settings
-from services.runtime.embedded import run_embedded
+from services.demo.embedded import run_embedded
 from tests.conftest import unavailable
 from tests.e2e.processes import Pipeline, scalar, wait_until
 from tests.e2e.processes import stored as stored_rows

@@ -10,9 +10,9 @@ from kernel.contracts.messages import Author, Channel, RawMessage, SourceKind, v
 from kernel.settings import Settings
 from services.auth.roles import Role
 from services.auth.store import add_user
-from services.runtime.demo_data import DEMO_DATA
-from services.runtime.embedded import run_embedded
-from sla.main import SlaContext
+from services.demo.bundled import DEMO_DATA
+from services.demo.embedded import run_embedded
+from sla.stage import SlaContext
 
 PASSWORD = "e2e-password-123"
 USERS = {

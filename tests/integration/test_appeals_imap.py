@@ -11,8 +11,8 @@ import pytest
 from pydantic import BaseModel, SecretStr
 
 from ingest.appeals.imap import ImapPoller
-from ingest.cursors import CursorStore
-from ingest.sources import ImapConfig, Source, SourceCatalog
+from ingest.domain.sources import ImapConfig, Source, SourceCatalog
+from ingest.storage.cursors import CursorStore
 from kernel.bus.memory import RecordingPublisher
 from kernel.contracts.messages import Attachment, Channel
 from kernel.contracts.topics import Topic

@@ -9,7 +9,7 @@ import pytest
 from fastapi import FastAPI
 
 from ingest.appeals.intake import MAX_BODY_BYTES, AppealIntake, intake_router
-from ingest.sources import SourceCatalog
+from ingest.domain.sources import SourceCatalog
 from kernel.bus.kafka import KafkaTransport
 from kernel.bus.memory import RecordingPublisher
 from kernel.contracts.deadletters import DeadLetter

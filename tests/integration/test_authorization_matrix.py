@@ -19,7 +19,7 @@ from kernel.settings import Settings
 from services.auth.roles import Role
 from services.auth.store import add_user
 from services.web.app import create_app
-from sla.main import open_sla
+from sla.stage import open_sla
 from tests.conftest import SettingsFactory
 from tests.factories import classified, raw_message
 

@@ -15,8 +15,8 @@ from sqlalchemy.engine import make_url
 from kernel.db.engine import sqlalchemy_url
 from kernel.db.schema import metadata
 from kernel.observability import Metrics
-from sla.aggregation import current_records
-from sla.main import open_sla
+from sla.stage import open_sla
+from sla.storage.aggregation import current_records
 from tests.conftest import SettingsFactory
 from tests.factories import classified, raw_message
 

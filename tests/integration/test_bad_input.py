@@ -27,9 +27,9 @@ from sqlalchemy import func, select
 
 from ingest.appeals.imap import ImapPoller
 from ingest.appeals.intake import MAX_BODY_BYTES, AppealIntake, intake_router
-from ingest.cursors import CursorStore
+from ingest.domain.sources import SourceCatalog
 from ingest.handlers import VkEventIngestor
-from ingest.sources import SourceCatalog
+from ingest.storage.cursors import CursorStore
 from ingest.vk.callback import MAX_BODY, callback_router
 from kernel.bus.kafka import KafkaTransport
 from kernel.bus.port import Subscription
@@ -40,9 +40,9 @@ from kernel.db.engine import open_database
 from kernel.db.migrate import upgrade
 from kernel.db.schema import dead_letters, incidents, messages
 from kernel.observability import Metrics
-from sla.history import HistoryError
-from sla.main import SlaContext, open_sla, sla_stage
+from sla.domain.history import HistoryError
 from sla.replay import replay_history
+from sla.stage import SlaContext, open_sla, sla_stage
 from tests.conftest import SettingsFactory
 from tests.factories import GROUP, appeal_source, classified, raw_message
 from tests.fakes import wait_for

@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 
 from kernel.db.engine import open_database
 from kernel.db.schema import dead_letters, incidents, messages
-from services.runtime.demo_data import DEMO_DATA
-from services.runtime.embedded import DEMO_LOGIN, run_embedded
+from services.demo.bundled import DEMO_DATA
+from services.demo.embedded import DEMO_LOGIN, run_embedded
 from tests.conftest import SettingsFactory
 
 pytestmark = pytest.mark.integration
@@ -63,7 +63,7 @@ async def test_queue_api_lists_and_answers(
 ) -> None:
     from kernel.observability import Metrics
     from services.web.app import create_app
-    from sla.main import open_sla
+    from sla.stage import open_sla
 
     settings = settings_factory(database_url=database_url, model_dir=model_dir)
     demo = await run_embedded(settings, SAMPLE, serve=False)

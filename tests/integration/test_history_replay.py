@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 
 from kernel.db.schema import incidents, messages
 from kernel.observability import Metrics
-from sla.history import HistoryError
-from sla.main import SlaContext, open_sla
+from sla.domain.history import HistoryError
 from sla.replay import replay_history
+from sla.stage import SlaContext, open_sla
 from tests.conftest import SettingsFactory
 
 pytestmark = pytest.mark.integration

@@ -16,10 +16,10 @@ from typer.testing import CliRunner
 
 from kernel.observability import Metrics
 from services.cli import app as cli_app
-from services.runtime.indicator_views import drill_down_of, region_of
-from sla.drilldown import Measure
-from sla.main import SlaContext, open_sla
 from sla.replay import replay_history
+from sla.reports.indicator_views import drill_down_of, region_of
+from sla.stage import SlaContext, open_sla
+from sla.storage.drilldown import Measure
 from tests.conftest import SettingsFactory
 
 pytestmark = pytest.mark.integration

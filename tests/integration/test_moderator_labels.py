@@ -16,9 +16,9 @@ from services.auth.roles import Role
 from services.auth.store import add_user
 from services.runtime.retrain import load_label_examples
 from services.web.app import create_app
-from sla import repository
-from sla.labels import ModeratorLabel
-from sla.main import SlaContext, open_sla
+from sla.domain.labels import ModeratorLabel
+from sla.stage import SlaContext, open_sla
+from sla.storage import repository
 from tests.conftest import SettingsFactory
 from tests.factories import classified, raw_message
 

@@ -20,10 +20,10 @@ from services.auth.roles import Role
 from services.auth.store import add_user
 from services.cli import app as cli_app
 from services.web.app import create_app
-from sla.aggregation import current_records
-from sla.main import open_sla
 from sla.policy_file import BUNDLED
 from sla.replay import replay_history
+from sla.stage import open_sla
+from sla.storage.aggregation import current_records
 from tests.conftest import SettingsFactory
 from tests.integration.test_history_replay import LATE_ANSWER, SEPTEMBER, M
 

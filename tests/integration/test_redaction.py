@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 from kernel.db.schema import message_authors, message_revisions, messages
 from kernel.observability import Metrics
 from services.cli import app as cli_app
-from sla.main import SlaContext, open_sla
-from sla.redaction import REDACTED_TEXT, redact
+from sla.stage import SlaContext, open_sla
+from sla.storage.redaction import REDACTED_TEXT, redact
 from tests.conftest import SettingsFactory
 from tests.factories import classified, raw_message
 

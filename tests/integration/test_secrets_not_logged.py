@@ -10,8 +10,8 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 
 from ingest.appeals.intake import AppealIntake, intake_router
+from ingest.domain.sources import SourceCatalog
 from ingest.handlers import VkEventIngestor
-from ingest.sources import SourceCatalog
 from ingest.vk.callback import callback_router
 from ingest.vk.client import VkCallError, VkClient
 from kernel.bus.memory import RecordingPublisher

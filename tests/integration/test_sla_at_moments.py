@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from kernel.db.schema import incident_events, incidents
 from kernel.observability import Metrics
-from sla.main import SlaContext, open_sla
+from sla.stage import SlaContext, open_sla
 from tests.conftest import SettingsFactory
 from tests.factories import classified, raw_message
 from tests.moments import MOMENTS, MOSCOW, every_moment

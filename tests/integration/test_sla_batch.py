@@ -22,8 +22,8 @@ from kernel.db.schema import (
     outbox,
 )
 from kernel.observability import Metrics
-from sla import repository
-from sla.main import SlaContext, open_sla
+from sla.stage import SlaContext, open_sla
+from sla.storage import repository
 from tests.conftest import SettingsFactory
 from tests.factories import classified, raw_message
 

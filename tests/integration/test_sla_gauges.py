@@ -12,9 +12,9 @@ from sqlalchemy import select
 
 from kernel.db.schema import incidents
 from kernel.observability import Metrics
-from sla.domain import Answer, Reject
+from sla.domain.lifecycle import Answer, Reject
 from sla.gauges import INDICATOR_MONTHS, SlaGauges, export_indicators
-from sla.main import SlaContext, open_sla
+from sla.stage import SlaContext, open_sla
 from tests.conftest import SettingsFactory
 from tests.factories import GROUP, classified, raw_message
 

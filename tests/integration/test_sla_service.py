@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from kernel.contracts.messages import MessageAction
 from kernel.db.schema import incident_events, incidents, message_revisions, messages, outbox
 from kernel.observability import Metrics
-from sla.main import SlaContext, open_sla
+from sla.stage import SlaContext, open_sla
 from tests.conftest import SettingsFactory
 from tests.factories import classified, raw_message
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from ingest.sources import SourceCatalog
+from ingest.domain.sources import SourceCatalog
 from kernel.bus.kafka import KafkaTransport
 from kernel.contracts.incidents import IncidentEvent
 from kernel.contracts.messages import SourceKind, vk_message_id
@@ -15,9 +15,9 @@ from kernel.contracts.topics import Topic
 from kernel.db.schema import incident_events, outbox
 from kernel.observability import Metrics
 from services.runtime.vk import VkClients, answer_subscriptions
-from sla.domain import Answer
-from sla.main import SlaContext, open_sla
-from sla.repository import incident_id_for
+from sla.domain.lifecycle import Answer
+from sla.stage import SlaContext, open_sla
+from sla.storage.repository import incident_id_for
 from tests.conftest import SettingsFactory
 from tests.factories import GROUP, classified, raw_message
 from tests.fakes import wait_for

@@ -11,9 +11,9 @@ import pytest
 from fastapi import FastAPI
 from pydantic import SecretStr
 
-from ingest.cursors import CursorStore
+from ingest.domain.sources import SourceCatalog
 from ingest.handlers import VkEventIngestor
-from ingest.sources import SourceCatalog
+from ingest.storage.cursors import CursorStore
 from ingest.vk.callback import callback_router
 from ingest.vk.client import VkClient
 from ingest.vk.longpoll import LongPollListener

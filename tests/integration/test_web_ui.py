@@ -17,7 +17,7 @@ from kernel.observability import Metrics
 from services.auth.roles import Role
 from services.auth.store import add_user
 from services.web.app import create_app
-from sla.main import SlaContext, open_sla
+from sla.stage import SlaContext, open_sla
 from tests.conftest import SettingsFactory
 from tests.factories import classified, raw_message
 from tests.moments import MOSCOW, every_moment

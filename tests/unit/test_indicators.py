@@ -2,7 +2,14 @@
 
 import pytest
 
-from sla.indicators import a2, achievement, is_effective, percentile, period_mean, share_percent
+from sla.domain.indicators import (
+    a2,
+    achievement,
+    is_effective,
+    percentile,
+    period_mean,
+    share_percent,
+)
 
 
 @pytest.mark.parametrize(

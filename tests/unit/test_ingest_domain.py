@@ -3,8 +3,8 @@ from typing import Any
 
 import pytest
 
-from ingest.domain import InvalidEventError, normalise_vk_event, plain_text
-from ingest.sources import Source, SourceCatalog
+from ingest.domain.sources import Source, SourceCatalog
+from ingest.domain.vk_events import InvalidEventError, normalise_vk_event, plain_text
 from kernel.contracts.messages import MessageAction, SourceKind
 
 NOW = datetime(2026, 9, 1, 12, 0, tzinfo=UTC)

@@ -6,6 +6,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from kernel.settings import Settings
+from services.demo.bundled import default_plans_file
 from services.web.security import WebState
 from services.web.ui import auth_views, events, incident_views, queue_views
 from services.web.ui.pages import HERE, LoginRequiredError, login_redirect
@@ -20,7 +21,7 @@ def install(app: FastAPI, settings: Settings) -> None:
         auth_views.router,
         queue_views.router,
         incident_views.router,
-        programme_router(settings.plans_file),
+        programme_router(default_plans_file(settings)),
         events.router,
     ):
         app.include_router(router)

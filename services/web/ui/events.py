@@ -24,7 +24,7 @@ from kernel.db.engine import Database
 from services.auth.roles import Action
 from services.auth.store import User
 from services.web.security import requires
-from sla.changes import Change, ChangeCursor, changed_since
+from sla.storage.changes import Change, ChangeCursor, changed_since
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 1.5

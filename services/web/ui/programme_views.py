@@ -8,21 +8,21 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse
 
-from services.runtime.reports import ReportError
 from services.web.security import WebState, web_state
 from services.web.ui import queries
 from services.web.ui.labels import MEASURES
 from services.web.ui.pages import PageSession, error_page, page_session, render
-from sla.drilldown import Measure
-from sla.plan_fact import PERIOD_PATTERN
-from sla.plans import PlansError
+from sla.domain.plan_fact import PERIOD_PATTERN
+from sla.domain.plans import PlansError
+from sla.reports.exports import ReportError
+from sla.storage.drilldown import Measure
 
 State = Annotated[WebState, Depends(web_state)]
 Session = Annotated[PageSession, Depends(page_session)]
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
-def programme_router(plans_file: Path | None) -> APIRouter:
+def programme_router(plans_file: Path) -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
     @router.get("/indicators")

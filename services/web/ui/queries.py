@@ -6,19 +6,19 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from classifier.domain import DEPARTMENTS
+from kernel.contracts.categories import DEPARTMENTS
 from kernel.contracts.indicators import IndicatorRecord
-from services.runtime.indicator_views import drill_down_of
-from services.runtime.reports import collect_report, load_plans_file
 from services.web.ui.charts import Chart, line_chart
 from services.web.ui.labels import CATEGORIES, CHANNELS, OPEN_STATUSES, STATUSES
-from sla.aggregation import current_records, published_months
-from sla.drilldown import Measure
-from sla.main import SlaContext
-from sla.plan_fact import PlanFactReport, parse_period
-from sla.policy import SlaPolicy
-from sla.queue import QueueFilter, incident_detail, list_incidents
-from sla.thread import thread_of
+from sla.domain.plan_fact import PlanFactReport, parse_period
+from sla.domain.policy import SlaPolicy
+from sla.reports.exports import collect_report, load_plans_file
+from sla.reports.indicator_views import drill_down_of
+from sla.stage import SlaContext
+from sla.storage.aggregation import current_records, published_months
+from sla.storage.drilldown import Measure
+from sla.storage.queue import QueueFilter, incident_detail, list_incidents
+from sla.storage.thread import thread_of
 
 SHORT_MONTHS = ("янв", "фев", "мар", "апр", "май", "июн", "июл", "авг", "сен", "окт", "ноя", "дек")
 
@@ -93,7 +93,7 @@ async def latest_month(context: SlaContext) -> str | None:
 
 async def overview(
     context: SlaContext,
-    plans_file: Path | None,
+    plans_file: Path,
     period: str,
     municipality: str | None,
     now: datetime,

@@ -13,7 +13,7 @@ from services.web.security import WebState, web_state
 from services.web.ui import queries
 from services.web.ui.labels import DUE_WITHIN, OPEN_STATUSES, PAGE_SIZES
 from services.web.ui.pages import PageSession, page_session, render
-from sla.queue import QueueFilter
+from sla.storage.queue import QueueFilter
 
 router = APIRouter(include_in_schema=False)
 State = Annotated[WebState, Depends(web_state)]

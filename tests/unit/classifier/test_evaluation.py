@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from classifier.corpus import Example
-from classifier.domain import Verdict
+from classifier.domain.verdict import Verdict
 from classifier.evaluation import (
     LabelledText,
     LabelledTextsError,

@@ -7,10 +7,10 @@ import pickle
 import numpy as np
 import pytest
 
-from classifier import inference
 from classifier.corpus import load_corpus, split
+from classifier.domain import inference
+from classifier.domain.model import IncidentModel
 from classifier.handlers import decide, decide_all
-from classifier.model import IncidentModel
 from classifier.training import train
 from kernel.contracts.messages import MessageAction
 from tests.factories import raw_message

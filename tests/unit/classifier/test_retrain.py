@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from classifier.corpus import Example, corpus_digest, is_held_out, load_corpus, split
-from classifier.domain import Verdict
-from classifier.model import IncidentModel, build_features, incident_head, label_head
-from classifier.registry import ModelRegistry, NoPromotedModelError
+from classifier.domain.model import IncidentModel, build_features, incident_head, label_head
+from classifier.domain.verdict import Verdict
 from classifier.retrain import assemble, compare, format_report, label_example, retrain
+from classifier.storage.registry import ModelRegistry, NoPromotedModelError
 from classifier.training import train
 
 

@@ -20,7 +20,6 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook
 
-from ingest.appeals.domain import InvalidAppealError, normalise_appeal
 from ingest.appeals.importer import (
     ImportFileError,
     Table,
@@ -28,8 +27,9 @@ from ingest.appeals.importer import (
     publish_plan,
     read_table,
 )
-from ingest.appeals.mail import email_record
-from ingest.sources import ImapConfig
+from ingest.domain.appeals import InvalidAppealError, normalise_appeal
+from ingest.domain.mail import email_record
+from ingest.domain.sources import ImapConfig
 from kernel.contracts.messages import Channel, RawMessage
 from kernel.observability import Metrics
 from tests.factories import APPEAL_IMPORT_HEADER, appeal_source

@@ -17,10 +17,10 @@ from typing import Any
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from ingest.sources import SourcesFileError, load_sources
-from sla.history import HistoryError, parse_history
-from sla.plans import PlansError, load_plans
-from sla.policy import PolicyError, load_policy
+from ingest.sources_file import SourcesFileError, load_sources
+from sla.domain.history import HistoryError, parse_history
+from sla.domain.plans import PlansError, load_plans
+from sla.domain.policy import PolicyError, load_policy
 from tests.unit.fuzz.inputs import (
     DEEP,
     MEGABYTE,

@@ -14,10 +14,10 @@ import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from ingest.domain import InvalidEventError, normalise_vk_event
+from ingest.domain.sources import SourceCatalog
+from ingest.domain.vk_events import InvalidEventError, normalise_vk_event
 from ingest.handlers import VkEventIngestor
 from ingest.replay import replay_vk_file
-from ingest.sources import SourceCatalog
 from kernel.contracts.messages import RawMessage
 from kernel.contracts.topics import Topic
 from kernel.observability import Metrics

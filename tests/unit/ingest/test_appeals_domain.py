@@ -9,13 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.appeals.domain import (
-    MAX_TEXT_CHARS,
-    InvalidAppealError,
-    normalise_appeal,
-)
-from ingest.appeals.mail import email_record, html_to_text
-from ingest.sources import ImapConfig, Source
+from ingest.domain.appeals import MAX_TEXT_CHARS, InvalidAppealError, normalise_appeal
+from ingest.domain.mail import email_record, html_to_text
+from ingest.domain.sources import ImapConfig, Source
 from kernel.contracts.messages import Attachment, Channel, SourceKind
 from tests.factories import appeal_source
 

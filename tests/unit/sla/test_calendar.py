@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sla.calendar import (
+from sla.domain.calendar import (
     WorkingClock,
     WorkingHours,
     is_shortened,

@@ -5,8 +5,8 @@ from datetime import timedelta
 
 import pytest
 
-from sla.deadlines import deadline_events
-from sla.domain import (
+from sla.domain.deadlines import deadline_events
+from sla.domain.lifecycle import (
     Answer,
     Assign,
     Claim,
@@ -25,8 +25,8 @@ from sla.domain import (
     apply_all,
     decide,
 )
-from sla.on_time import judge_on_time
-from sla.replies import is_intermediate_reply
+from sla.domain.on_time import judge_on_time
+from sla.domain.replies import is_intermediate_reply
 from tests.factories import SLA_DEADLINES, SLA_T0, sla_incident
 
 T0, DEADLINES, incident = SLA_T0, SLA_DEADLINES, sla_incident

@@ -4,7 +4,8 @@ from datetime import timedelta
 
 import pytest
 
-from sla.domain import (
+from sla.domain.labels import moderator_label
+from sla.domain.lifecycle import (
     OPEN_STATUSES,
     Answer,
     Claim,
@@ -21,7 +22,6 @@ from sla.domain import (
     apply_all,
     decide,
 )
-from sla.labels import moderator_label
 from tests.factories import SLA_DEADLINES, SLA_T0, sla_incident
 
 T0, DEADLINES, incident = SLA_T0, SLA_DEADLINES, sla_incident

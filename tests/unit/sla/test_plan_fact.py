@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 import pytest
 
 from kernel.contracts.indicators import IndicatorRecord
-from sla.plan_fact import PlanFactReport, Verdict, build_report, parse_period
-from sla.plans import Plans, PlansError, load_plans
+from sla.domain.plan_fact import PlanFactReport, Verdict, build_report, parse_period
+from sla.domain.plans import Plans, PlansError, load_plans
 
 KNOWN = {"severogorsk", "zarechny"}
 PLANS = """\

@@ -3,7 +3,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from sla.policy import PolicyError, load_policy
+from sla.domain.policy import PolicyError, load_policy
 from sla.policy_file import BUNDLED, load_policy_file
 
 MOSCOW = ZoneInfo("Europe/Moscow")

@@ -8,7 +8,7 @@ import pytest
 from services.web.ui.charts import line_chart, nice_ceiling
 from services.web.ui.formatting import countdown, next_due, number, safe_url, urgency
 from services.web.ui.pages import local_path
-from sla.changes import OVERLAP, Change, ChangeCursor
+from sla.storage.changes import OVERLAP, Change, ChangeCursor
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 

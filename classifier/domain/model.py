@@ -1,0 +1,204 @@
+"""The scikit-learn model: one shared feature space, three linear heads.
+
+Features: TF-IDF of word 1–2-grams over lemmas and of character 2–4-grams (within word bounds)
+over the cleaned text. Heads: a calibrated logistic regression for "incident" (its probability is
+the score, compared with a threshold chosen for a target recall), a logistic regression for the
+category (trained on incidents), and one for sentiment.
+
+The objects are fitted and stored as scikit-learn objects; ``classify`` runs them through
+``classifier.inference`` (the same arithmetic, several times faster), falling back to
+scikit-learn itself for a model whose shape that path does not know.
+"""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import FeatureUnion, Pipeline, make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+
+from classifier.domain.features import clean, lemmas
+from classifier.domain.inference import EXPLAIN_TERMS, FastHeads
+from classifier.domain.verdict import Verdict
+
+
+def _lemmatise_all(texts: list[str]) -> list[str]:
+    return [lemmas(text) for text in texts]
+
+
+def _clean_all(texts: list[str]) -> list[str]:
+    return [clean(text) for text in texts]
+
+
+def build_features() -> FeatureUnion:
+    words = make_pipeline(
+        FunctionTransformer(_lemmatise_all),
+        TfidfVectorizer(ngram_range=(1, 2), min_df=1, sublinear_tf=True, token_pattern=r"\S+"),  # noqa: S106 - a regex
+    )
+    chars = make_pipeline(
+        FunctionTransformer(_clean_all),
+        TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), min_df=2, sublinear_tf=True),
+    )
+    return FeatureUnion([("words", words), ("chars", chars)])
+
+
+def incident_head() -> CalibratedClassifierCV:
+    base = LogisticRegression(C=4.0, class_weight="balanced", max_iter=3000)
+    return CalibratedClassifierCV(base, method="sigmoid", cv=3, ensemble=False)
+
+
+def label_head() -> LogisticRegression:
+    return LogisticRegression(C=4.0, class_weight="balanced", max_iter=3000)
+
+
+@dataclass
+class IncidentModel:
+    """A trained model; ``classify`` is the only thing the service needs."""
+
+    version: str
+    threshold: float
+    features: FeatureUnion
+    incident: CalibratedClassifierCV
+    category: LogisticRegression
+    sentiment: LogisticRegression
+    metrics: dict[str, Any] = field(default_factory=dict)
+    _names: list[str] | None = field(default=None, repr=False)
+    _fast: FastHeads | None = field(default=None, repr=False, compare=False)
+    _fast_checked: bool = field(default=False, repr=False, compare=False)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Caches (feature names, the fast path with its word cache) are rebuilt after loading.
+        state = dict(self.__dict__)
+        for cache in ("_names", "_fast", "_fast_checked"):
+            state.pop(cache, None)
+        return state
+
+    def scores(self, texts: list[str]) -> np.ndarray[Any, np.dtype[np.float64]]:
+        fast = self.fast_heads()
+        if fast is not None:
+            return fast.run(texts, explain=False).scores
+        matrix = self.features.transform(texts)
+        return np.asarray(self.incident.predict_proba(matrix)[:, 1], dtype=np.float64)
+
+    def classify(self, texts: list[str], *, explain: bool = False) -> list[Verdict]:
+        fast = self.fast_heads()
+        if fast is None:
+            return self.classify_sklearn(texts, explain=explain)
+        out = fast.run(texts, explain=explain)
+        threshold = self.threshold
+        return [
+            Verdict(
+                is_incident=(flagged := bool(score >= threshold)),
+                score=round(score, 6),
+                category=category if flagged else None,
+                sentiment=sentiment,
+                explanation=explanation,
+            )
+            for score, category, sentiment, explanation in zip(
+                out.scores.tolist(), out.categories, out.sentiments, out.explanations, strict=True
+            )
+        ]
+
+    def fast_heads(self) -> FastHeads | None:
+        """The fast path, built on first use; None if this model's shape is not the known one."""
+        if not self._fast_checked:
+            self._fast = _fast_heads(self)
+            self._fast_checked = True
+        return self._fast
+
+    def classify_sklearn(self, texts: list[str], *, explain: bool = False) -> list[Verdict]:
+        """The reference path through scikit-learn's own transform and predict."""
+        matrix = self.features.transform(texts)
+        scores = self.incident.predict_proba(matrix)[:, 1]
+        categories = self.category.predict(matrix)
+        sentiments = self.sentiment.predict(matrix)
+        verdicts = []
+        for row, score in enumerate(scores):
+            flagged = bool(score >= self.threshold)
+            verdicts.append(
+                Verdict(
+                    is_incident=flagged,
+                    score=round(float(score), 6),
+                    category=str(categories[row]) if flagged else None,
+                    sentiment=str(sentiments[row]),
+                    explanation=self._explain(matrix[row]) if explain else (),
+                )
+            )
+        return verdicts
+
+    def _explain(self, row: Any) -> tuple[str, ...]:
+        """Words (lemmas, 1-2-grams) that pushed hardest towards "incident" — character n-grams
+        count in the score but mean nothing to a moderator, so they are not shown."""
+        estimator = self.incident.calibrated_classifiers_[0].estimator
+        contributions = row.multiply(estimator.coef_[0]).tocsr()
+        names = self.feature_names()
+        terms: list[str] = []
+        for i in np.argsort(-contributions.data):
+            name = names[contributions.indices[i]]
+            if contributions.data[i] <= 0 or len(terms) == EXPLAIN_TERMS:
+                break
+            if name.startswith("words__") and "числотокен" not in name:
+                terms.append(name.removeprefix("words__"))
+        return tuple(terms)
+
+    def feature_names(self) -> list[str]:
+        cached = self._names
+        if cached is None:
+            cached = [
+                f"{part}__{name}"
+                for part, pipeline in self.features.transformer_list
+                for name in pipeline[-1].get_feature_names_out()
+            ]
+            self._names = cached
+        return cached
+
+
+def _fast_heads(model: IncidentModel) -> FastHeads | None:
+    """FastHeads if the model is built exactly as ``build_features`` and the heads above build
+    it; anything else (an older or a changed recipe) keeps the scikit-learn path."""
+    vectorizers = _known_vectorizers(model.features)
+    calibrated = model.incident.calibrated_classifiers_
+    if vectorizers is None or len(calibrated) != 1 or len(calibrated[0].calibrators) != 1:
+        return None
+    incident = calibrated[0].estimator
+    heads = (incident, model.category, model.sentiment)
+    if not all(isinstance(head, LogisticRegression) for head in heads):
+        return None
+    if list(incident.classes_) != [False, True] or list(model.incident.classes_) != [False, True]:
+        return None
+    calibrator = calibrated[0].calibrators[0]
+    return FastHeads(*vectorizers, incident, calibrator, model.category, model.sentiment)
+
+
+# Vectorizer settings under which inference.py repeats what TfidfVectorizer.transform computes.
+_PLAIN = {"input": "content", "lowercase": True, "preprocessor": None, "tokenizer": None,
+          "strip_accents": None, "stop_words": None, "binary": False, "use_idf": True,
+          "norm": "l2", "sublinear_tf": True, "dtype": np.float64}  # fmt: skip
+
+
+def _known_vectorizers(features: FeatureUnion) -> tuple[TfidfVectorizer, TfidfVectorizer] | None:
+    parts = dict(features.transformer_list)
+    if set(parts) != {"words", "chars"} or features.transformer_weights is not None:
+        return None
+    if not (_is_step(parts["words"], _lemmatise_all) and _is_step(parts["chars"], _clean_all)):
+        return None
+    words, chars = parts["words"][-1], parts["chars"][-1]
+    settings = (words.get_params(), chars.get_params())
+    if any(params[k] != v for params in settings for k, v in _PLAIN.items()):
+        return None
+    if (words.analyzer, words.ngram_range, words.token_pattern) != ("word", (1, 2), r"\S+"):
+        return None
+    return (words, chars) if chars.analyzer == "char_wb" else None
+
+
+def _is_step(pipeline: Any, func: Any) -> bool:
+    return (
+        isinstance(pipeline, Pipeline)
+        and len(pipeline.steps) == 2
+        and isinstance(pipeline[0], FunctionTransformer)
+        and pipeline[0].func is func
+        and isinstance(pipeline[-1], TfidfVectorizer)
+    )

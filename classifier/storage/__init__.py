@@ -1,0 +1,1 @@
+"""Where the classifier keeps its models: the versioned registry on disk."""

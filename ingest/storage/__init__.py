@@ -1,0 +1,1 @@
+"""What the ingest slice keeps in PostgreSQL: the cursors of polled sources and mailboxes."""

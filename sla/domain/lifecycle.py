@@ -1,0 +1,350 @@
+"""The incident lifecycle as a pure state machine.
+
+``decide(incident, command, now)`` returns the transitions a command causes or raises
+``IllegalTransitionError``; ``apply`` folds a transition into the incident. No I/O, no clock: the
+shell loads state, calls these, stores the transitions and publishes them through the outbox.
+"""
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sla.domain.on_time import judge_on_time
+
+
+class Status(StrEnum):
+    NEW = "new"
+    ASSIGNED = "assigned"
+    IN_WORK = "in_work"
+    ANSWERED = "answered"
+    CLOSED = "closed"
+    REJECTED = "rejected"
+    SOURCE_DELETED = "source_deleted"
+
+
+class EventType(StrEnum):
+    OPENED = "opened"
+    ASSIGNED = "assigned"
+    CLAIMED = "claimed"
+    RELEASED = "released"
+    ANSWERED = "answered"
+    CLOSED = "closed"
+    REJECTED = "rejected"
+    REASSIGNED = "reassigned"
+    REOPENED = "reopened"
+    RECATEGORISED = "recategorised"
+    SOURCE_DELETED = "source_deleted"
+    DEADLINE_WARNING = "deadline_warning"
+    OVERDUE = "overdue"
+
+
+class Clock(StrEnum):
+    FIRST_RESPONSE = "first_response"
+    FINAL_ANSWER = "final_answer"
+
+
+class IllegalTransitionError(ValueError):
+    """The command is not allowed in the incident's current status (message in Russian)."""
+
+
+OPEN_STATUSES = frozenset({Status.NEW, Status.ASSIGNED, Status.IN_WORK, Status.ANSWERED})
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    first_response: datetime
+    final_answer: datetime
+    policy_version: str
+    rule: str
+
+
+@dataclass(frozen=True)
+class Incident:
+    incident_id: str
+    message_id: str
+    channel: str
+    category: str | None
+    municipality: str
+    department: str | None
+    status: Status = Status.NEW
+    seq: int = 0
+    assigned_at: datetime | None = None
+    deadlines: Deadlines | None = None
+    first_response_at: datetime | None = None
+    final_answer_at: datetime | None = None
+    closed_at: datetime | None = None
+    claimed_by: str | None = None
+    claim_expires_at: datetime | None = None
+    on_time: bool | None = None
+    on_time_reason: str | None = None
+    warned: frozenset[Clock] = frozenset()
+    overdue: frozenset[Clock] = frozenset()
+
+
+@dataclass(frozen=True)
+class Transition:
+    type: EventType
+    status: Status
+    actor: str
+    at: datetime
+    reason: str | None = None
+    data: dict[str, str | int | float | bool | None] = field(default_factory=dict)
+    deadlines: Deadlines | None = None
+
+
+@dataclass(frozen=True)
+class Assign:
+    actor: str
+    deadlines: Deadlines
+
+
+@dataclass(frozen=True)
+class Claim:
+    actor: str
+    lock_until: datetime
+
+
+@dataclass(frozen=True)
+class Answer:
+    actor: str
+    text: str
+    final: bool = True
+    from_source: bool = False  # the reply was written in VK itself, not in otklik
+
+
+@dataclass(frozen=True)
+class Reject:
+    actor: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Reassign:
+    actor: str
+    municipality: str
+    department: str | None
+    reason: str
+    deadlines: Deadlines | None = None  # new deadlines when the policy restarts the clock
+
+
+@dataclass(frozen=True)
+class Close:
+    actor: str
+
+
+@dataclass(frozen=True)
+class Reopen:
+    actor: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Recategorise:
+    """A moderator corrects the classifier's category (routing and deadlines stay as they are)."""
+
+    actor: str
+    category: str
+
+
+@dataclass(frozen=True)
+class SourceDeleted:
+    actor: str = "source"
+
+
+Command = (
+    Assign | Claim | Answer | Reject | Reassign | Close | Reopen | Recategorise | SourceDeleted
+)
+
+# Per command: the statuses it is allowed in, and its name for the refusal message.
+_RULES: dict[type, tuple[frozenset[Status], str]] = {
+    Assign: (frozenset({Status.NEW}), "назначить"),
+    Claim: (frozenset({Status.ASSIGNED, Status.IN_WORK}), "взять в работу"),
+    Answer: (frozenset({Status.ASSIGNED, Status.IN_WORK, Status.ANSWERED}), "ответить"),
+    Reject: (frozenset({Status.NEW, Status.ASSIGNED, Status.IN_WORK}), "отклонить"),
+    Reassign: (frozenset({Status.ASSIGNED, Status.IN_WORK}), "переназначить"),
+    Close: (frozenset({Status.ANSWERED}), "закрыть"),
+    Reopen: (frozenset({Status.ANSWERED, Status.CLOSED}), "переоткрыть"),
+    Recategorise: (OPEN_STATUSES, "изменить категорию"),
+    SourceDeleted: (OPEN_STATUSES, "отметить удаление в источнике"),
+}
+
+
+def decide(incident: Incident, command: Command, now: datetime) -> list[Transition]:
+    """The transitions ``command`` causes at ``now``; raises IllegalTransitionError if refused."""
+    allowed, name = _RULES[type(command)]
+    if incident.status not in allowed:
+        raise IllegalTransitionError(
+            f"Нельзя {name} инцидент {incident.incident_id} в статусе «{incident.status.value}»"
+        )
+    return _decide_allowed(incident, command, now)
+
+
+def _decide_allowed(incident: Incident, command: Command, now: datetime) -> list[Transition]:
+    match command:
+        case Assign(actor, deadlines):
+            return [
+                Transition(EventType.ASSIGNED, Status.ASSIGNED, actor, now, deadlines=deadlines)
+            ]
+        case Claim(actor, lock_until):
+            return [_claim(incident, actor, lock_until, now)]
+        case Answer(actor, text, final, from_source):
+            return [_answer(incident, actor, text, final, from_source, now)]
+        case Reject(actor, reason):
+            _require_reason(reason)
+            return [Transition(EventType.REJECTED, Status.REJECTED, actor, now, reason)]
+        case Reassign():
+            return [_reassign(incident, command, now)]
+        case Close(actor):
+            return [_close(incident, actor, now)]
+        case Reopen(actor, reason):
+            _require_reason(reason)
+            return [Transition(EventType.REOPENED, Status.ASSIGNED, actor, now, reason)]
+        case Recategorise():
+            return [_recategorise(incident, command, now)]
+        case SourceDeleted(actor):
+            return [Transition(EventType.SOURCE_DELETED, Status.SOURCE_DELETED, actor, now)]
+    raise AssertionError(command)  # pragma: no cover - exhaustive match
+
+
+def _claim(incident: Incident, actor: str, lock_until: datetime, now: datetime) -> Transition:
+    check_claim(incident, actor, now)
+    data: dict[str, str | int | float | bool | None] = {"lock_until": lock_until.isoformat()}
+    return Transition(EventType.CLAIMED, Status.IN_WORK, actor, now, data=data)
+
+
+def _answer(
+    incident: Incident, actor: str, text: str, final: bool, from_source: bool, now: datetime
+) -> Transition:
+    if not text.strip():
+        raise IllegalTransitionError("Текст ответа не может быть пустым")
+    if incident.final_answer_at is not None and incident.status is Status.ANSWERED:
+        raise IllegalTransitionError(
+            f"На инцидент {incident.incident_id} уже дан окончательный ответ"
+        )
+    data: dict[str, str | int | float | bool | None] = {"final": final, "text": text}
+    if from_source:  # already visible at the source: nothing to post back
+        data["from_source"] = True
+    return Transition(EventType.ANSWERED, Status.ANSWERED, actor, now, data=data)
+
+
+def _reassign(incident: Incident, command: Reassign, now: datetime) -> Transition:
+    _require_reason(command.reason)
+    if (command.municipality, command.department) == (incident.municipality, incident.department):
+        raise IllegalTransitionError("Инцидент уже назначен этому исполнителю")
+    data: dict[str, str | int | float | bool | None] = {
+        "municipality": command.municipality,
+        "department": command.department,
+        "from_municipality": incident.municipality,
+        "from_department": incident.department,
+    }
+    return Transition(
+        EventType.REASSIGNED, Status.ASSIGNED, command.actor, now, command.reason, data,
+        deadlines=command.deadlines,
+    )  # fmt: skip
+
+
+def _close(incident: Incident, actor: str, now: datetime) -> Transition:
+    if incident.final_answer_at is None:
+        raise IllegalTransitionError("Нельзя закрыть инцидент без окончательного ответа")
+    return Transition(EventType.CLOSED, Status.CLOSED, actor, now)
+
+
+def _recategorise(incident: Incident, command: Recategorise, now: datetime) -> Transition:
+    if not command.category.strip():
+        raise IllegalTransitionError("Укажите категорию")
+    if command.category == incident.category:
+        raise IllegalTransitionError(f"У инцидента уже категория «{command.category}»")
+    data: dict[str, str | int | float | bool | None] = {
+        "category": command.category, "from_category": incident.category,
+    }  # fmt: skip
+    # The status stays: a correction of the category is not a step of the lifecycle.
+    return Transition(EventType.RECATEGORISED, incident.status, command.actor, now, data=data)
+
+
+def check_claim(incident: Incident, actor: str, now: datetime) -> None:
+    """A moderator may act on an incident only if nobody else holds a live claim on it."""
+    lock_held = incident.claim_expires_at is not None and incident.claim_expires_at > now
+    if lock_held and incident.claimed_by not in (None, actor):
+        raise IllegalTransitionError(
+            f"Инцидент {incident.incident_id} в работе у {incident.claimed_by}; дождитесь "
+            "окончания блокировки или попросите руководителя переназначить"
+        )
+
+
+def _require_reason(reason: str) -> None:
+    if not reason.strip():
+        raise IllegalTransitionError("Укажите причину")
+
+
+def apply(incident: Incident, transition: Transition) -> Incident:
+    """The incident after ``transition``."""
+    # One copy of the incident per transition (the SLA tracker applies three to each message
+    # it opens an incident for): the changes are gathered first.
+    changes: dict[str, Any] = {"status": transition.status, "seq": incident.seq + 1}
+    match transition.type:
+        case EventType.ASSIGNED:
+            changes.update(assigned_at=transition.at, deadlines=transition.deadlines)
+        case EventType.CLAIMED:
+            until = datetime.fromisoformat(str(transition.data["lock_until"]))
+            changes.update(claimed_by=transition.actor, claim_expires_at=until)
+        case EventType.ANSWERED:
+            changes.update(_answer_changes(incident, transition))
+        case EventType.CLOSED:
+            changes.update(closed_at=transition.at, claimed_by=None)
+        case EventType.REASSIGNED:
+            changes.update(_reassign_changes(transition))
+        case EventType.REOPENED:
+            changes.update(closed_at=None, claimed_by=None, claim_expires_at=None)
+        case EventType.DEADLINE_WARNING:
+            changes.update(warned=incident.warned | {Clock(str(transition.data["clock"]))})
+        case EventType.OVERDUE:
+            changes.update(overdue=incident.overdue | {Clock(str(transition.data["clock"]))})
+        case EventType.RECATEGORISED:  # keeps the claim: the moderator goes on working on it
+            changes.update(category=str(transition.data["category"]))
+        case _:
+            changes.update(claimed_by=None, claim_expires_at=None)
+    return replace(incident, **changes)
+
+
+def _answer_changes(incident: Incident, transition: Transition) -> dict[str, Any]:
+    first = incident.first_response_at or transition.at
+    if not transition.data.get("final"):
+        return {"first_response_at": first}
+    changes: dict[str, Any] = {"first_response_at": first, "final_answer_at": transition.at}
+    if incident.on_time is not None:  # a reopened incident keeps its first on-time decision
+        return changes
+    on_time, reason = judge_on_time(replace(incident, **changes))
+    return {**changes, "on_time": on_time, "on_time_reason": reason}
+
+
+def _reassign_changes(transition: Transition) -> dict[str, Any]:
+    department = transition.data["department"]
+    changes: dict[str, Any] = {
+        "municipality": str(transition.data["municipality"]),
+        "department": None if department is None else str(department),
+        "claimed_by": None,
+        "claim_expires_at": None,
+    }
+    if transition.deadlines is not None:
+        # New deadlines: the warnings and overdue marks of the old ones no longer apply.
+        changes.update(
+            deadlines=transition.deadlines,
+            assigned_at=transition.at,
+            warned=frozenset(),
+            overdue=frozenset(),
+        )
+    return changes
+
+
+def opened(
+    actor: str, at: datetime, data: dict[str, str | int | float | bool | None]
+) -> Transition:
+    """The first event of every incident: a message was recognised as one."""
+    return Transition(EventType.OPENED, Status.NEW, actor, at, data=data)
+
+
+def apply_all(incident: Incident, transitions: list[Transition]) -> Incident:
+    for transition in transitions:
+        incident = apply(incident, transition)
+    return incident

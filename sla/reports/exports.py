@@ -1,0 +1,136 @@
+"""Exports at the edge: the month's indicators (JSON, CSV, XLSX) and the programme's plan/fact
+report (JSON, XLSX, HTML). The report itself is built by the pure sla.plan_fact; here the plans
+file and the stored revisions are read and the bytes are written."""
+
+import csv
+import io
+import json
+import sys
+from collections.abc import Collection, Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from kernel.contracts.indicators import IndicatorRecord
+from kernel.settings import Settings
+from sla.domain.plan_fact import PlanFactReport, build_report, parse_period
+from sla.domain.plans import Plans, PlansError, load_plans
+from sla.domain.policy import SlaPolicy
+from sla.policy_file import load_policy_file
+from sla.reports.html import plan_fact_html
+from sla.reports.xlsx import indicators_xlsx, plan_fact_xlsx
+from sla.stage import sla_for_command
+from sla.storage.aggregation import current_records
+
+INDICATOR_FORMATS = ("json", "csv", "xlsx")
+REPORT_FORMATS = ("json", "xlsx", "html")
+BINARY_FORMATS = frozenset({"xlsx"})
+MEDIA_TYPES = {
+    "json": "application/json",
+    "csv": "text/csv; charset=utf-8",
+    "html": "text/html; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+class ReportError(ValueError):
+    """A report cannot be produced; the message (Russian) says why."""
+
+
+def load_plans_file(source: Path, known_municipalities: Collection[str]) -> Plans:
+    """Read on every report, so the programme team's edits apply without a restart."""
+    try:
+        text = source.read_text(encoding="utf-8")
+    except OSError as error:
+        raise PlansError(
+            f"файл планов {source}: не удаётся прочитать ({error.strerror})"
+        ) from error
+    try:
+        return load_plans(text, known_municipalities)
+    except PlansError as error:
+        raise PlansError(f"{source}: {error}") from error
+
+
+def render_indicators(records: Sequence[IndicatorRecord], fmt: str) -> bytes:
+    if fmt == "xlsx":
+        return indicators_xlsx(records)
+    return render_rows([json.loads(record.model_dump_json()) for record in records], fmt)
+
+
+def render_rows(rows: Sequence[Mapping[str, object]], fmt: str) -> bytes:
+    """Plain rows as a JSON array or as CSV (a header, then a line per row); times in ISO 8601."""
+    plain = [{key: _plain(value) for key, value in row.items()} for row in rows]
+    if fmt == "json":
+        return (json.dumps(plain, ensure_ascii=False, indent=2) + "\n").encode()
+    buffer = io.StringIO()
+    if plain:
+        writer = csv.DictWriter(buffer, fieldnames=list(plain[0]))
+        writer.writeheader()
+        writer.writerows(plain)
+    return buffer.getvalue().encode()
+
+
+def _plain(value: object) -> object:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def render_report(report: PlanFactReport, fmt: str) -> bytes:
+    if fmt == "xlsx":
+        return plan_fact_xlsx(report)
+    if fmt == "html":
+        return plan_fact_html(report).encode()
+    return (report.model_dump_json(indent=2) + "\n").encode()
+
+
+def emit(data: bytes, output: Path | None) -> None:
+    """To the file, or to stdout when none is given (text formats only; checked by callers)."""
+    if output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    else:
+        output.write_bytes(data)
+
+
+async def collect_report(
+    connection: AsyncConnection,
+    plans: Plans,
+    policy: SlaPolicy,
+    period_code: str,
+    municipality: str | None,
+    now: datetime,
+) -> PlanFactReport:
+    """The report from the latest stored revision of every month of the period."""
+    try:
+        period = parse_period(period_code)
+    except ValueError as error:
+        raise ReportError(str(error)) from error
+    records: list[IndicatorRecord] = []
+    for month in period.months:
+        records += await current_records(connection, month, municipality)
+    return build_report(
+        plans, period, records,
+        names={key: known.name for key, known in policy.spec.municipalities.items()},
+        generated_at=now, timezone=policy.spec.defaults.timezone, municipality=municipality,
+    )  # fmt: skip
+
+
+async def plan_fact_report(
+    settings: Settings, plans_file: Path, period_code: str, municipality: str | None
+) -> PlanFactReport:
+    """Like `otklik indicators`: the period's months are computed first (a new revision only
+    where the inputs changed), so the report shows what is stored now and names it."""
+    try:
+        period = parse_period(period_code)
+    except ValueError as error:
+        raise ReportError(str(error)) from error
+    policy = load_policy_file(settings.policy_file)
+    # The plans are checked before the database is opened: a typo fails in a second.
+    plans = load_plans_file(plans_file, policy.spec.municipalities)
+    async with sla_for_command(settings) as context:
+        for month in period.months:
+            await context.aggregator.run_once(month)
+        async with context.db.engine.connect() as connection:
+            return await collect_report(
+                connection, plans, context.policy, period_code, municipality, context.clock()
+            )

@@ -1,0 +1,125 @@
+"""Read side of the moderator queue: filtered, deadline-sorted, paginated on the server."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, case, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from kernel.db.schema import incident_events, incidents, messages
+from sla.domain.lifecycle import OPEN_STATUSES
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    status: str | None = None
+    municipality: str | None = None
+    department: str | None = None
+    category: str | None = None
+    channel: str | None = None
+    source: str | None = None
+    overdue: bool | None = None
+    due_within_hours: float | None = None
+    open_only: bool = True
+    limit: int = 50
+    offset: int = 0
+    awaiting: bool = False  # leave out what only awaits closing (answered with a final answer)
+
+
+def _next_due() -> ColumnElement[datetime]:
+    """The deadline still to be met: the first response until there is one, then the final
+    answer (None once both are met). Overdue, "due within" and the queue order all use it."""
+    return func.coalesce(
+        case((incidents.c.first_response_at.is_(None), incidents.c.first_response_due)),
+        case((incidents.c.final_answer_at.is_(None), incidents.c.final_answer_due)),
+    )
+
+
+def _conditions(flt: QueueFilter, now: datetime) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if flt.status is not None:
+        conditions.append(incidents.c.status == flt.status)
+    elif flt.open_only:
+        conditions.append(incidents.c.status.in_([s.value for s in OPEN_STATUSES]))
+    for column, value in (
+        (incidents.c.municipality, flt.municipality),
+        (incidents.c.department, flt.department),
+        (incidents.c.category, flt.category),
+        (incidents.c.channel, flt.channel),
+        (messages.c.source_id, flt.source),
+    ):
+        if value is not None:
+            conditions.append(column == value)
+    due = _next_due()
+    if flt.overdue is True:
+        conditions.append(due < now)
+    elif flt.overdue is False:
+        conditions.append(or_(due.is_(None), due >= now))
+    if flt.due_within_hours is not None:
+        conditions.append(due.between(now, now + timedelta(hours=flt.due_within_hours)))
+    if flt.awaiting:
+        conditions.append(
+            or_(incidents.c.status != "answered", incidents.c.final_answer_at.is_(None))
+        )
+    return conditions
+
+
+_COLUMNS = (
+    incidents.c.incident_id,
+    incidents.c.status,
+    incidents.c.municipality,
+    incidents.c.department,
+    incidents.c.category,
+    incidents.c.channel,
+    incidents.c.assigned_at,
+    incidents.c.first_response_due,
+    incidents.c.final_answer_due,
+    incidents.c.first_response_at,
+    incidents.c.final_answer_at,
+    incidents.c.claimed_by,
+    incidents.c.on_time,
+    incidents.c.on_time_reason,
+    incidents.c.policy_version,
+    messages.c.message_id,
+    messages.c.text,
+    messages.c.url,
+    messages.c.score,
+    messages.c.explanation,
+    messages.c.created_at,
+)
+
+
+async def list_incidents(
+    connection: AsyncConnection, flt: QueueFilter, now: datetime
+) -> tuple[int, list[dict[str, Any]]]:
+    joined = incidents.join(messages, messages.c.message_id == incidents.c.message_id)
+    conditions = _conditions(flt, now)
+    total = await connection.scalar(select(func.count()).select_from(joined).where(*conditions))
+    rows = await connection.execute(
+        select(*_COLUMNS, _next_due().label("next_due"))
+        .select_from(joined)
+        .where(*conditions)
+        .order_by(_next_due().asc().nulls_last(), incidents.c.incident_id)
+        .limit(flt.limit)
+        .offset(flt.offset)
+    )
+    return int(total or 0), [dict(row._mapping) for row in rows]
+
+
+async def incident_detail(connection: AsyncConnection, incident_id: str) -> dict[str, Any] | None:
+    row = (
+        await connection.execute(
+            select(*_COLUMNS)
+            .join(messages, messages.c.message_id == incidents.c.message_id)
+            .where(incidents.c.incident_id == incident_id)
+        )
+    ).first()
+    if row is None:
+        return None
+    events = await connection.execute(
+        select(incident_events)
+        .where(incident_events.c.incident_id == incident_id)
+        .order_by(incident_events.c.seq)
+    )
+    return {**dict(row._mapping), "history": [dict(event._mapping) for event in events]}
