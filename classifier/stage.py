@@ -9,7 +9,7 @@ from kernel.observability import Metrics
 from kernel.settings import Settings
 
 
-def create_stage(settings: Settings, publisher: Publisher, metrics: Metrics) -> Stage:
+def classifier_stage(settings: Settings, publisher: Publisher, metrics: Metrics) -> Stage:
     holder = ModelHolder(ensure_promoted_model(settings.models_path), metrics)
     stage = ClassifierStage(holder, publisher, metrics)
     return Stage(

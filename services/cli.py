@@ -53,7 +53,7 @@ def demo(
 @ingest_app.command("replay")
 def ingest_replay(file: Path) -> None:
     """Опубликовать события VK из JSONL-файла в Kafka (otklik.messages.raw.v1)."""
-    from services.runtime.processes import replay_to_kafka
+    from services.ingest_files import replay_to_kafka
 
     published, skipped = asyncio.run(replay_to_kafka(_settings(), file))
     typer.echo(f"published={published} skipped={skipped}")
@@ -62,7 +62,7 @@ def ingest_replay(file: Path) -> None:
 @ingest_app.command("vk")
 def ingest_vk() -> None:
     """VK в Kafka: Bots Long Poll управляемых сообществ и опрос стен отслеживаемых групп."""
-    from services.runtime.vk import run_vk
+    from services.ingest_vk import run_vk
 
     asyncio.run(run_vk(_settings()))
 
@@ -70,7 +70,7 @@ def ingest_vk() -> None:
 @ingest_app.command("http")
 def ingest_http() -> None:
     """HTTP-приём: VK Callback API (/vk/callback) и обращения (/intake/ИСТОЧНИК)."""
-    from services.runtime.vk import run_ingest_http
+    from services.ingest_http import run_ingest_http
 
     asyncio.run(run_ingest_http(_settings()))
 
@@ -88,7 +88,7 @@ def classify(
     пакетная разметка файла: добавляются is_incident, score, category."""
     settings = _settings()
     if input_file is None and output_file is None:
-        from services.runtime.processes import run_classifier
+        from services.classify import run_classifier
 
         asyncio.run(run_classifier(settings))
         return
@@ -109,7 +109,7 @@ def classify(
 @app.command()
 def sla() -> None:
     """Сервис SLA: classified -> инциденты в PostgreSQL, события через outbox."""
-    from services.runtime.processes import run_sla
+    from services.sla_tracker import run_sla
 
     asyncio.run(run_sla(_settings()))
 
@@ -119,7 +119,7 @@ def aggregate(
     once: Annotated[bool, typer.Option(help="Посчитать один раз и выйти")] = False,
 ) -> None:
     """Агрегатор: ежемесячные показатели (ревизии) и их публикация."""
-    from services.runtime.processes import run_aggregator
+    from services.aggregate import run_aggregator
 
     asyncio.run(run_aggregator(_settings(), once=once))
 
@@ -127,7 +127,7 @@ def aggregate(
 @app.command()
 def web() -> None:
     """API очереди модератора и /metrics."""
-    from services.runtime.processes import run_web
+    from services.web.serve import run_web
 
     asyncio.run(run_web(_settings()))
 
@@ -136,7 +136,7 @@ def web() -> None:
 def replay(file: Path) -> None:
     """Загрузить историю (JSONL событий: message, assigned, claimed, answered, rejected,
     reassigned, closed, reopened) через ту же доменную логику; всё или ничего."""
-    from services.runtime.processes import replay_history_file
+    from services.commands import replay_history_file
     from sla.domain.history import HistoryError
 
     try:
@@ -167,7 +167,7 @@ def indicators(
 ) -> None:
     """Показатели месяца (последняя ревизия каждого муниципалитета; в каждой строке —
     revision и computed_at). XLSX: строка 1 — заголовки по-русски, строка 2 — имена полей."""
-    from services.runtime.processes import month_indicators
+    from services.commands import month_indicators
     from sla.reports.exports import INDICATOR_FORMATS, emit, render_indicators
 
     _check_month(month)
@@ -277,7 +277,7 @@ def redact(
 ) -> None:
     """Удалить персональные данные по запросу: имя, контакт и id автора (и тексты с --texts).
     Показатели не меняются: их входные данные остаются прежними."""
-    from services.runtime.redaction import redact_personal_data
+    from services.commands import redact_personal_data
 
     if (author is None) == (message is None):
         raise typer.BadParameter("укажите либо --author, либо --message")
@@ -404,7 +404,7 @@ def classifier_retrain(
     ] = False,
 ) -> None:
     from classifier.retrain import format_report
-    from services.runtime.retrain import retrain_from_labels
+    from services.retrain import retrain_from_labels
 
     report = retrain_from_labels(_settings(), dry_run=dry_run)
     typer.echo(format_report(report))
@@ -421,7 +421,7 @@ def users_add(
 ) -> None:
     """Создать пользователя (первого администратора: --role admin)."""
     from services.auth.roles import Role
-    from services.runtime.processes import add_user
+    from services.commands import add_user
 
     try:
         chosen = Role(role)
@@ -449,7 +449,7 @@ def import_file(
 
     from ingest.appeals.importer import ImportFileError
     from ingest.sources_file import SourcesFileError
-    from services.runtime.appeals import import_appeals
+    from services.ingest_files import import_appeals
 
     try:
         ZoneInfo(zone)
@@ -473,7 +473,7 @@ def ingest_imap(
     once: Annotated[bool, typer.Option(help="Проверить почтовые ящики один раз и выйти")] = False,
 ) -> None:
     """Забирать письма-обращения из почтовых ящиков (IMAP) каналов email в Kafka."""
-    from services.runtime.appeals import run_imap
+    from services.ingest_mail import run_imap
 
     published = asyncio.run(run_imap(_settings(), once=once))
     if once:

@@ -25,7 +25,7 @@ from tools.kafka import free_port
 
 PACKAGE = "prometheus"
 INSTALL_HINT = "apt-get install -y prometheus (Debian's package: the prometheus and promtool tools)"
-DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
 RULES = DEPLOY / "prometheus" / "rules"
 JOB = "otklik"  # the job name of deploy/prometheus/prometheus.yml: dashboards filter on it
 

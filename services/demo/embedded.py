@@ -12,7 +12,7 @@ from typing import Any
 
 import uvicorn
 
-from classifier.stage import create_stage as classifier_stage
+from classifier.stage import classifier_stage
 from ingest.handlers import VkEventIngestor
 from ingest.replay import replay_vk_file
 from ingest.sources_file import load_sources
@@ -24,7 +24,7 @@ from kernel.settings import Settings
 from services.auth import store
 from services.auth.roles import Role
 from services.demo.bundled import default_sources_file
-from services.runtime.supervision import keep_running
+from services.supervision import keep_running
 from services.web.app import create_app
 from sla.gauges import export_indicators
 from sla.stage import SlaContext, open_sla, sla_stage

@@ -16,7 +16,7 @@ import httpx
 
 from kernel.settings import Settings
 from services.auth.roles import Role
-from services.runtime.processes import add_user
+from services.commands import add_user
 from tests.e2e.processes import Pipeline
 from tests.factories import TEXTS
 from tools.fake_vk import FakeVkServer

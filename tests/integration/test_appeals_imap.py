@@ -12,6 +12,7 @@ from pydantic import BaseModel, SecretStr
 
 from ingest.appeals.imap import ImapPoller
 from ingest.domain.sources import ImapConfig, Source, SourceCatalog
+from ingest.stage import imap_pollers
 from ingest.storage.cursors import CursorStore
 from kernel.bus.memory import RecordingPublisher
 from kernel.contracts.messages import Attachment, Channel
@@ -19,7 +20,6 @@ from kernel.contracts.topics import Topic
 from kernel.db.engine import Database, open_database
 from kernel.db.migrate import upgrade
 from kernel.observability import Metrics
-from services.runtime.appeals import imap_pollers
 from tests.conftest import SettingsFactory
 from tests.factories import appeal_source
 from tests.fakes import wait_for

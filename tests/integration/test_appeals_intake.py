@@ -10,13 +10,13 @@ from fastapi import FastAPI
 
 from ingest.appeals.intake import MAX_BODY_BYTES, AppealIntake, intake_router
 from ingest.domain.sources import SourceCatalog
+from ingest.stage import http_app
 from kernel.bus.kafka import KafkaTransport
 from kernel.bus.memory import RecordingPublisher
 from kernel.contracts.deadletters import DeadLetter
 from kernel.contracts.messages import Channel, RawMessage
 from kernel.contracts.topics import Topic
 from kernel.observability import Metrics
-from services.runtime.vk import create_ingest_app
 from tests.conftest import SettingsFactory
 from tests.factories import appeal_source
 from tests.kafka_topics import read_topic
@@ -131,7 +131,7 @@ async def test_intake_on_kafka_answers_only_after_the_appeal_is_in_the_topic(
     )
     metrics = Metrics()
     transport = KafkaTransport(settings, metrics, client_id="test-intake")
-    app = create_ingest_app(settings, SourceCatalog(sources=(WEB,)), transport, metrics)
+    app = http_app(settings, SourceCatalog(sources=(WEB,)), transport, metrics)
     body = {"external_id": "K-1", "text": "Не горит фонарь у дома 3", "author": "Анна"}
     await transport.start()
     try:

@@ -14,7 +14,7 @@ from kernel.db.schema import incidents, moderator_labels
 from kernel.observability import Metrics
 from services.auth.roles import Role
 from services.auth.store import add_user
-from services.runtime.retrain import load_label_examples
+from services.retrain import load_label_examples
 from services.web.app import create_app
 from sla.domain.labels import ModeratorLabel
 from sla.stage import SlaContext, open_sla

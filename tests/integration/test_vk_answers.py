@@ -8,13 +8,13 @@ import pytest
 from sqlalchemy import select
 
 from ingest.domain.sources import SourceCatalog
+from ingest.stage import VkClients, answer_subscriptions
 from kernel.bus.kafka import KafkaTransport
 from kernel.contracts.incidents import IncidentEvent
 from kernel.contracts.messages import SourceKind, vk_message_id
 from kernel.contracts.topics import Topic
 from kernel.db.schema import incident_events, outbox
 from kernel.observability import Metrics
-from services.runtime.vk import VkClients, answer_subscriptions
 from sla.domain.lifecycle import Answer
 from sla.stage import SlaContext, open_sla
 from sla.storage.repository import incident_id_for

@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from services.runtime.supervision import keep_running
+from services.supervision import keep_running
 
 
 async def test_a_failing_loop_is_restarted_until_it_returns() -> None:

@@ -1,45 +1,38 @@
-"""Entry points of the VK ingestors in the distributed mode.
-
-``otklik ingest vk`` listens to the Bots Long Poll of every managed community that has a token
-and no Callback API, polls every monitored group that has a token, and posts moderators' answers
-back to the managed communities; ``otklik ingest http``
-serves the Callback API receiver (and the appeal intake) behind the city's reverse proxy. One
-VkClient per token, so a token shared by several groups keeps one rate limit.
-"""
+"""The ingest slice's wiring: the stage of `otklik ingest vk` (the Bots Long Poll of managed
+communities, wall polling of monitored groups, moderators' answers posted back to VK), the app of
+`otklik ingest http` (VK Callback API and the appeal intake) and the mailbox pollers of `otklik
+ingest imap`. One VkClient per token, so a token shared by several groups keeps one rate limit."""
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import uvicorn
 from fastapi import FastAPI
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from ingest.appeals.imap import ImapPoller
 from ingest.appeals.intake import AppealIntake, intake_router
+from ingest.domain.appeals import DEFAULT_ZONE
 from ingest.domain.sources import Source, SourceCatalog
 from ingest.handlers import STAGE as INGEST_STAGE
 from ingest.handlers import VkEventIngestor
-from ingest.sources_file import load_sources
 from ingest.storage.cursors import CursorStore
 from ingest.vk.answers import VkAnswerPoster, answer_posting_sources
 from ingest.vk.callback import callback_router
 from ingest.vk.client import VkClient
 from ingest.vk.longpoll import LongPollListener
 from ingest.vk.polling import WallPoller
-from kernel.bus.kafka import KafkaTransport
 from kernel.bus.port import Publisher, Stage, Subscription
 from kernel.contracts.incidents import IncidentEvent
-from kernel.contracts.messages import SourceKind
+from kernel.contracts.messages import Channel, SourceKind
 from kernel.contracts.topics import Topic
-from kernel.db.engine import open_database
-from kernel.db.migrate import upgrade
+from kernel.db.engine import Database
 from kernel.observability import Metrics
 from kernel.settings import Settings
-from services.demo.bundled import default_sources_file
-from services.runtime.kafka_runner import run_stage_on_kafka
 
 log = logging.getLogger(__name__)
 # Appeals whose date carries no zone (web forms usually send local time) are read in this zone.
@@ -122,34 +115,31 @@ def _every(seconds: float, work: Callable[[], Coroutine[Any, Any, int]]) -> Loop
     return loop
 
 
-async def run_vk(settings: Settings) -> None:
-    catalog = load_sources(default_sources_file(settings))
-
-    async def factory(publisher: Publisher, metrics: Metrics) -> Stage:
-        db = open_database(settings, pool_size=2)
-        await asyncio.to_thread(upgrade, db.url)
-        series_at_zero(metrics)
-        ingestor = VkEventIngestor(catalog, publisher, metrics, settings.clock)
-        clients = VkClients(settings, metrics)
-        loops = vk_loops(settings, catalog, ingestor, CursorStore(db), clients)
-        if not loops:
-            log.warning("no VK source has a token: nothing to listen to or poll")
-        return Stage(
-            "ingest-vk",
-            subscriptions=answer_subscriptions(catalog, clients, metrics),
-            background=loops,
-            closers=[db.close],
-        )
-
-    await run_stage_on_kafka(settings, "ingest-vk", factory)
-
-
-def create_ingest_app(
-    settings: Settings, catalog: SourceCatalog, transport: KafkaTransport, metrics: Metrics
-) -> FastAPI:
+def vk_stage(
+    settings: Settings, catalog: SourceCatalog, db: Database, publisher: Publisher, metrics: Metrics
+) -> Stage:
+    """`otklik ingest vk`: listeners and pollers in the background, answers as a subscription."""
     series_at_zero(metrics)
-    ingestor = VkEventIngestor(catalog, transport, metrics, settings.clock)
-    intake = AppealIntake(catalog, settings, transport, metrics, settings.clock, APPEAL_ZONE)
+    ingestor = VkEventIngestor(catalog, publisher, metrics, settings.clock)
+    clients = VkClients(settings, metrics)
+    loops = vk_loops(settings, catalog, ingestor, CursorStore(db), clients)
+    if not loops:
+        log.warning("no VK source has a token: nothing to listen to or poll")
+    return Stage(
+        "ingest-vk",
+        subscriptions=answer_subscriptions(catalog, clients, metrics),
+        background=loops,
+        closers=[db.close],
+    )
+
+
+def http_app(
+    settings: Settings, catalog: SourceCatalog, publisher: Publisher, metrics: Metrics
+) -> FastAPI:
+    """`otklik ingest http`: the VK Callback API and the appeal intake, with /metrics."""
+    series_at_zero(metrics)
+    ingestor = VkEventIngestor(catalog, publisher, metrics, settings.clock)
+    intake = AppealIntake(catalog, settings, publisher, metrics, settings.clock, APPEAL_ZONE)
     app = FastAPI(title="otklik — приём событий VK и обращений", version="1")
     app.include_router(callback_router(ingestor, settings))
     app.include_router(intake_router(intake))
@@ -165,15 +155,31 @@ def create_ingest_app(
     return app
 
 
-async def run_ingest_http(settings: Settings) -> None:
-    metrics = Metrics()
-    transport = KafkaTransport(settings, metrics, client_id="otklik-ingest-http")
-    app = create_ingest_app(
-        settings, load_sources(default_sources_file(settings)), transport, metrics
-    )
-    await transport.start()
-    try:
-        config = uvicorn.Config(app, host=settings.http_host, port=settings.ingest_http_port)
-        await uvicorn.Server(config).serve()
-    finally:
-        await transport.stop()
+def imap_pollers(
+    settings: Settings, catalog: SourceCatalog, db: Database, publisher: Publisher, metrics: Metrics
+) -> list[ImapPoller]:
+    cursors = CursorStore(db)
+    return [
+        ImapPoller(
+            source,
+            password=settings.secret(source.imap.password),
+            cursors=cursors,
+            publisher=publisher,
+            metrics=metrics,
+            clock=settings.clock,
+            zone=ZoneInfo(DEFAULT_ZONE),
+        )
+        for source in catalog.appeals(Channel.EMAIL)
+        if source.imap is not None
+    ]
+
+
+def imap_stage(
+    settings: Settings, catalog: SourceCatalog, db: Database, publisher: Publisher, metrics: Metrics
+) -> Stage:
+    """`otklik ingest imap`: every mailbox polled in the background."""
+    pollers = imap_pollers(settings, catalog, db, publisher, metrics)
+    loops = [
+        functools.partial(poller.run, settings.imap_poll_interval_seconds) for poller in pollers
+    ]
+    return Stage(name="imap", background=list(loops), closers=[db.close])

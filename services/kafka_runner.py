@@ -12,7 +12,7 @@ from kernel.bus.kafka import KafkaTransport
 from kernel.bus.port import Publisher, Stage
 from kernel.observability import Metrics
 from kernel.settings import Settings
-from services.runtime.supervision import keep_running
+from services.supervision import keep_running
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,23 @@
+"""`otklik ingest http`: the VK Callback API receiver and the appeal intake, behind the city's
+reverse proxy."""
+
+import uvicorn
+
+from ingest.sources_file import load_sources
+from ingest.stage import http_app
+from kernel.bus.kafka import KafkaTransport
+from kernel.observability import Metrics
+from kernel.settings import Settings
+from services.demo.bundled import default_sources_file
+
+
+async def run_ingest_http(settings: Settings) -> None:
+    metrics = Metrics()
+    transport = KafkaTransport(settings, metrics, client_id="otklik-ingest-http")
+    app = http_app(settings, load_sources(default_sources_file(settings)), transport, metrics)
+    await transport.start()
+    try:
+        config = uvicorn.Config(app, host=settings.http_host, port=settings.ingest_http_port)
+        await uvicorn.Server(config).serve()
+    finally:
+        await transport.stop()
