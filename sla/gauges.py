@@ -17,10 +17,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, Row, and_, case, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from kernel.contracts.incidents import OPEN_STATUSES, Status
 from kernel.db.engine import Database
 from kernel.db.schema import incidents, indicator_values, messages
 from kernel.observability import Labels, Metrics
-from sla.domain.lifecycle import OPEN_STATUSES, Status
 from sla.domain.policy import SlaPolicy
 from sla.storage.aggregation import current_records
 

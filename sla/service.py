@@ -15,6 +15,7 @@ from typing import Protocol
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kernel.contracts.classification import ClassifiedMessage, Decision
+from kernel.contracts.incidents import EventType, Status
 from kernel.contracts.messages import MessageAction, RawMessage
 from kernel.db.engine import Database
 from kernel.observability import Metrics
@@ -26,12 +27,10 @@ from sla.domain.lifecycle import (
     Claim,
     Command,
     Deadlines,
-    EventType,
     IllegalTransitionError,
     Incident,
     Reassign,
     SourceDeleted,
-    Status,
     Transition,
     apply_all,
     check_claim,

@@ -9,8 +9,9 @@ from typing import Any
 
 from ingest.domain.sources import ImportColumns, Source
 from kernel.contracts.classification import ClassifiedMessage, Decision, Sentiment
+from kernel.contracts.incidents import Status
 from kernel.contracts.messages import Author, Channel, RawMessage, SourceKind, vk_message_id
-from sla.domain.lifecycle import Deadlines, Incident, Status
+from sla.domain.lifecycle import Deadlines, Incident
 
 GROUP = 210000001
 SOURCES_YAML = f"""sources:

@@ -19,8 +19,8 @@ from typing import Any
 from ingest.domain.sources import Source, SourceCatalog
 from ingest.vk.client import VkCallError, VkClient
 from ingest.vk.errors import ErrorAction
-from kernel.contracts.incidents import IncidentEvent
-from kernel.contracts.messages import SourceKind
+from kernel.contracts.incidents import EventType, IncidentEvent
+from kernel.contracts.messages import SourceKind, parse_vk_message_id
 from kernel.observability import Metrics
 
 log = logging.getLogger(__name__)
@@ -49,14 +49,10 @@ _COMMENT_METHODS = {
 def reply_call(message_id: str, text: str, dedupe_key: str) -> ReplyCall | None:
     """The call that answers the VK message ``message_id`` with ``text``; None if it is not
     a VK message (``vk:<kind>:<owner>:<container>:<item>``, see ``vk_message_id``)."""
-    parts = message_id.split(":")
-    if len(parts) != 5 or parts[0] != "vk":
+    ref = parse_vk_message_id(message_id)
+    if ref is None:
         return None
-    try:
-        kind = SourceKind(parts[1])
-        owner, container, item = int(parts[2]), int(parts[3]), int(parts[4])
-    except ValueError:
-        return None
+    kind, owner, container, item = ref
     group_id = abs(owner)
     guid = hashlib.sha256(dedupe_key.encode()).hexdigest()[:32]
     if kind is SourceKind.VK_MESSAGE:
@@ -86,7 +82,11 @@ class VkAnswerPoster:
         self._catalog, self._client_for, self._metrics = catalog, client_for, metrics
 
     async def handle(self, event: IncidentEvent) -> None:
-        if event.type != "answered" or event.data.get("from_source") or event.message_id is None:
+        if (
+            event.type is not EventType.ANSWERED
+            or event.data.get("from_source")
+            or event.message_id is None
+        ):
             return
         call = reply_call(event.message_id, str(event.data.get("text") or ""), event.event_id)
         if call is None:

@@ -1,6 +1,39 @@
-"""otklik.incidents.events.v1: every lifecycle transition of an incident, keyed by incident id."""
+"""otklik.incidents.events.v1: every lifecycle transition of an incident, keyed by incident id;
+and the statuses and event types every stage, page and report speaks of."""
+
+from enum import StrEnum
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+
+class Status(StrEnum):
+    NEW = "new"
+    ASSIGNED = "assigned"
+    IN_WORK = "in_work"
+    ANSWERED = "answered"
+    CLOSED = "closed"
+    REJECTED = "rejected"
+    SOURCE_DELETED = "source_deleted"
+
+
+class EventType(StrEnum):
+    OPENED = "opened"
+    ASSIGNED = "assigned"
+    CLAIMED = "claimed"
+    RELEASED = "released"
+    ANSWERED = "answered"
+    CLOSED = "closed"
+    REJECTED = "rejected"
+    REASSIGNED = "reassigned"
+    REOPENED = "reopened"
+    RECATEGORISED = "recategorised"
+    SOURCE_DELETED = "source_deleted"
+    DEADLINE_WARNING = "deadline_warning"
+    OVERDUE = "overdue"
+
+
+# Waiting for the administration: counted as open in the queue, the gauges and the alerts.
+OPEN_STATUSES = frozenset({Status.NEW, Status.ASSIGNED, Status.IN_WORK, Status.ANSWERED})
 
 
 class IncidentEvent(BaseModel):
@@ -12,8 +45,8 @@ class IncidentEvent(BaseModel):
         default=None, description="The resident's message the incident was opened for"
     )
     seq: int = Field(ge=1)
-    type: str
-    status: str = Field(description="Status after the transition")
+    type: EventType
+    status: Status = Field(description="Status after the transition")
     actor: str
     at: AwareDatetime
     reason: str | None = None

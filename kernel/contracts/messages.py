@@ -5,6 +5,7 @@ Keyed by ``thread_key`` so that a comment, its edits and the replies in its thre
 
 from datetime import datetime
 from enum import StrEnum
+from typing import NamedTuple
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -81,9 +82,30 @@ class RawMessage(BaseModel):
     received_at: AwareDatetime
 
 
+class VkRef(NamedTuple):
+    """VK's own ids of a message: owner (a group is negative), container (post, photo, video,
+    product, board topic, dialog peer) and item."""
+
+    kind: SourceKind
+    owner_id: int
+    container_id: int
+    item_id: int
+
+
 def vk_message_id(kind: SourceKind, owner_id: int, container_id: int, item_id: int) -> str:
     """Stable id from VK's own ids: the same comment always maps to the same id."""
     return f"vk:{kind.value}:{owner_id}:{container_id}:{item_id}"
+
+
+def parse_vk_message_id(message_id: str) -> VkRef | None:
+    """The VK ids ``vk_message_id`` put into ``message_id``; None for an appeal or any other id."""
+    parts = message_id.split(":")
+    if len(parts) != 5 or parts[0] != "vk":
+        return None
+    try:
+        return VkRef(SourceKind(parts[1]), int(parts[2]), int(parts[3]), int(parts[4]))
+    except ValueError:
+        return None
 
 
 def appeal_message_id(channel: Channel, source: str, external_id: str) -> str:

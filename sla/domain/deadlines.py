@@ -2,7 +2,8 @@
 
 from datetime import datetime, timedelta
 
-from sla.domain.lifecycle import OPEN_STATUSES, Clock, EventType, Incident, Transition
+from kernel.contracts.incidents import OPEN_STATUSES, EventType
+from sla.domain.lifecycle import Clock, Incident, Transition
 
 
 def deadline_events(incident: Incident, now: datetime, lead: timedelta) -> list[Transition]:

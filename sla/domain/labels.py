@@ -15,7 +15,8 @@ message the classifier flagged by mistake, so it is no moderator's verdict.
 from dataclasses import dataclass
 from datetime import datetime
 
-from sla.domain.lifecycle import EventType, Incident, Transition
+from kernel.contracts.incidents import EventType
+from sla.domain.lifecycle import Incident, Transition
 
 _CONFIRMING = frozenset({EventType.ANSWERED, EventType.CLOSED})
 

@@ -10,33 +10,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from kernel.contracts.incidents import OPEN_STATUSES, EventType, Status
 from sla.domain.on_time import judge_on_time
-
-
-class Status(StrEnum):
-    NEW = "new"
-    ASSIGNED = "assigned"
-    IN_WORK = "in_work"
-    ANSWERED = "answered"
-    CLOSED = "closed"
-    REJECTED = "rejected"
-    SOURCE_DELETED = "source_deleted"
-
-
-class EventType(StrEnum):
-    OPENED = "opened"
-    ASSIGNED = "assigned"
-    CLAIMED = "claimed"
-    RELEASED = "released"
-    ANSWERED = "answered"
-    CLOSED = "closed"
-    REJECTED = "rejected"
-    REASSIGNED = "reassigned"
-    REOPENED = "reopened"
-    RECATEGORISED = "recategorised"
-    SOURCE_DELETED = "source_deleted"
-    DEADLINE_WARNING = "deadline_warning"
-    OVERDUE = "overdue"
 
 
 class Clock(StrEnum):
@@ -46,9 +21,6 @@ class Clock(StrEnum):
 
 class IllegalTransitionError(ValueError):
     """The command is not allowed in the incident's current status (message in Russian)."""
-
-
-OPEN_STATUSES = frozenset({Status.NEW, Status.ASSIGNED, Status.IN_WORK, Status.ANSWERED})
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,12 @@ from sqlalchemy import ColumnElement, Label, and_, case, func, select, union_all
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from kernel.contracts.incidents import Status
 from kernel.contracts.indicators import IndicatorRecord
 from kernel.contracts.topics import Topic
 from kernel.db.outbox import enqueue
 from kernel.db.schema import incidents, indicator_values, messages
 from sla.domain.indicators import a2, share_percent
-from sla.domain.lifecycle import Status
 
 EXCLUDED = (Status.REJECTED.value,)
 

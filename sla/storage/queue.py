@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from kernel.contracts.incidents import OPEN_STATUSES, Status
 from kernel.db.schema import incident_events, incidents, messages
-from sla.domain.lifecycle import OPEN_STATUSES
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ def _conditions(flt: QueueFilter, now: datetime) -> list[ColumnElement[bool]]:
         conditions.append(due.between(now, now + timedelta(hours=flt.due_within_hours)))
     if flt.awaiting:
         conditions.append(
-            or_(incidents.c.status != "answered", incidents.c.final_answer_at.is_(None))
+            or_(incidents.c.status != Status.ANSWERED, incidents.c.final_answer_at.is_(None))
         )
     return conditions
 

@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kernel.contracts.classification import Decision
-from kernel.contracts.incidents import IncidentEvent
+from kernel.contracts.incidents import OPEN_STATUSES, EventType, IncidentEvent, Status
 from kernel.contracts.messages import MessageAction, RawMessage
 from kernel.contracts.topics import Topic
 from kernel.db.bulk import insert_rows
@@ -26,15 +26,7 @@ from kernel.db.schema import (
     moderator_labels,
 )
 from sla.domain.labels import ModeratorLabel
-from sla.domain.lifecycle import (
-    OPEN_STATUSES,
-    Clock,
-    Deadlines,
-    EventType,
-    Incident,
-    Status,
-    Transition,
-)
+from sla.domain.lifecycle import Clock, Deadlines, Incident, Transition
 
 # What an event row holds of the event (the rest is the incident's, for consumers).
 EVENT_COLUMNS = {"incident_id", "seq", "type", "status", "actor", "at", "reason", "data"}

@@ -21,9 +21,9 @@ import pytest
 from sqlalchemy import Engine, create_engine, func, select
 
 from kernel.clock import Clock
+from kernel.contracts.incidents import OPEN_STATUSES
 from kernel.db.engine import sqlalchemy_url
 from kernel.db.schema import incidents, messages
-from sla.domain.lifecycle import OPEN_STATUSES
 from tests.conftest import unavailable
 from tests.e2e import observability_scenario as sc
 from tests.e2e.processes import scalar, wait_until

@@ -12,7 +12,9 @@ from kernel.contracts.messages import (
     Channel,
     RawMessage,
     SourceKind,
+    VkRef,
     appeal_message_id,
+    parse_vk_message_id,
     vk_message_id,
 )
 from kernel.contracts.topics import Topic, topic_name
@@ -102,3 +104,19 @@ def test_topic_names_carry_a_version_and_namespace() -> None:
 def test_naive_datetimes_are_refused() -> None:
     with pytest.raises(ValidationError):
         RawMessage.model_validate({**raw().model_dump(), "created_at": "2026-09-01T09:30:00"})
+
+
+@pytest.mark.parametrize("kind", [k for k in SourceKind if k.startswith("vk_")], ids=str)
+def test_a_vk_message_id_parses_back_into_the_ids_it_was_made_of(kind: SourceKind) -> None:
+    assert parse_vk_message_id(vk_message_id(kind, -210000001, 77, 5)) == VkRef(
+        kind, -210000001, 77, 5
+    )
+
+
+@pytest.mark.parametrize(
+    "message_id",
+    ["appeal:web:portal:42", "vk:vk_comment:-1:2", "vk:vk_nothing:-1:2:3", "vk:vk_comment:a:2:3",
+     "vk:vk_comment:-1:2:3:4", ""],
+)  # fmt: skip
+def test_anything_else_is_not_a_vk_message_id(message_id: str) -> None:
+    assert parse_vk_message_id(message_id) is None

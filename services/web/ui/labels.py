@@ -1,46 +1,50 @@
 """Russian names of the codes the interface shows (statuses, events, categories, channels,
 drill-down measures). Unknown codes are shown as they are rather than hidden."""
 
-STATUSES = {
-    "new": "новый",
-    "assigned": "назначен",
-    "in_work": "в работе",
-    "answered": "отвечен",
-    "closed": "закрыт",
-    "rejected": "не инцидент",
-    "source_deleted": "удалён в источнике",
-}
-OPEN_STATUSES = ("new", "assigned", "in_work", "answered")
+from kernel.contracts import incidents as contracts
+from kernel.contracts.categories import Category
+from kernel.contracts.incidents import EventType, Status
 
-EVENTS = {
-    "opened": "создан по сообщению",
-    "assigned": "назначен",
-    "claimed": "взят в работу",
-    "released": "снят с работы",
-    "answered": "ответ",
-    "closed": "закрыт",
-    "rejected": "«не инцидент»",
-    "reassigned": "переназначен",
-    "reopened": "переоткрыт",
-    "recategorised": "категория изменена",
-    "source_deleted": "удалён в источнике",
-    "deadline_warning": "срок подходит",
-    "overdue": "срок нарушен",
+STATUSES: dict[str, str] = {
+    Status.NEW: "новый",
+    Status.ASSIGNED: "назначен",
+    Status.IN_WORK: "в работе",
+    Status.ANSWERED: "отвечен",
+    Status.CLOSED: "закрыт",
+    Status.REJECTED: "не инцидент",
+    Status.SOURCE_DELETED: "удалён в источнике",
+}
+OPEN_STATUSES = tuple(status for status in Status if status in contracts.OPEN_STATUSES)
+
+EVENTS: dict[str, str] = {
+    EventType.OPENED: "создан по сообщению",
+    EventType.ASSIGNED: "назначен",
+    EventType.CLAIMED: "взят в работу",
+    EventType.RELEASED: "снят с работы",
+    EventType.ANSWERED: "ответ",
+    EventType.CLOSED: "закрыт",
+    EventType.REJECTED: "«не инцидент»",
+    EventType.REASSIGNED: "переназначен",
+    EventType.REOPENED: "переоткрыт",
+    EventType.RECATEGORISED: "категория изменена",
+    EventType.SOURCE_DELETED: "удалён в источнике",
+    EventType.DEADLINE_WARNING: "срок подходит",
+    EventType.OVERDUE: "срок нарушен",
 }
 
-CATEGORIES = {
-    "housing": "ЖКХ",
-    "roads": "Дороги",
-    "cleaning": "Уборка и мусор",
-    "transport": "Транспорт",
-    "landscaping": "Благоустройство",
-    "healthcare": "Здравоохранение",
-    "education": "Образование",
-    "safety": "Безопасность",
-    "ecology": "Экология",
-    "animals": "Животные",
-    "social": "Социальная защита",
-    "administration": "Администрация",
+CATEGORIES: dict[str, str] = {
+    Category.HOUSING: "ЖКХ",
+    Category.ROADS: "Дороги",
+    Category.CLEANING: "Уборка и мусор",
+    Category.TRANSPORT: "Транспорт",
+    Category.LANDSCAPING: "Благоустройство",
+    Category.HEALTHCARE: "Здравоохранение",
+    Category.EDUCATION: "Образование",
+    Category.SAFETY: "Безопасность",
+    Category.ECOLOGY: "Экология",
+    Category.ANIMALS: "Животные",
+    Category.SOCIAL: "Социальная защита",
+    Category.ADMINISTRATION: "Администрация",
 }
 
 CHANNELS = {

@@ -11,6 +11,7 @@ from fastapi import HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from kernel.contracts.incidents import EventType, Status
 from services.auth.roles import Action, can
 from services.auth.store import User
 from services.web.csrf import session_csrf_token
@@ -48,6 +49,7 @@ def _environment() -> Environment:
     env.globals.update(
         labels=labels, label=labels.label, urgency=formatting.urgency,
         countdown=formatting.countdown, next_due=formatting.next_due,
+        Status=Status, EventType=EventType,
     )  # fmt: skip
     return env
 

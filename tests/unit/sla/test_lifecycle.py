@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 
+from kernel.contracts.incidents import EventType, Status
 from sla.domain.deadlines import deadline_events
 from sla.domain.lifecycle import (
     Answer,
@@ -14,14 +15,12 @@ from sla.domain.lifecycle import (
     Close,
     Command,
     Deadlines,
-    EventType,
     IllegalTransitionError,
     Incident,
     Reassign,
     Reject,
     Reopen,
     SourceDeleted,
-    Status,
     apply_all,
     decide,
 )

@@ -4,21 +4,19 @@ from datetime import timedelta
 
 import pytest
 
+from kernel.contracts.incidents import OPEN_STATUSES, EventType, Status
 from sla.domain.labels import moderator_label
 from sla.domain.lifecycle import (
-    OPEN_STATUSES,
     Answer,
     Claim,
     Close,
     Command,
-    EventType,
     IllegalTransitionError,
     Incident,
     Reassign,
     Recategorise,
     Reject,
     Reopen,
-    Status,
     apply_all,
     decide,
 )

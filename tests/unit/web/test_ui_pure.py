@@ -5,6 +5,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from kernel.contracts.categories import Category
+from kernel.contracts.incidents import EventType, Status
+from services.web.ui import labels
 from services.web.ui.charts import line_chart, nice_ceiling
 from services.web.ui.formatting import countdown, next_due, number, safe_url, urgency
 from services.web.ui.pages import local_path
@@ -106,3 +109,10 @@ def test_the_cursor_reports_each_change_once_and_tolerates_late_commits() -> Non
     assert cursor.take([late, *first]) == [late]
     again = Change("a", "in_work", NOW + timedelta(seconds=5))
     assert cursor.take([again]) == [again]
+
+
+def test_every_status_event_and_category_of_the_contracts_has_a_russian_name() -> None:
+    assert set(labels.STATUSES) == set(Status)
+    assert set(labels.EVENTS) == set(EventType)
+    assert set(labels.CATEGORIES) == set(Category)
+    assert labels.OPEN_STATUSES == ("new", "assigned", "in_work", "answered")
