@@ -43,7 +43,7 @@ def demo(
     ] = True,
 ) -> None:
     """Весь конвейер в одном процессе: встроенная шина и PostgreSQL, демо-выборка VK."""
-    from services.demo.bundled import DEMO_DATA
+    from services.bundled import DEMO_DATA
     from services.demo.embedded import run_embedded
 
     settings = _settings()
@@ -190,7 +190,7 @@ def report(
     Факт — среднее месячных значений (A_2, доли) или сумма (количество); исполнение —
     факт / план (для доли негативных — план / факт); от 95 % — «эффективно». Планы — из
     OTKLIK_PLANS_FILE; у каждого месяца указана ревизия, из которой взяты данные."""
-    from services.demo.bundled import default_plans_file
+    from services.bundled import default_plans_file
     from sla.domain.plans import PlansError
     from sla.reports.exports import (
         REPORT_FORMATS,

@@ -22,7 +22,7 @@ from kernel.bus.kafka import KafkaTransport
 from kernel.contracts.messages import Channel
 from kernel.observability import Metrics
 from kernel.settings import Settings
-from services.demo.bundled import default_sources_file
+from services.bundled import default_sources_file
 
 
 def import_source(catalog: SourceCatalog, name: str) -> Source:

@@ -8,7 +8,7 @@ from ingest.stage import http_app
 from kernel.bus.kafka import KafkaTransport
 from kernel.observability import Metrics
 from kernel.settings import Settings
-from services.demo.bundled import default_sources_file
+from services.bundled import default_sources_file
 
 
 async def run_ingest_http(settings: Settings) -> None:

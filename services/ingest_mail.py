@@ -12,7 +12,7 @@ from kernel.db.engine import open_database
 from kernel.db.migrate import upgrade
 from kernel.observability import Metrics
 from kernel.settings import Settings
-from services.demo.bundled import default_sources_file
+from services.bundled import default_sources_file
 from services.kafka_runner import run_stage_on_kafka
 
 log = logging.getLogger(__name__)

@@ -26,7 +26,6 @@ from sla.domain.lifecycle import (
     Assign,
     Claim,
     Command,
-    Deadlines,
     IllegalTransitionError,
     Incident,
     Reassign,
@@ -37,6 +36,7 @@ from sla.domain.lifecycle import (
     decide,
     opened,
 )
+from sla.domain.on_time import Deadlines
 from sla.domain.replies import is_intermediate_reply
 from sla.storage import repository
 

@@ -11,7 +11,8 @@ from ingest.domain.sources import ImportColumns, Source
 from kernel.contracts.classification import ClassifiedMessage, Decision, Sentiment
 from kernel.contracts.incidents import Status
 from kernel.contracts.messages import Author, Channel, RawMessage, SourceKind, vk_message_id
-from sla.domain.lifecycle import Deadlines, Incident
+from sla.domain.lifecycle import Incident
+from sla.domain.on_time import Deadlines
 
 GROUP = 210000001
 SOURCES_YAML = f"""sources:

@@ -23,7 +23,7 @@ from kernel.observability import Metrics
 from kernel.settings import Settings
 from services.auth import store
 from services.auth.roles import Role
-from services.demo.bundled import default_sources_file
+from services.bundled import default_sources_file
 from services.supervision import keep_running
 from services.web.app import create_app
 from sla.gauges import export_indicators

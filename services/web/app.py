@@ -12,7 +12,7 @@ from kernel.contracts.indicators import IndicatorRecord
 from kernel.settings import Settings
 from services.auth.roles import Action
 from services.auth.store import User
-from services.demo.bundled import default_plans_file
+from services.bundled import default_plans_file
 from services.web import api_auth, api_incidents, api_indicators, ui
 from services.web.api_reports import reports_router
 from services.web.security import WebState, requires, web_state

@@ -11,7 +11,7 @@ from enum import StrEnum
 from typing import Any
 
 from kernel.contracts.incidents import OPEN_STATUSES, EventType, Status
-from sla.domain.on_time import judge_on_time
+from sla.domain.on_time import Deadlines, judge_on_time
 
 
 class Clock(StrEnum):
@@ -21,14 +21,6 @@ class Clock(StrEnum):
 
 class IllegalTransitionError(ValueError):
     """The command is not allowed in the incident's current status (message in Russian)."""
-
-
-@dataclass(frozen=True)
-class Deadlines:
-    first_response: datetime
-    final_answer: datetime
-    policy_version: str
-    rule: str
 
 
 @dataclass(frozen=True)
@@ -286,7 +278,7 @@ def _answer_changes(incident: Incident, transition: Transition) -> dict[str, Any
     changes: dict[str, Any] = {"first_response_at": first, "final_answer_at": transition.at}
     if incident.on_time is not None:  # a reopened incident keeps its first on-time decision
         return changes
-    on_time, reason = judge_on_time(replace(incident, **changes))
+    on_time, reason = judge_on_time(incident.deadlines, first, transition.at)
     return {**changes, "on_time": on_time, "on_time_reason": reason}
 
 

@@ -1,24 +1,30 @@
-"""The "on time" judgement of a finally answered incident (pure).
+"""An incident's deadlines and the "on time" judgement of its final answer (pure); the state
+machine (``lifecycle.py``) calls it when it folds in a final answer."""
 
-Kept apart from the state machine in ``sla/domain.py``, which calls it when it folds in a final
-answer; the incident type is imported for annotations only, so there is no import cycle.
-"""
-
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from sla.domain.lifecycle import Incident
+from dataclasses import dataclass
+from datetime import datetime
 
 
-def judge_on_time(incident: "Incident") -> tuple[bool, str]:
+@dataclass(frozen=True)
+class Deadlines:
+    first_response: datetime
+    final_answer: datetime
+    policy_version: str
+    rule: str
+
+
+def judge_on_time(
+    deadlines: Deadlines | None,
+    first_response_at: datetime | None,
+    final_answer_at: datetime | None,
+) -> tuple[bool, str]:
     """Both clocks must be met: first response by its deadline, final answer by its deadline."""
-    deadlines = incident.deadlines
-    if deadlines is None or incident.first_response_at is None or incident.final_answer_at is None:
+    if deadlines is None or first_response_at is None or final_answer_at is None:
         return False, "нет сроков или ответа"
     late: list[str] = []
-    if incident.first_response_at > deadlines.first_response:
+    if first_response_at > deadlines.first_response:
         late.append(f"первый ответ позже срока {deadlines.first_response.isoformat()}")
-    if incident.final_answer_at > deadlines.final_answer:
+    if final_answer_at > deadlines.final_answer:
         late.append(f"окончательный ответ позже срока {deadlines.final_answer.isoformat()}")
     if late:
         return False, "; ".join(late) + f" (политика {deadlines.policy_version}, {deadlines.rule})"

@@ -26,7 +26,8 @@ from kernel.db.schema import (
     moderator_labels,
 )
 from sla.domain.labels import ModeratorLabel
-from sla.domain.lifecycle import Clock, Deadlines, Incident, Transition
+from sla.domain.lifecycle import Clock, Incident, Transition
+from sla.domain.on_time import Deadlines
 
 # What an event row holds of the event (the rest is the incident's, for consumers).
 EVENT_COLUMNS = {"incident_id", "seq", "type", "status", "actor", "at", "reason", "data"}

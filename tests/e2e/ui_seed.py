@@ -10,7 +10,7 @@ from kernel.contracts.messages import Author, Channel, RawMessage, SourceKind, v
 from kernel.settings import Settings
 from services.auth.roles import Role
 from services.auth.store import add_user
-from services.demo.bundled import DEMO_DATA
+from services.bundled import DEMO_DATA
 from services.demo.embedded import run_embedded
 from sla.stage import SlaContext
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from kernel.db.engine import open_database
 from kernel.db.schema import dead_letters, incidents, messages
-from services.demo.bundled import DEMO_DATA
+from services.bundled import DEMO_DATA
 from services.demo.embedded import DEMO_LOGIN, run_embedded
 from tests.conftest import SettingsFactory
 

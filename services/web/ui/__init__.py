@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from kernel.settings import Settings
-from services.demo.bundled import default_plans_file
+from services.bundled import default_plans_file
 from services.web.security import WebState
 from services.web.ui import auth_views, events, incident_views, queue_views
 from services.web.ui.pages import HERE, LoginRequiredError, login_redirect

@@ -14,7 +14,6 @@ from sla.domain.lifecycle import (
     Clock,
     Close,
     Command,
-    Deadlines,
     IllegalTransitionError,
     Incident,
     Reassign,
@@ -24,7 +23,7 @@ from sla.domain.lifecycle import (
     apply_all,
     decide,
 )
-from sla.domain.on_time import judge_on_time
+from sla.domain.on_time import Deadlines, judge_on_time
 from sla.domain.replies import is_intermediate_reply
 from tests.factories import SLA_DEADLINES, SLA_T0, sla_incident
 
@@ -138,7 +137,10 @@ def test_close_needs_a_final_answer() -> None:
 
 
 def test_judge_without_answer_is_not_on_time() -> None:
-    assert judge_on_time(incident(Status.ASSIGNED)) == (False, "нет сроков или ответа")
+    assert judge_on_time(incident(Status.ASSIGNED).deadlines, None, None) == (
+        False,
+        "нет сроков или ответа",
+    )
 
 
 def test_intermediate_reply_markers() -> None:

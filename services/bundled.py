@@ -6,7 +6,7 @@ from pathlib import Path
 
 from kernel.settings import Settings
 
-DEMO_DATA = Path(__file__).resolve().parent / "data"
+DEMO_DATA = Path(__file__).resolve().parent / "demo" / "data"
 
 
 def default_sources_file(settings: Settings) -> Path:
