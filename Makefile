@@ -6,11 +6,14 @@ UV := $(VENV)/bin/uv
 STAMP := $(VENV)/.installed
 DEMO_ARGS ?=
 
-.PHONY: help demo test check lint types fmt lock clean audit bench-ingest bench-indicators bench-classifier bench-pipeline bench-sustained
+.PHONY: help demo test unit integration e2e check lint types fmt lock clean audit bench-ingest bench-indicators bench-classifier bench-pipeline bench-sustained
 
 help:
 	@echo "make demo   - install and run the whole pipeline in one process on embedded defaults"
 	@echo "make test   - install, start real Kafka + PostgreSQL, run lint, types and every test"
+	@echo "make unit   - the unit tests alone: seconds, no server"
+	@echo "make integration - the integration tests (real Kafka, PostgreSQL, dovecot, Prometheus)"
+	@echo "make e2e    - the end-to-end tests (every stage as a process, Chromium)"
 	@echo "make check  - lint (ruff) and types (mypy --strict)"
 	@echo "make lock   - re-resolve requirements.lock from pyproject.toml"
 	@echo "make audit  - pip-audit of requirements.lock against PyPI's advisories (where reachable)"
@@ -52,6 +55,17 @@ test: $(STAMP)
 	$(MAKE) --no-print-directory check
 	$(PY) -m tools.audit
 	$(PY) -m pytest
+
+unit: $(STAMP)
+	$(PY) -m pytest -q tests/unit
+
+integration: $(STAMP)
+	$(PY) -m tools.preflight
+	$(PY) -m pytest -q tests/integration
+
+e2e: $(STAMP)
+	$(PY) -m tools.preflight
+	$(PY) -m pytest -q tests/e2e
 
 audit: $(STAMP)
 	$(PY) -m tools.audit
