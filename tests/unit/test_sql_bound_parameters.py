@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PRODUCT = ("services", "ingest", "classifier", "sla")
+PRODUCT = ("kernel", "ingest", "classifier", "sla", "services")
 SQL_CALLS = {"text", "execute", "exec_driver_sql", "executemany", "scalar", "scalars"}
 
 
