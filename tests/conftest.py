@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 from kernel.clock import Clock
 from kernel.db.embedded import start_embedded_postgres
 from kernel.settings import Settings
-from tests.moments import DEFAULT, MOMENTS, chosen
+from tests.moments import DEFAULT, SUITE_MOMENTS, chosen
 from tools.kafka import INSTALL_HINT, KafkaServer, ToolMissingError, missing_tools
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -28,7 +28,7 @@ IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
-        "--moment", choices=sorted(MOMENTS), default=DEFAULT,
+        "--moment", choices=SUITE_MOMENTS, default=DEFAULT,
         help=f"the moment the suite's clock starts at (tests/moments.py; default {DEFAULT})",
     )  # fmt: skip
 

@@ -16,7 +16,7 @@ import signal
 import subprocess
 import tempfile
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,9 @@ from tools.kafka import KafkaServer
 
 pytestmark = pytest.mark.e2e
 COMMENTS = 300
-START = datetime(2026, 9, 1, 6, 0, tzinfo=UTC)  # 09:00 in Moscow, a Tuesday
+# The stream lies a month before the test's moment: every deadline has passed by then, even
+# across the New Year holidays, so every incident has its deadline events whatever the moment.
+HISTORY = timedelta(days=30)
 
 
 def official_reply(comment: dict[str, Any], reply_id: int) -> dict[str, Any]:
@@ -62,10 +64,10 @@ def official_reply(comment: dict[str, Any], reply_id: int) -> dict[str, Any]:
     }
 
 
-def write_stream(path: Path) -> int:
-    """Residents' comments over a month and the community's answers to every fifth, in the
-    order VK delivers them (by time); returns the number of events."""
-    comments = [vk_comment_event(i, START) for i in range(COMMENTS)]
+def write_stream(path: Path, start: datetime) -> int:
+    """Residents' comments over a day and a half and the community's answers to every fifth, in
+    the order VK delivers them (by time); returns the number of events."""
+    comments = [vk_comment_event(i, start) for i in range(COMMENTS)]
     replies = [official_reply(c, 100_000 + i) for i, c in enumerate(comments) if i % 5 == 0]
     events = sorted(comments + replies, key=lambda e: (e["object"]["date"], e["object"]["id"]))
     path.write_text("\n".join(json.dumps(e, ensure_ascii=False) for e in events) + "\n", "utf-8")
@@ -162,7 +164,7 @@ def test_stream_survives_kills_broker_restart_cut_connections_and_database_resta
     kafka, postgres = servers
     database_url = postgres.create_database("faults")
     events_file = tmp_path / "events.jsonl"
-    total = write_stream(events_file)
+    total = write_stream(events_file, clock() - HISTORY)
     pipeline = Pipeline.prepare(
         kafka, database_url, model_dir, tmp_path, SOURCES_YAML, clock,
         OTKLIK_DEADLINE_WATCH_SECONDS="1", OTKLIK_OUTBOX_POLL_SECONDS="0.2",

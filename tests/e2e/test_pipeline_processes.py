@@ -9,6 +9,7 @@ import asyncio
 import os
 import signal
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -56,10 +57,14 @@ def committed(bootstrap: str, group: str, topic: str) -> int:
 
 
 def test_every_message_exactly_once_across_a_classifier_crash(
-    pipeline: Pipeline, kafka_server: KafkaServer, database_url: str, tmp_path: Path
+    pipeline: Pipeline,
+    kafka_server: KafkaServer,
+    database_url: str,
+    tmp_path: Path,
+    clock: Clock,
 ) -> None:
     events_file = tmp_path / "events.jsonl"
-    write_vk_events(events_file, N)
+    write_vk_events(events_file, N, start=clock() - timedelta(days=30))
     engine = create_engine(sqlalchemy_url(database_url))
     stored = select(func.count()).select_from(messages)
     namespace = pipeline.env["OTKLIK_TOPIC_NAMESPACE"]
