@@ -10,7 +10,14 @@ from typing import Any
 from ingest.domain.sources import ImportColumns, Source
 from kernel.contracts.classification import ClassifiedMessage, Decision, Sentiment
 from kernel.contracts.incidents import Status
-from kernel.contracts.messages import Author, Channel, RawMessage, SourceKind, vk_message_id
+from kernel.contracts.messages import (
+    Author,
+    Channel,
+    RawMessage,
+    SourceKind,
+    vk_message_id,
+    vk_thread_key,
+)
 from sla.domain.lifecycle import Incident
 from sla.domain.on_time import Deadlines
 
@@ -85,7 +92,7 @@ def raw_message(
         source_kind=SourceKind.VK_COMMENT,
         channel=Channel.VK,
         source_id=f"vk:-{GROUP}",
-        thread_key=f"vk:vk_comment-{GROUP}_1",
+        thread_key=vk_thread_key(SourceKind.VK_COMMENT, -GROUP, 1),
         reply_to=None
         if reply_to is None
         else vk_message_id(SourceKind.VK_COMMENT, -GROUP, 1, reply_to),

@@ -16,6 +16,7 @@ from kernel.contracts.messages import (
     RawMessage,
     SourceKind,
     vk_message_id,
+    vk_thread_key,
 )
 
 _MENTION = re.compile(r"\[(?:id|club|public|event)\d+\|([^\]\[]*)\]")
@@ -152,7 +153,7 @@ def _wall_post(
         source_kind=SourceKind.VK_WALL,
         channel=Channel.VK,
         source_id=source.id,
-        thread_key=f"vk:wall{owner}_{post}",
+        thread_key=vk_thread_key(SourceKind.VK_WALL, owner, post),
         author=_author(from_id, official),
         text=_text(obj),
         attachments=_attachments(obj),
@@ -183,7 +184,7 @@ def _comment(
         source_kind=kind,
         channel=Channel.VK,
         source_id=source.id,
-        thread_key=f"vk:{kind.value}{owner}_{container}",
+        thread_key=vk_thread_key(kind, owner, container),
         reply_to=vk_message_id(kind, owner, container, reply_to)
         if isinstance(reply_to, int)
         else None,
@@ -216,7 +217,7 @@ def _private_message(
         source_kind=SourceKind.VK_MESSAGE,
         channel=Channel.VK,
         source_id=source.id,
-        thread_key=f"vk:im{owner}_{peer}",
+        thread_key=vk_thread_key(SourceKind.VK_MESSAGE, owner, peer),
         author=_author(from_id, official),
         text=_text(message),
         attachments=_attachments(message),

@@ -3,6 +3,7 @@
 Keyed by ``thread_key`` so that a comment, its edits and the replies in its thread keep their order.
 """
 
+import re
 from datetime import datetime
 from enum import StrEnum
 from typing import NamedTuple
@@ -95,6 +96,35 @@ class VkRef(NamedTuple):
 def vk_message_id(kind: SourceKind, owner_id: int, container_id: int, item_id: int) -> str:
     """Stable id from VK's own ids: the same comment always maps to the same id."""
     return f"vk:{kind.value}:{owner_id}:{container_id}:{item_id}"
+
+
+# What each kind of VK message hangs from: a post (its comments and their replies), a photo, a
+# video, a product, a board topic, a dialog. One root, one thread key: the moderator sees the post
+# a comment was written under, and Kafka keeps the post and its comments in order.
+_VK_ROOTS = {
+    SourceKind.VK_WALL: "wall",
+    SourceKind.VK_COMMENT: "wall",
+    SourceKind.VK_PHOTO_COMMENT: "photo",
+    SourceKind.VK_VIDEO_COMMENT: "video",
+    SourceKind.VK_MARKET_COMMENT: "market",
+    SourceKind.VK_BOARD: "topic",
+    SourceKind.VK_MESSAGE: "im",
+}
+_WALL_THREAD = re.compile(r"vk:wall(-?\d+)_(\d+)")
+
+
+def vk_thread_key(kind: SourceKind, owner_id: int, container_id: int) -> str:
+    """The thread of a VK message: its root (post, photo, video, product, topic, dialog)."""
+    return f"vk:{_VK_ROOTS[kind]}{owner_id}_{container_id}"
+
+
+def vk_thread_root_id(thread_key: str) -> str | None:
+    """The message id of the thread's root when the root is a message itself (a wall post);
+    None for threads under a photo, video, product, topic or in a dialog."""
+    found = _WALL_THREAD.fullmatch(thread_key)
+    if found is None:
+        return None
+    return vk_message_id(SourceKind.VK_WALL, int(found.group(1)), int(found.group(2)), 0)
 
 
 def parse_vk_message_id(message_id: str) -> VkRef | None:

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from kernel.contracts.messages import vk_thread_root_id
 from kernel.db.schema import incidents, messages
 
 AROUND = 20
@@ -53,6 +54,25 @@ async def thread_of(
     rows = [dict(row._mapping) for row in reversed(list(before))]
     rows += [dict(row._mapping) for row in after]
     return int(total or 0), rows
+
+
+async def root_of(connection: AsyncConnection, *, message_id: str) -> dict[str, Any] | None:
+    """The post a comment was written under, when otklik stored it; None for a message that is
+    the root itself or whose root is not a message (a photo, a topic, a dialog)."""
+    thread_key = await connection.scalar(
+        select(messages.c.thread_key).where(messages.c.message_id == message_id)
+    )
+    root_id = vk_thread_root_id(thread_key) if thread_key is not None else None
+    if root_id is None or root_id == message_id:
+        return None
+    row = (
+        await connection.execute(
+            select(*_COLUMNS, messages.c.attachments)
+            .select_from(messages.outerjoin(incidents, incidents.c.message_id == root_id))
+            .where(messages.c.message_id == root_id)
+        )
+    ).first()
+    return None if row is None else dict(row._mapping)
 
 
 def _before(key: tuple[Any, str]) -> ColumnElement[bool]:

@@ -6,7 +6,14 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from kernel.contracts.classification import ClassifiedMessage, Decision, Sentiment
-from kernel.contracts.messages import Author, Channel, RawMessage, SourceKind, vk_message_id
+from kernel.contracts.messages import (
+    Author,
+    Channel,
+    RawMessage,
+    SourceKind,
+    vk_message_id,
+    vk_thread_key,
+)
 from kernel.settings import Settings
 from services.auth.roles import Role
 from services.auth.store import add_user
@@ -47,7 +54,7 @@ def message(item: int, text: str, created: datetime, *, official: bool = False) 
     return RawMessage(
         message_id=vk_message_id(SourceKind.VK_COMMENT, -GROUP, POST, item),
         source_kind=SourceKind.VK_COMMENT, channel=Channel.VK, source_id=f"vk:-{GROUP}",
-        thread_key=f"vk:vk_comment-{GROUP}_{POST}",
+        thread_key=vk_thread_key(SourceKind.VK_COMMENT, -GROUP, POST),
         author=Author(ref=f"vk:id{GROUP if official else 7000 + item}", is_official=official),
         text=text, created_at=created, received_at=created, municipality="severogorsk",
         url=f"https://vk.com/wall-{GROUP}_{POST}?reply={item}",
@@ -61,10 +68,21 @@ def incident(raw: RawMessage, category: str, department: str, terms: tuple[str, 
     )  # fmt: skip
 
 
+def post(text: str, created: datetime) -> RawMessage:
+    """The community's post the fresh comments are written under: the root of their thread."""
+    return message(0, text, created, official=True).model_copy(
+        update={
+            "message_id": vk_message_id(SourceKind.VK_WALL, -GROUP, POST, 0),
+            "source_kind": SourceKind.VK_WALL,
+            "url": f"https://vk.com/wall-{GROUP}_{POST}",
+        }
+    )
+
+
 async def add_fresh(context: SlaContext, now: datetime) -> None:
-    post = message(1, "Отключения воды на неделе: график по улицам — в комментариях.", now
-                   - timedelta(hours=9), official=True)  # fmt: skip
-    await context.service.on_classified(ClassifiedMessage(message=post))
+    root = post("Отключения воды на неделе: график по улицам — в комментариях.", now
+                - timedelta(hours=9))  # fmt: skip
+    await context.service.on_classified(ClassifiedMessage(message=root))
     for item, (minutes, text, category, department, terms) in enumerate(FRESH, start=2):
         raw = message(item, text, now - timedelta(minutes=minutes))
         decision = incident(raw, category, department, terms)

@@ -13,13 +13,14 @@ import pytest
 from sqlalchemy import text
 
 from kernel.clock import Clock
+from kernel.contracts.messages import SourceKind, vk_message_id
 from kernel.observability import Metrics
 from services.auth.roles import Role
 from services.auth.store import add_user
 from services.web.app import create_app
 from sla.stage import SlaContext, open_sla
 from tests.conftest import SettingsFactory
-from tests.factories import classified, raw_message
+from tests.factories import GROUP, classified, raw_message
 from tests.moments import MOSCOW, every_moment
 
 pytestmark = pytest.mark.integration
@@ -158,6 +159,30 @@ async def test_residents_text_is_escaped_everywhere(
     own = next(page for page in pages if 'id="message-text">&lt;script&gt;' in page.text)
     assert "<script>window.__xss" not in own.text
     assert own.text.count("Сосед") == 3  # the thread: the other messages of the same post
+
+
+async def test_a_comment_shows_the_post_it_was_written_under(
+    web: tuple[httpx.AsyncClient, SlaContext],
+) -> None:
+    client, context = web
+    comment = raw_message(2)
+    post = comment.model_copy(
+        update={
+            "message_id": vk_message_id(SourceKind.VK_WALL, -GROUP, 1, 0),
+            "source_kind": SourceKind.VK_WALL,
+            "text": "Отключение воды <b>во вторник</b>: график в комментариях",
+            "created_at": comment.created_at - timedelta(hours=1),
+        }
+    )
+    await context.service.on_classified(classified(post, incident=False))
+    await sign_in(client, "anna")
+    queue = await client.get("/queue", params={"status": "all"})
+    pages = [
+        (await client.get(f"/incidents/{incident}")).text
+        for incident in re.findall(r'<tr class="row" data-id="([^"]+)"', queue.text)
+    ]
+    assert all('id="root-post"' in page for page in pages)  # every comment of the post
+    assert "Отключение воды &lt;b&gt;во вторник&lt;/b&gt;" in pages[0]
 
 
 async def test_a_viewer_sees_no_action_and_the_api_refuses_one(

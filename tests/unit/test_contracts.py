@@ -28,7 +28,7 @@ def raw() -> RawMessage:
         source_kind=SourceKind.VK_COMMENT,
         channel=Channel.VK,
         source_id="vk:-1",
-        thread_key="vk:vk_comment-1_2",
+        thread_key="vk:wall-1_2",
         author=Author(ref="vk:id5", name="Анна"),
         text="Нет горячей воды 🤬",
         created_at=NOW,

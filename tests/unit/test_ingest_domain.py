@@ -5,7 +5,7 @@ import pytest
 
 from ingest.domain.sources import Source, SourceCatalog
 from ingest.domain.vk_events import InvalidEventError, normalise_vk_event, plain_text
-from kernel.contracts.messages import MessageAction, SourceKind
+from kernel.contracts.messages import MessageAction, SourceKind, vk_thread_root_id
 
 NOW = datetime(2026, 9, 1, 12, 0, tzinfo=UTC)
 CATALOG = SourceCatalog(
@@ -36,7 +36,7 @@ def test_comment_becomes_a_message_with_stable_id_thread_and_plain_text() -> Non
     message = normalise_vk_event(event("wall_reply_new", COMMENT), CATALOG, NOW)
     assert message is not None
     assert message.message_id == "vk:vk_comment:-1:3:7"
-    assert message.thread_key == "vk:vk_comment-1_3"
+    assert message.thread_key == "vk:wall-1_3"  # the post's thread: the post is its root
     assert message.text == "Иван, яма!"
     assert message.created_at == datetime(2026, 9, 1, 9, 0, tzinfo=UTC)
     assert message.url == "https://vk.com/wall-1_3?reply=7"
@@ -67,32 +67,37 @@ def test_official_reply_is_marked_and_points_to_the_comment() -> None:
 
 
 @pytest.mark.parametrize(
-    ("kind", "obj", "source_kind"),
+    ("kind", "obj", "source_kind", "thread"),
     [
         (
             "wall_post_new",
             {"id": 3, "owner_id": -1, "from_id": -1, "date": 1, "text": "t"},
             SourceKind.VK_WALL,
+            "vk:wall-1_3",
         ),
         (
             "board_post_new",
             {"id": 1, "from_id": 5, "date": 1, "text": "t", "topic_id": 9, "topic_owner_id": -1},
             SourceKind.VK_BOARD,
+            "vk:topic-1_9",
         ),
         (
             "photo_comment_new",
             {"id": 1, "from_id": 5, "date": 1, "text": "t", "photo_id": 9, "photo_owner_id": -1},
             SourceKind.VK_PHOTO_COMMENT,
+            "vk:photo-1_9",
         ),
         (
             "video_comment_new",
             {"id": 1, "from_id": 5, "date": 1, "text": "t", "video_id": 9, "video_owner_id": -1},
             SourceKind.VK_VIDEO_COMMENT,
+            "vk:video-1_9",
         ),
         (
             "market_comment_new",
             {"id": 1, "from_id": 5, "date": 1, "text": "t", "item_id": 9, "market_owner_id": -1},
             SourceKind.VK_MARKET_COMMENT,
+            "vk:market-1_9",
         ),
         (
             "message_new",
@@ -107,15 +112,17 @@ def test_official_reply_is_marked_and_points_to_the_comment() -> None:
                 }
             },
             SourceKind.VK_MESSAGE,
+            "vk:im-1_5",
         ),
     ],
 )
-def test_every_event_kind_is_normalised(
-    kind: str, obj: dict[str, Any], source_kind: SourceKind
+def test_every_event_kind_is_normalised_into_the_thread_of_its_root(
+    kind: str, obj: dict[str, Any], source_kind: SourceKind, thread: str
 ) -> None:
     message = normalise_vk_event(event(kind, obj), CATALOG, NOW)
     assert message is not None
     assert message.source_kind is source_kind
+    assert message.thread_key == thread
 
 
 @pytest.mark.parametrize(
@@ -140,3 +147,16 @@ def test_unhandled_event_types_are_ignored() -> None:
 
 def test_plain_text_keeps_names_of_every_mention_kind() -> None:
     assert plain_text("[club1|Город] и [id2|Аня]") == "Город и Аня"
+
+
+def test_a_post_is_the_root_of_the_thread_of_its_comments() -> None:
+    post = normalise_vk_event(
+        event("wall_post_new", {"id": 3, "owner_id": -1, "from_id": 77, "text": "Яма"}),
+        CATALOG,
+        NOW,
+    )
+    comment = normalise_vk_event(event("wall_reply_new", COMMENT), CATALOG, NOW)
+    assert post is not None and comment is not None
+    assert post.thread_key == comment.thread_key
+    assert vk_thread_root_id(comment.thread_key) == post.message_id
+    assert vk_thread_root_id("vk:photo-1_9") is None

@@ -18,7 +18,7 @@ from sla.stage import SlaContext
 from sla.storage.aggregation import current_records, published_months
 from sla.storage.drilldown import Measure
 from sla.storage.queue import QueueFilter, incident_detail, list_incidents
-from sla.storage.thread import thread_of
+from sla.storage.thread import root_of, thread_of
 
 SHORT_MONTHS = ("янв", "фев", "мар", "апр", "май", "июн", "июл", "авг", "сен", "окт", "ноя", "дек")
 
@@ -65,6 +65,7 @@ class IncidentView:
     incident: dict[str, Any]
     thread_total: int
     thread: list[dict[str, Any]]
+    root: dict[str, Any] | None  # the post a comment was written under
 
 
 async def incident(context: SlaContext, incident_id: str) -> IncidentView | None:
@@ -73,7 +74,8 @@ async def incident(context: SlaContext, incident_id: str) -> IncidentView | None
         if found is None:
             return None
         total, thread = await thread_of(connection, message_id=found["message_id"])
-    return IncidentView(found, total, thread)
+        root = await root_of(connection, message_id=found["message_id"])
+    return IncidentView(found, total, thread, root)
 
 
 @dataclass(frozen=True)
