@@ -67,7 +67,9 @@ def reply_call(message_id: str, text: str, dedupe_key: str) -> ReplyCall | None:
         return None
     method, container_param = _COMMENT_METHODS[kind]
     params = {"owner_id": owner, container_param: container, "message": text, "guid": guid}
-    params["from_group"] = group_id
+    # wall.createComment names the community in from_group; the other comment methods take a
+    # 0/1 flag there (VK's schema), which a group id is not.
+    params["from_group"] = group_id if method == "wall.createComment" else 1
     if kind is not SourceKind.VK_WALL:
         params["reply_to_comment"] = item
     return ReplyCall(method, params, group_id)

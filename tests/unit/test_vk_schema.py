@@ -1,8 +1,9 @@
-"""VK's published schema as the fake VK server reads it (tools/vk_schema.py): what it accepts
-and what it names as wrong."""
+"""VK's published schema as the fake VK server reads it (tools/vk_schema.py): what it accepts,
+what it names as wrong, and that every answer otklik posts is a call VK accepts."""
 
 import pytest
 
+from ingest.vk.answers import reply_call
 from tools.vk_schema import check_call, check_response
 
 
@@ -64,3 +65,21 @@ def test_a_nested_object_is_checked_through_the_referenced_files() -> None:
     post = {"id": "seven", "owner_id": -5, "from_id": -5, "date": 1, "text": "x"}
     problems = check_response("wall.get", {"count": 1, "items": [post]})
     assert any("items/0/id" in problem for problem in problems)
+
+
+@pytest.mark.parametrize(
+    "message_id",
+    [
+        "vk:vk_wall:-210000001:9:0",
+        "vk:vk_comment:-210000001:17:42",
+        "vk:vk_photo_comment:-210000001:77:8",
+        "vk:vk_video_comment:-210000001:78:8",
+        "vk:vk_market_comment:-210000001:79:8",
+        "vk:vk_board:-210000001:80:8",
+        "vk:vk_message:-210000001:2000000001:8",
+    ],
+)
+def test_every_answer_otklik_posts_is_a_call_vk_accepts(message_id: str) -> None:
+    call = reply_call(message_id, "Ответ", "inc-1:2")
+    assert call is not None
+    assert check_call(call.method, call.params) == []

@@ -46,6 +46,26 @@ def test_every_vk_kind_has_its_own_method(
     assert call.group_id == 5
 
 
+@pytest.mark.parametrize(
+    ("message_id", "from_group"),
+    [
+        ("vk:vk_comment:-5:17:42", 5),
+        ("vk:vk_wall:-5:9:0", 5),
+        ("vk:vk_photo_comment:-5:77:8", 1),
+        ("vk:vk_video_comment:-5:78:8", 1),
+        ("vk:vk_market_comment:-5:79:8", 1),
+        ("vk:vk_board:-5:80:8", 1),
+    ],
+)
+def test_the_community_posts_wall_comments_by_id_and_other_comments_by_flag(
+    message_id: str, from_group: int
+) -> None:
+    """VK's schema: wall.createComment's from_group is the community's id, the photo, video,
+    market and board methods' is a boolean sent as 1."""
+    call = reply_call(message_id, "Ответ", "inc-5:1")
+    assert call is not None and call.params["from_group"] == from_group
+
+
 def test_the_dedupe_key_is_stable_per_event_and_differs_between_events() -> None:
     first = reply_call("vk:vk_message:-5:100:8", "a", "inc-4:4")
     again = reply_call("vk:vk_message:-5:100:8", "a", "inc-4:4")
