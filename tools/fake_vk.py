@@ -1,9 +1,14 @@
 """A local fake of the VK API over HTTP, for tests and benchmarks: VK is never reached from them.
 
 ``POST /method/<name>`` answers the methods otklik uses (groups.getLongPollServer, wall.get,
-wall.getComments, newsfeed.search, execute, wall.createComment) and ``GET /lp/<group>`` is the
-Bots Long Poll server ``groups.getLongPollServer`` points to. The real vk-api client talks to it
-through ``VkClient(api_url=server.url)``.
+wall.getComments, newsfeed.search, execute, and the answers: wall/photos/video/market/
+board.createComment, messages.send) and ``GET /lp/<group>`` is the Bots Long Poll server
+``groups.getLongPollServer`` points to. The real vk-api client talks to it through
+``VkClient(api_url=server.url)``.
+
+Every request and every response is checked against VK's published schema
+(``tools/vk_schema.py``, inner calls of ``execute`` included); what breaks it is listed in
+``violations`` and leaving the server's context fails with them.
 """
 
 import json
@@ -15,6 +20,7 @@ from urllib.parse import parse_qs, urlparse
 
 from kernel.clock import SYSTEM_CLOCK, Clock
 from tools.fake_vk_state import FakeApiError, FakeVkState
+from tools.vk_schema import check_call, check_response
 
 MethodImpl = Any
 _ONE_METHOD = re.compile(
@@ -28,6 +34,10 @@ class FakeVkServer:
         self.state = state or FakeVkState()
         self.clock = clock  # the test's moment: what VK stamps on the comments it creates
         self.comments_by_guid: dict[str, int] = {}  # VK drops a repeated guid: same comment
+        # (method, what is wrong) for every request or response that breaks VK's schema; a test
+        # that makes a bad call on purpose asserts its violation and clears the list.
+        self.violations: list[tuple[str, str]] = []
+        self.messages_by_random_id: dict[int, int] = {}  # VK drops a repeated random_id too
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
@@ -40,16 +50,27 @@ class FakeVkServer:
         self._thread.start()
         return self
 
-    def __exit__(self, *_: object) -> None:
+    def __exit__(self, _type: object, error: BaseException | None, _tb: object) -> None:
         with self.state.lock:
             self.state.lock.notify_all()
         self._httpd.shutdown()
         self._httpd.server_close()
+        if not self.violations:
+            return
+        report = "VK contract violations:\n" + "\n".join(f"  {p}" for _, p in self.violations)
+        if error is not None:
+            error.add_note(report)  # the test's own failure stays the one reported
+            return
+        raise AssertionError(report)
+
+    def _check(self, method: str, problems: list[str]) -> None:
+        self.violations.extend((method, problem) for problem in problems)
 
     def call(self, method: str, params: dict[str, str]) -> Any:
         """One API method as VK would run it; raises FakeApiError with VK's code."""
         state = self.state
         state.calls.append((method, params))
+        self._check(method, check_call(method, params))
         kind = state.tokens.get(params.get("access_token", ""))
         if kind is None:
             raise FakeApiError(5, "User authorization failed: invalid access_token (4).")
@@ -63,7 +84,9 @@ class FakeVkServer:
         impl = _METHODS.get(method)
         if impl is None:
             raise FakeApiError(3, f"Unknown method passed: {method}")
-        return impl(self, kind, params)
+        response = impl(self, kind, params)
+        self._check(method, check_response(method, response))
+        return response
 
     def _execute(self, params: dict[str, str]) -> dict[str, Any]:
         code = params.get("code", "")
@@ -184,7 +207,8 @@ def _create_comment(server: FakeVkServer, kind: str, params: dict[str, str]) -> 
     guid = params.get("guid")
     if guid and guid in server.comments_by_guid:
         return {"comment_id": server.comments_by_guid[guid]}
-    from_id = -group.group_id if params.get("from_group") else 1
+    # wall.createComment's from_group is the community's id; 0 or none posts as the user.
+    from_id = -group.group_id if _int(params, "from_group") else 1
     comment_id = server.state.add_comment(
         group.group_id,
         post_id,
@@ -198,12 +222,73 @@ def _create_comment(server: FakeVkServer, kind: str, params: dict[str, str]) -> 
     return {"comment_id": comment_id}
 
 
+def _item_comment(kind: str, item_param: str) -> MethodImpl:
+    """photos/video/market.createComment: the comment's id, as a bare integer."""
+
+    def create(server: FakeVkServer, _token_kind: str, params: dict[str, str]) -> Any:
+        owner = _int(params, "owner_id")
+        return _add_item_comment(server, kind, owner, _int(params, item_param), params)
+
+    return create
+
+
+def _board_comment(server: FakeVkServer, _token_kind: str, params: dict[str, str]) -> Any:
+    owner = -_int(params, "group_id")
+    return _add_item_comment(server, "topic", owner, _int(params, "topic_id"), params)
+
+
+def _add_item_comment(
+    server: FakeVkServer, kind: str, owner: int, item_id: int, params: dict[str, str]
+) -> int:
+    group = _group_of(server, owner)
+    guid = params.get("guid")
+    if guid and guid in server.comments_by_guid:
+        return server.comments_by_guid[guid]
+    # from_group is a flag here (1: as the community), unlike wall.createComment's group id.
+    from_id = -group.group_id if params.get("from_group") == "1" else 1
+    comment_id = server.state.add_item_comment(
+        kind,
+        owner,
+        item_id,
+        params.get("message", ""),
+        int(server.clock().timestamp()),
+        from_id,
+        _int(params, "reply_to_comment"),
+    )
+    if guid:
+        server.comments_by_guid[guid] = comment_id
+    return comment_id
+
+
+def _messages_send(server: FakeVkServer, _token_kind: str, params: dict[str, str]) -> Any:
+    """The message's id; a random_id seen before returns the first message's id and sends
+    nothing (VK's deduplication; 0 means no key)."""
+    group_id = server.state.token_groups.get(_token(params)) or _int(params, "group_id")
+    peer_id = _int(params, "peer_id") or _int(params, "user_id")
+    if not group_id or not peer_id:
+        raise FakeApiError(100, "One of the parameters specified was missing or invalid: peer_id")
+    random_id = _int(params, "random_id")
+    if random_id and random_id in server.messages_by_random_id:
+        return server.messages_by_random_id[random_id]
+    message_id = server.state.add_message(
+        group_id, peer_id, params.get("message", ""), int(server.clock().timestamp())
+    )
+    if random_id:
+        server.messages_by_random_id[random_id] = message_id
+    return message_id
+
+
 _METHODS = {
     "groups.getLongPollServer": _get_long_poll_server,
     "wall.get": _wall_get,
     "wall.getComments": _wall_get_comments,
     "newsfeed.search": _newsfeed_search,
     "wall.createComment": _create_comment,
+    "photos.createComment": _item_comment("photo", "photo_id"),
+    "video.createComment": _item_comment("video", "video_id"),
+    "market.createComment": _item_comment("market", "item_id"),
+    "board.createComment": _board_comment,
+    "messages.send": _messages_send,
 }
 
 

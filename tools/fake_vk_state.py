@@ -37,15 +37,22 @@ class FakeVkState:
         self.lock = threading.Condition()
         self.groups: dict[int, FakeGroup] = {}
         self.tokens: dict[str, str] = {}  # token -> community | user | service
+        self.token_groups: dict[str, int] = {}
         self.calls: list[tuple[str, dict[str, str]]] = []
         self.closed_posts: set[tuple[int, int]] = set()
         self.longpoll_limit: int | None = None  # most updates one long poll reply carries
         self._errors: dict[str, deque[int]] = defaultdict(deque)
         self._longpoll_failures: dict[int, deque[int]] = defaultdict(deque)
+        # (photo | video | market | topic, owner id, item id) -> its comments, oldest first
+        self.item_comments: dict[tuple[str, int, int], list[dict[str, Any]]] = defaultdict(list)
+        self.messages: dict[int, list[dict[str, Any]]] = defaultdict(list)  # peer id -> sent
 
     # -- set-up used by tests -------------------------------------------------------------------
-    def add_token(self, token: str, kind: str) -> None:
+    def add_token(self, token: str, kind: str, group_id: int | None = None) -> None:
+        """``group_id``: the community a community token acts for (messages.send needs it)."""
         self.tokens[token] = kind
+        if group_id is not None:
+            self.token_groups[token] = group_id
 
     def group(self, group_id: int) -> FakeGroup:
         with self.lock:
@@ -62,6 +69,7 @@ class FakeVkState:
                 "date": date,
                 "text": text,
                 "post_type": "post",
+                "inner_type": "wall_wallpost",  # VK 5.199 marks posts so; its schema requires it
                 "comments": {"count": 0},
                 "attachments": [],
             }
@@ -96,6 +104,47 @@ class FakeVkState:
             event.pop("thread")
             self._emit(group, "wall_reply_new", event)
             return comment_id
+
+    def add_item_comment(
+        self,
+        kind: str,
+        owner_id: int,
+        item_id: int,
+        text: str,
+        date: int,
+        from_id: int,
+        reply_to: int = 0,
+    ) -> int:
+        """A comment under a community's photo, video, product or board topic (``kind`` photo,
+        video, market, topic); the long poll gets the event VK sends for it."""
+        group = self.group(abs(owner_id))
+        event_type, item_key, owner_key = _ITEM_EVENTS[kind]
+        with self.lock:
+            comment_id = next(group.ids)
+            comment: dict[str, Any] = {"id": comment_id, "from_id": from_id, "date": date}
+            comment["text"] = text
+            if reply_to:
+                comment["reply_to_comment"] = reply_to
+            self.item_comments[(kind, owner_id, item_id)].append(comment)
+            self._emit(group, event_type, {**comment, item_key: item_id, owner_key: owner_id})
+            return comment_id
+
+    def add_message(self, group_id: int, peer_id: int, text: str, date: int) -> int:
+        """A message the community sends to ``peer_id`` (VK's message_reply event)."""
+        group = self.group(group_id)
+        with self.lock:
+            message_id = next(group.ids)
+            message = {
+                "id": message_id,
+                "date": date,
+                "peer_id": peer_id,
+                "from_id": -group_id,
+                "text": text,
+                "out": 1,
+            }
+            self.messages[peer_id].append(message)
+            self._emit(group, "message_reply", message)
+            return message_id
 
     def add_event(self, group_id: int, event_type: str, obj: dict[str, Any]) -> None:
         group = self.group(group_id)
@@ -153,3 +202,12 @@ class FakeVkState:
         if failed == 1:
             return {"failed": 1, "ts": str(len(group.events) + 1)}
         return {"failed": failed}
+
+
+# kind -> (Bots Long Poll event, the item's id key, its owner's id key) as VK sends them
+_ITEM_EVENTS = {
+    "photo": ("photo_comment_new", "photo_id", "photo_owner_id"),
+    "video": ("video_comment_new", "video_id", "video_owner_id"),
+    "market": ("market_comment_new", "item_id", "market_owner_id"),
+    "topic": ("board_post_new", "topic_id", "topic_owner_id"),
+}
