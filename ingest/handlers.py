@@ -1,6 +1,7 @@
 """Ingest shell: normalise an event, publish it durably, dead-letter what cannot be read."""
 
 import json
+import logging
 import reprlib
 from collections import Counter
 from collections.abc import Callable
@@ -8,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from ingest.domain.sources import SourceCatalog
-from ingest.domain.vk_events import InvalidEventError, normalise_vk_event
+from ingest.domain.vk_events import InvalidEventError, ignored_type, normalise_vk_event
 from kernel.bus.delivery import make_dead_letter, send_dead_letter
 from kernel.bus.port import Publisher, publish_many
 from kernel.contracts.messages import RawMessage
@@ -16,6 +17,7 @@ from kernel.contracts.topics import Topic
 from kernel.observability import Metrics
 
 STAGE = "ingest"
+log = logging.getLogger(__name__)
 
 
 class VkEventIngestor:
@@ -30,6 +32,7 @@ class VkEventIngestor:
         self._publisher = publisher
         self.metrics = metrics
         self._clock = clock
+        self._logged_types: set[str] = set()
 
     async def on_event(self, event: Any, raw: bytes | None = None) -> bool:
         """Publish the event's message; False when it was dead-lettered or ignored."""
@@ -54,10 +57,19 @@ class VkEventIngestor:
     async def _message(self, event: Any, raw: bytes | None = None) -> RawMessage | None:
         """The event's message; None when it was dead-lettered or is of a type not handled."""
         try:
-            return normalise_vk_event(event, self.catalog, self._clock())
+            message = normalise_vk_event(event, self.catalog, self._clock())
         except InvalidEventError as error:
             await self.dead_letter(raw if raw is not None else _body(event), str(error))
             return None
+        if message is None:
+            self._ignored(ignored_type(event.get("type")))
+        return message
+
+    def _ignored(self, label: str) -> None:
+        self.metrics.vk_events_ignored.labels(type=label).inc()
+        if label not in self._logged_types:  # once per type: a chatty type must not flood the log
+            self._logged_types.add(label)
+            log.info("VK events of type %s are not handled: acknowledged and counted", label)
 
     async def publish(self, message: RawMessage) -> None:
         """Returns once the message is durable on the raw topic."""

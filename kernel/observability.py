@@ -129,6 +129,13 @@ class Metrics:
             ["failed"],
             registry=r,
         )
+        self.vk_events_ignored = Counter(
+            "otklik_vk_events_ignored",
+            "VK events of a type otklik does not turn into a message, by type ('other' for a type "
+            "VK does not document); acknowledged, not dead-lettered",
+            ["type"],
+            registry=r,
+        )
         self.vk_replies = Counter(
             "otklik_vk_replies",
             "Moderators' answers posted to VK (posted) or not (failed: retried or dead-lettered)",

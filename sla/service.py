@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kernel.contracts.classification import ClassifiedMessage, Decision
 from kernel.contracts.incidents import EventType, Status
-from kernel.contracts.messages import MessageAction, RawMessage
+from kernel.contracts.messages import MessageAction, RawMessage, SourceKind, vk_thread_root_id
 from kernel.db.engine import Database
 from kernel.observability import Metrics
 from sla.domain.deadlines import deadline_events
@@ -110,10 +110,7 @@ class IncidentService:
             run: list[ClassifiedMessage] = []
             for classified in batch:
                 message = classified.message
-                official = message.author is not None and message.author.is_official
-                if message.action is MessageAction.CREATED and not (
-                    official and message.reply_to is not None
-                ):
+                if message.action is MessageAction.CREATED and not _is_official(message):
                     run.append(classified)
                     continue
                 await self._store_new(connection, run)
@@ -158,9 +155,9 @@ class IncidentService:
     async def _on_new_message(
         self, connection: AsyncConnection, message: RawMessage, decision: Decision | None
     ) -> None:
-        official = message.author is not None and message.author.is_official
-        if official and message.reply_to is not None:
-            await self._on_official_reply(connection, message)
+        if _is_official(message):
+            for incident in await self._answered_by(connection, message):
+                await self._on_official_reply(connection, incident, message)
         elif (
             decision is not None
             and decision.is_incident
@@ -227,10 +224,27 @@ class IncidentService:
             self._count(after, after, transitions)  # opening answers nothing: "before" unread
         return [after for after, _ in done]
 
-    async def _on_official_reply(self, connection: AsyncConnection, message: RawMessage) -> None:
-        incident = await repository.load_incident(connection, message_id=message.reply_to)
-        if incident is None:
-            return
+    async def _answered_by(
+        self, connection: AsyncConnection, message: RawMessage
+    ) -> list[Incident]:
+        """What a message of the administration answers: the message it replies to; else, under
+        a resident's post, the post; else, in a dialog, what the resident wrote before it."""
+        if message.reply_to is not None:
+            replied = await repository.load_incident(connection, message_id=message.reply_to)
+            return [] if replied is None else [replied]
+        root = vk_thread_root_id(message.thread_key)
+        if root is not None and root != message.message_id:
+            post = await repository.load_incident(connection, message_id=root)
+            return [] if post is None else [post]
+        if message.source_kind is SourceKind.VK_MESSAGE:
+            return await repository.open_incidents_in_thread(
+                connection, thread_key=message.thread_key, written_before=message.created_at
+            )
+        return []
+
+    async def _on_official_reply(
+        self, connection: AsyncConnection, incident: Incident, message: RawMessage
+    ) -> None:
         if message.text.strip() in await repository.answer_texts(
             connection, incident_id=incident.incident_id
         ):
@@ -373,3 +387,7 @@ class IncidentService:
             self._metrics.first_response.labels(**place).observe(elapsed)
         if transition.data.get("final"):
             self._metrics.final_answer.labels(**place).observe(elapsed)
+
+
+def _is_official(message: RawMessage) -> bool:
+    return message.author is not None and message.author.is_official

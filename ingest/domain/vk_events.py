@@ -19,7 +19,7 @@ from kernel.contracts.messages import (
     vk_thread_key,
 )
 
-_MENTION = re.compile(r"\[(?:id|club|public|event)\d+\|([^\]\[]*)\]")
+_MENTION = re.compile(r"\[(?:id|club|public|event|post)\d+\|([^\]\[]*)\]")
 # VK's own limits are far lower: more is not VK's data, and a message must fit one Kafka record
 # (1 MiB) even when every character is escaped in JSON (six bytes for a control character).
 MAX_TEXT_CHARS = 100_000
@@ -34,6 +34,29 @@ _COMMENT_KINDS: dict[str, tuple[SourceKind, str, str, str]] = {
     "video_comment": (SourceKind.VK_VIDEO_COMMENT, "video_id", "video_owner_id", "video{o}_{c}"),
     "market_comment": (SourceKind.VK_MARKET_COMMENT, "item_id", "market_owner_id", "market{o}_{c}"),
 }
+# Every VK event type otklik turns into a message (docs/vk-events.md); any other is acknowledged
+# and counted by type (otklik_vk_events_ignored_total).
+HANDLED_TYPES = frozenset(
+    {"wall_post_new", "wall_repost", "message_new", "message_reply", "message_edit"}
+    | {f"{prefix}_{action}" for prefix in (
+        "wall_reply", "board_post", "photo_comment", "video_comment", "market_comment"
+    ) for action in ("new", "edit", "delete", "restore")}
+)  # fmt: skip
+# The types VK documents (its JSON schema's callback_type, and the Long Poll's others): counted
+# under their own name; anything else under "other", so that no sender can grow the series.
+DOCUMENTED_TYPES = HANDLED_TYPES | {
+    "audio_new", "confirmation", "group_leave", "group_join", "group_change_photo",
+    "group_change_settings", "group_officers_edit", "lead_forms_new", "market_order_new",
+    "market_order_edit", "message_allow", "message_deny", "message_read", "message_typing_state",
+    "messages_edit", "message_reaction_event", "message_event", "photo_new", "poll_vote_new",
+    "user_block", "user_unblock", "video_new", "wall_schedule_post_new",
+    "wall_schedule_post_delete", "like_add", "like_remove", "app_payload", "vkpay_transaction",
+    "donut_subscription_create", "donut_subscription_prolonged", "donut_subscription_expired",
+    "donut_subscription_cancelled", "donut_subscription_price_changed", "donut_money_withdraw",
+    "donut_money_withdraw_error",
+}  # fmt: skip
+# VK's own reply in a board topic names the post it answers: "[post123|Имя], ...".
+_BOARD_REPLY = re.compile(r"\[post(\d+)\|")
 _ACTIONS = {
     "new": MessageAction.CREATED,
     "edit": MessageAction.EDITED,
@@ -80,14 +103,20 @@ def normalise_vk_object(
     try:
         if event_type in {"wall_post_new", "wall_repost"}:
             return _wall_post(obj, source, official, received_at)
-        if event_type == "message_new":
-            return _private_message(obj, source, official, received_at)
+        if event_type in {"message_new", "message_reply", "message_edit"}:
+            return _private_message(event_type, obj, source, official, received_at)
         prefix, _, action = event_type.rpartition("_")
         if prefix in _COMMENT_KINDS and action in _ACTIONS:
             return _comment(prefix, _ACTIONS[action], obj, source, official, received_at)
     except (KeyError, TypeError, ValueError, OverflowError) as error:
         raise InvalidEventError(f"{event_type}: malformed object ({error!r})") from error
     return None
+
+
+def ignored_type(event_type: object) -> str:
+    """The label an event type that is not handled is counted under."""
+    known = isinstance(event_type, str) and event_type in DOCUMENTED_TYPES
+    return str(event_type) if known else "other"
 
 
 def _int(obj: dict[str, Any], key: str) -> int:
@@ -174,9 +203,16 @@ def _comment(
     received_at: datetime,
 ) -> RawMessage:
     kind, container_key, owner_key, url = _COMMENT_KINDS[prefix]
-    owner = _int(obj, owner_key) if owner_key in obj else _int(obj, "owner_id")
+    # Older API versions name a wall comment's owner only post_owner_id.
+    owner = _int(
+        obj, next((k for k in (owner_key, "owner_id", "post_owner_id") if k in obj), owner_key)
+    )
     container, item = _int(obj, container_key), _int(obj, "id")
     reply_to = obj.get("reply_to_comment")
+    text = obj.get("text")
+    if kind is SourceKind.VK_BOARD and reply_to is None and isinstance(text, str):
+        named = _BOARD_REPLY.match(text)
+        reply_to = int(named.group(1)) if named else None
     from_id = obj.get("from_id", obj.get("user_id", obj.get("deleter_id")))
     return RawMessage(
         message_id=vk_message_id(kind, owner, container, item),
@@ -200,25 +236,31 @@ def _comment(
 
 
 def _private_message(
-    obj: dict[str, Any], source: Source, official: frozenset[int], received_at: datetime
+    event_type: str,
+    obj: dict[str, Any],
+    source: Source,
+    official: frozenset[int],
+    received_at: datetime,
 ) -> RawMessage:
     message = obj.get("message", obj)
     if not isinstance(message, dict):
         raise TypeError("message must be an object")
     peer, from_id = _int(message, "peer_id"), _int(message, "from_id")
-    item = (
-        _int(message, "conversation_message_id")
-        if "conversation_message_id" in message
-        else _int(message, "id")
-    )
     owner = -(source.group_id or 0)
+    quoted = message.get("reply_message")
+    # message_reply is the community's own message in the dialog; so is an outgoing one (out=1).
+    city = event_type == "message_reply" or message.get("out") == 1 or from_id in official
     return RawMessage(
-        message_id=vk_message_id(SourceKind.VK_MESSAGE, owner, peer, item),
+        message_id=vk_message_id(SourceKind.VK_MESSAGE, owner, peer, _message_number(message)),
+        action=MessageAction.EDITED if event_type == "message_edit" else MessageAction.CREATED,
         source_kind=SourceKind.VK_MESSAGE,
         channel=Channel.VK,
         source_id=source.id,
         thread_key=vk_thread_key(SourceKind.VK_MESSAGE, owner, peer),
-        author=_author(from_id, official),
+        reply_to=vk_message_id(SourceKind.VK_MESSAGE, owner, peer, _message_number(quoted))
+        if isinstance(quoted, dict)
+        else None,
+        author=Author(ref=_author(from_id, official).ref, is_official=city),
         text=_text(message),
         attachments=_attachments(message),
         url=f"https://vk.com/gim{abs(owner)}?sel={peer}",
@@ -227,3 +269,10 @@ def _private_message(
         department=source.department,
         received_at=received_at,
     )
+
+
+def _message_number(message: dict[str, Any]) -> int:
+    """A message's number in its dialog: the same whichever event or method returned it."""
+    if "conversation_message_id" in message:
+        return _int(message, "conversation_message_id")
+    return _int(message, "id")

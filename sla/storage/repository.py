@@ -210,6 +210,25 @@ async def load_incident(
     return None if row is None else _incident_from_row(row)
 
 
+async def open_incidents_in_thread(
+    connection: AsyncConnection, *, thread_key: str, written_before: datetime
+) -> list[Incident]:
+    """The open incidents of the messages of a thread written before a moment, oldest first,
+    locked: what the administration's next message in a dialog answers."""
+    rows = await connection.execute(
+        select(incidents)
+        .join(messages, messages.c.message_id == incidents.c.message_id)
+        .where(
+            messages.c.thread_key == thread_key,
+            messages.c.created_at <= written_before,
+            incidents.c.status.in_([status.value for status in OPEN_STATUSES]),
+        )
+        .order_by(messages.c.created_at, incidents.c.incident_id)
+        .with_for_update(of=incidents)
+    )
+    return [_incident_from_row(row) for row in rows]
+
+
 async def incidents_with_deadlines_due(
     connection: AsyncConnection, now: datetime, lead: timedelta, limit: int
 ) -> list[Incident]:

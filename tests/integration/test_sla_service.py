@@ -6,12 +6,18 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from kernel.contracts.messages import MessageAction
+from kernel.contracts.messages import (
+    MessageAction,
+    RawMessage,
+    SourceKind,
+    vk_message_id,
+    vk_thread_key,
+)
 from kernel.db.schema import incident_events, incidents, message_revisions, messages, outbox
 from kernel.observability import Metrics
 from sla.stage import SlaContext, open_sla
 from tests.conftest import SettingsFactory
-from tests.factories import classified, raw_message
+from tests.factories import GROUP, classified, raw_message
 
 pytestmark = pytest.mark.integration
 T0 = datetime(2026, 9, 1, 7, 0, tzinfo=UTC)  # a Tuesday, 10:00 in Moscow
@@ -110,3 +116,66 @@ async def test_deadline_watcher_catches_up_exactly_once_across_restarts(
     ]  # fmt: skip
     assert rows[1].at == flags.first_response_due  # timed when due, not when noticed
     assert flags.overdue_first_response and flags.overdue_final_answer
+
+
+def dialog_message(item: int, text: str, at: datetime, *, city: bool = False) -> RawMessage:
+    """A message of the resident's dialog with the community (VK's peer 55)."""
+    return raw_message(item, text=text, created_at=at, official=city).model_copy(
+        update={
+            "message_id": vk_message_id(SourceKind.VK_MESSAGE, -GROUP, 55, item),
+            "source_kind": SourceKind.VK_MESSAGE,
+            "thread_key": vk_thread_key(SourceKind.VK_MESSAGE, -GROUP, 55),
+        }
+    )
+
+
+async def status_of(sla: SlaContext) -> dict[str, tuple[str, datetime | None, datetime | None]]:
+    async with sla.db.engine.connect() as connection:
+        rows = await connection.execute(select(incidents))
+        return {r.message_id: (r.status, r.first_response_at, r.final_answer_at) for r in rows}
+
+
+async def test_the_communitys_reply_in_a_dialog_answers_what_the_resident_wrote_before(
+    sla: SlaContext,
+) -> None:
+    first = dialog_message(1, "Нет воды третий день", T0)
+    second = dialog_message(2, "И отопление не работает", T0 + timedelta(minutes=5))
+    for message in (first, second):
+        await sla.service.on_classified(classified(message))
+    working = dialog_message(3, "Взяли в работу", T0 + timedelta(hours=1), city=True)
+    await sla.service.on_classified(classified(working))
+    later = dialog_message(4, "А свет?", T0 + timedelta(hours=2))
+    await sla.service.on_classified(classified(later))
+    answer = dialog_message(5, "Воду дали, отопление включат завтра", T0 + timedelta(hours=3),
+                            city=True)  # fmt: skip
+    await sla.service.on_classified(classified(answer))
+    await sla.service.on_classified(classified(answer))  # redelivered: nothing more
+    statuses = await status_of(sla)
+    hour, three = T0 + timedelta(hours=1), T0 + timedelta(hours=3)
+    assert statuses[first.message_id] == ("answered", hour, three)
+    assert statuses[second.message_id] == ("answered", hour, three)
+    # Written after the intermediate reply: only the final answer reached it.
+    assert statuses[later.message_id] == ("answered", three, three)
+
+
+async def test_a_top_level_community_comment_under_a_residents_post_answers_the_post(
+    sla: SlaContext,
+) -> None:
+    comment = raw_message(1)  # under post 1 of the group
+    post = comment.model_copy(
+        update={
+            "message_id": vk_message_id(SourceKind.VK_WALL, -GROUP, 1, 0),
+            "source_kind": SourceKind.VK_WALL,
+            "text": "Во дворе дома 5 прорвало трубу",
+        }
+    )
+    await sla.service.on_classified(classified(post))
+    await sla.service.on_classified(classified(comment))
+    city = raw_message(
+        9, text="Аварийная бригада выехала, воду дадут к вечеру", official=True,
+        created_at=T0 + timedelta(hours=2), author_id=-GROUP,
+    )  # fmt: skip
+    await sla.service.on_classified(classified(city))
+    statuses = await status_of(sla)
+    assert statuses[post.message_id][0] == "answered"
+    assert statuses[comment.message_id][0] == "assigned"  # not addressed to this comment

@@ -4,7 +4,13 @@ from typing import Any
 import pytest
 
 from ingest.domain.sources import Source, SourceCatalog
-from ingest.domain.vk_events import InvalidEventError, normalise_vk_event, plain_text
+from ingest.domain.vk_events import (
+    HANDLED_TYPES,
+    InvalidEventError,
+    ignored_type,
+    normalise_vk_event,
+    plain_text,
+)
 from kernel.contracts.messages import MessageAction, SourceKind, vk_thread_root_id
 
 NOW = datetime(2026, 9, 1, 12, 0, tzinfo=UTC)
@@ -160,3 +166,81 @@ def test_a_post_is_the_root_of_the_thread_of_its_comments() -> None:
     assert post.thread_key == comment.thread_key
     assert vk_thread_root_id(comment.thread_key) == post.message_id
     assert vk_thread_root_id("vk:photo-1_9") is None
+
+
+# As VK sends it (dev.vk.com, «Callback API — message_reply»): the community's message in a
+# dialog, sent by an administrator; the object is the message itself.
+MESSAGE_REPLY = {
+    "date": 1788256800, "from_id": -1, "id": 0, "out": 1, "version": 10000102,
+    "attachments": [], "conversation_message_id": 3, "fwd_messages": [], "important": False,
+    "is_hidden": False, "peer_id": 55, "random_id": 0, "text": "Передали в управляющую компанию",
+    "admin_author_id": 777,
+}  # fmt: skip
+
+
+def test_the_communitys_reply_in_a_dialog_is_the_administrations_message() -> None:
+    reply = normalise_vk_event(event("message_reply", MESSAGE_REPLY), CATALOG, NOW)
+    assert reply is not None and reply.author is not None
+    assert reply.author.is_official
+    assert reply.source_kind is SourceKind.VK_MESSAGE
+    assert reply.message_id == "vk:vk_message:-1:55:3"
+    assert reply.thread_key == "vk:im-1_55"  # the resident's dialog
+
+
+def test_an_outgoing_message_is_the_administrations_and_a_quoted_one_is_what_it_answers() -> None:
+    outgoing = {
+        **MESSAGE_REPLY, "from_id": 777, "conversation_message_id": 4,
+        "reply_message": {"conversation_message_id": 2, "from_id": 55, "text": "Нет воды"},
+    }  # fmt: skip
+    reply = normalise_vk_event(event("message_new", {"message": outgoing}), CATALOG, NOW)
+    assert reply is not None and reply.author is not None and reply.author.is_official
+    assert reply.reply_to == "vk:vk_message:-1:55:2"
+    resident = {**outgoing, "from_id": 55, "out": 0}
+    resident.pop("reply_message")
+    written = normalise_vk_event(event("message_new", {"message": resident}), CATALOG, NOW)
+    assert written is not None and written.author is not None
+    assert not written.author.is_official and written.reply_to is None
+
+
+def test_an_edited_private_message_is_an_edit_of_the_same_message() -> None:
+    edited = normalise_vk_event(
+        event("message_edit", {**MESSAGE_REPLY, "text": "Передали в УК «Восход»"}), CATALOG, NOW
+    )
+    assert edited is not None
+    assert edited.action is MessageAction.EDITED
+    assert edited.message_id == "vk:vk_message:-1:55:3"
+
+
+def test_a_wall_comment_of_an_older_api_version_names_its_owner_post_owner_id() -> None:
+    old = {key: value for key, value in COMMENT.items() if key != "owner_id"}
+    message = normalise_vk_event(
+        event("wall_reply_new", {**old, "post_owner_id": -1}), CATALOG, NOW
+    )
+    assert message is not None
+    assert message.message_id == "vk:vk_comment:-1:3:7"
+
+
+def test_a_board_reply_names_the_post_it_answers() -> None:
+    board = {"id": 12, "from_id": -1, "date": 1, "topic_id": 9, "topic_owner_id": -1,
+             "text": "[post10|Иван], заявку передали"}  # fmt: skip
+    reply = normalise_vk_event(event("board_post_new", board), CATALOG, NOW)
+    assert reply is not None
+    assert reply.reply_to == "vk:vk_board:-1:9:10"
+    assert reply.text == "Иван, заявку передали"
+
+
+@pytest.mark.parametrize(
+    ("event_type", "label"),
+    [("like_add", "like_add"), ("message_typing_state", "message_typing_state"),
+     ("message_allow", "message_allow"), ("made_up_by_someone", "other"), (None, "other")],
+)  # fmt: skip
+def test_types_not_handled_are_counted_by_a_bounded_label(event_type: object, label: str) -> None:
+    assert ignored_type(event_type) == label
+    if isinstance(event_type, str):
+        assert normalise_vk_event(event(event_type, {"user_id": 1}), CATALOG, NOW) is None
+
+
+def test_every_type_vk_sends_with_residents_content_is_handled() -> None:
+    for prefix in ("wall_reply", "board_post", "photo_comment", "video_comment", "market_comment"):
+        assert {f"{prefix}_{a}" for a in ("new", "edit", "delete", "restore")} <= HANDLED_TYPES
+    assert {"wall_post_new", "wall_repost", "message_new", "message_reply"} <= HANDLED_TYPES

@@ -136,7 +136,9 @@ def poisoned_events(draw: st.DrawFn) -> Any:
 
 unhandled = st.fixed_dictionaries(
     {
-        "type": st.sampled_from(["group_join", "like_add", "wall_reply_typo", "message_reply"]),
+        "type": st.sampled_from(
+            ["group_join", "like_add", "wall_reply_typo", "message_typing_state"]
+        ),
         "object": st.dictionaries(nasty_text, json_values, max_size=3),
         "group_id": st.just(GROUP),
     }
