@@ -103,10 +103,6 @@ def _validator(base_uri: str, schema: Mapping[str, Any]) -> Any:
     return VkValidator({"$id": base_uri, "allOf": [dict(schema)]}, registry=_registry())
 
 
-def known_method(method: str) -> bool:
-    return method in _methods()
-
-
 def _parameters(method: str) -> dict[str, dict[str, Any]]:
     _, description = _methods()[method]
     declared = description.get("parameters", []) + _MISSING_PARAMETERS.get(method, [])
