@@ -11,6 +11,7 @@ Every request and every response is checked against VK's published schema
 ``violations`` and leaving the server's context fails with them.
 """
 
+import itertools
 import json
 import re
 import threading
@@ -76,7 +77,7 @@ class FakeVkServer:
             raise FakeApiError(5, "User authorization failed: invalid access_token (4).")
         code = state.take_error(method)
         if code is not None:
-            raise FakeApiError(code, f"scripted error {code}")
+            raise _scripted_error(code)
         if method == "execute":
             if kind == "service":
                 raise FakeApiError(15, "Access denied: execute is not available for service token")
@@ -103,11 +104,45 @@ class FakeVkServer:
                 errors.append(
                     {"method": method, "error_code": error.code, "error_msg": error.message}
                 )
-        return {"response": results, "execute_errors": errors} if errors else {"response": results}
+        body = {"response": results, "execute_errors": errors} if errors else {"response": results}
+        if _json_size(body) > self.state.execute_response_limit:
+            # VK builds the whole response, then refuses it: the calls ran, nothing comes back.
+            raise FakeApiError(
+                13, "Runtime error occurred during code invocation: Response size is too big"
+            )
+        return body
 
 
 def _token(params: dict[str, str]) -> str:
     return params.get("access_token", "")
+
+
+def _json_size(body: Any) -> int:
+    """The size VK measures: its compact UTF-8 JSON."""
+    return len(json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+
+
+_CAPTCHA_SIDS = itertools.count(381940000001)
+
+
+def _scripted_error(code: int) -> FakeApiError:
+    if code == 14:
+        sid = str(next(_CAPTCHA_SIDS))
+        image = f"https://api.vk.ru/captcha.php?sid={sid}&s=1"
+        return FakeApiError(14, "Captcha needed", captcha_sid=sid, captcha_img=image)
+    return FakeApiError(code, f"scripted error {code}")
+
+
+def _error_object(method: str, params: dict[str, str], error: FakeApiError) -> dict[str, Any]:
+    """VK's error object: the request's parameters come back too, the token left out."""
+    request = [{"key": "method", "value": method}, {"key": "oauth", "value": "1"}]
+    request += [{"key": k, "value": v} for k, v in params.items() if k != "access_token"]
+    return {
+        "error_code": error.code,
+        "error_msg": error.message,
+        **error.extra,
+        "request_params": request,
+    }
 
 
 def _stringify(values: dict[str, Any]) -> dict[str, str]:
@@ -133,6 +168,8 @@ def _int(params: dict[str, str], key: str, default: int = 0) -> int:
 
 
 def _group_of(server: FakeVkServer, owner_id: int) -> Any:
+    if -owner_id in server.state.denied_groups:
+        raise FakeApiError(203, "Access to group denied: access to the group is restricted")
     group = server.state.groups.get(-owner_id)
     if group is None:
         raise FakeApiError(15, "Access denied: group is unknown or closed")
@@ -306,7 +343,7 @@ def _handler_for(server: FakeVkServer) -> type[BaseHTTPRequestHandler]:
                 body = server.call(method, params)
                 payload = body if method == "execute" else {"response": body}
             except FakeApiError as error:
-                payload = {"error": {"error_code": error.code, "error_msg": error.message}}
+                payload = {"error": _error_object(method, params, error)}
             self._json(payload)
 
         def do_GET(self) -> None:

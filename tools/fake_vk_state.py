@@ -1,8 +1,10 @@
 """State of the fake VK API: communities with walls, comments and a Bots Long Poll event log.
 
 It answers in VK's documented JSON (API v5.199): ``{"response": ...}`` or ``{"error":
-{"error_code", "error_msg"}}``; long poll ``{"ts", "updates"}`` or ``{"failed": 1|2|3}``. Tests
-script VK's failures with ``fail_next`` and ``fail_longpoll``. Used by tests and benchmarks only.
+{"error_code", "error_msg", "request_params"}}``; long poll ``{"ts", "updates"}`` or ``{"failed":
+1|2|3}``. Tests script VK's failures with ``fail_next`` and ``fail_longpoll``, deny a group with
+``denied_groups`` (203) and lower ``execute_response_limit`` (13 above it). Used by tests and
+benchmarks only.
 """
 
 from __future__ import annotations
@@ -16,10 +18,14 @@ from typing import Any
 API_VERSION = "5.199"
 
 
+EXECUTE_RESPONSE_LIMIT = 5 * 1024 * 1024  # VK refuses an execute that would return more (13)
+
+
 class FakeApiError(Exception):
-    def __init__(self, code: int, message: str) -> None:
+    def __init__(self, code: int, message: str, **extra: Any) -> None:
         super().__init__(message)
         self.code, self.message = code, message
+        self.extra = extra  # what the error object carries besides the code and message
 
 
 @dataclass
@@ -41,6 +47,9 @@ class FakeVkState:
         self.calls: list[tuple[str, dict[str, str]]] = []
         self.closed_posts: set[tuple[int, int]] = set()
         self.longpoll_limit: int | None = None  # most updates one long poll reply carries
+        # Bytes of JSON an execute may return; a test lowers it to reach it with a few comments.
+        self.execute_response_limit = EXECUTE_RESPONSE_LIMIT
+        self.denied_groups: set[int] = set()  # every call about these groups answers 203
         self._errors: dict[str, deque[int]] = defaultdict(deque)
         self._longpoll_failures: dict[int, deque[int]] = defaultdict(deque)
         # (photo | video | market | topic, owner id, item id) -> its comments, oldest first
@@ -152,7 +161,8 @@ class FakeVkState:
             self._emit(group, event_type, obj)
 
     def fail_next(self, method: str, *codes: int) -> None:
-        """The next calls of ``method`` answer with these VK error codes, in order."""
+        """The next calls of ``method`` answer with these VK error codes, in order (14 is a
+        captcha, with its ``captcha_sid`` and ``captcha_img`` as VK sends them)."""
         with self.lock:
             self._errors[method].extend(codes)
 
