@@ -40,15 +40,19 @@ APPEAL_ZONE = ZoneInfo("Europe/Moscow")
 Loop = Callable[[], Coroutine[Any, Any, None]]
 
 
-def series_at_zero(metrics: Metrics) -> None:
+def series_at_zero(metrics: Metrics, catalog: SourceCatalog | None = None) -> None:
     """The counters an ingest process increments, created at 0 when it starts: rate() and
     increase() see an increment only between two scrapes, so a series born with its first
-    increment would hide it (the first message of a source kind, the first dead letter)."""
+    increment would hide it (the first message of a source kind, the first dead letter). The
+    polled groups' accessibility too, so that its alert has a series to watch from the start."""
     metrics.dead_letters.labels(stage=INGEST_STAGE)
     for kind in SourceKind:
         metrics.ingested.labels(source_kind=kind.value)
     for result in ("posted", "failed"):
         metrics.vk_replies.labels(result=result)
+    for source in catalog.vk_groups(managed=False) if catalog is not None else []:
+        if source.token is not None:
+            metrics.vk_source_inaccessible.labels(source=source.id).set(0)
 
 
 class VkClients:
@@ -119,7 +123,7 @@ def vk_stage(
     settings: Settings, catalog: SourceCatalog, db: Database, publisher: Publisher, metrics: Metrics
 ) -> Stage:
     """`otklik ingest vk`: listeners and pollers in the background, answers as a subscription."""
-    series_at_zero(metrics)
+    series_at_zero(metrics, catalog)
     ingestor = VkEventIngestor(catalog, publisher, metrics, settings.clock)
     clients = VkClients(settings, metrics)
     loops = vk_loops(settings, catalog, ingestor, CursorStore(db), clients)

@@ -119,8 +119,14 @@ class Metrics:
         )
         self.vk_inaccessible = Counter(
             "otklik_vk_inaccessible",
-            "Sources or posts VK refused access to (errors 15, 18, 30, 212)",
+            "Sources or posts VK refused access to (errors 15, 18, 30, 203, 212)",
             ["scope"],
+            registry=r,
+        )
+        self.vk_source_inaccessible = Gauge(
+            "otklik_vk_source_inaccessible",
+            "1 while VK denies access to a polled group (errors 15, 18, 30, 203): it is skipped",
+            ["source"],
             registry=r,
         )
         self.vk_longpoll_failed = Counter(

@@ -7,7 +7,7 @@ skips anything.
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 
 from kernel.db.engine import Database
@@ -47,3 +47,10 @@ class CursorStore:
                     },
                 )
             )
+
+    async def delete(self, source_id: str, key: str) -> None:
+        statement = delete(ingest_cursors).where(
+            ingest_cursors.c.source_id == source_id, ingest_cursors.c.key == key
+        )
+        async with self._db.transaction() as connection:
+            await connection.execute(statement)

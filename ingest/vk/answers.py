@@ -24,7 +24,8 @@ from kernel.contracts.messages import SourceKind, parse_vk_message_id
 from kernel.observability import Metrics
 
 log = logging.getLogger(__name__)
-_WAIT_AND_RETRY = frozenset({ErrorAction.RETRY, ErrorAction.PAUSE_METHOD})
+# A paused token (captcha) passes too: the answer is posted late rather than dead-lettered.
+_WAIT_AND_RETRY = frozenset({ErrorAction.RETRY, ErrorAction.PAUSE_METHOD, ErrorAction.PAUSE_TOKEN})
 
 
 @dataclass(frozen=True)

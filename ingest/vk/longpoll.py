@@ -54,6 +54,11 @@ class LongPollListener:
                 await self.check_once()
                 failures = 0
             except (requests.RequestException, ValueError, VkCallError) as error:
+                if isinstance(error, VkCallError) and error.action is ErrorAction.PAUSE_TOKEN:
+                    # the client said why; a captcha passes, so listen again once it may
+                    self._poll = None
+                    await asyncio.sleep(self._client.token_paused_for())
+                    continue
                 if isinstance(error, VkCallError) and error.action is not ErrorAction.RETRY:
                     log.error("%s: long poll stopped: %s", self._source.id, error)
                     return

@@ -1,11 +1,15 @@
 """Polling of local VK groups the city does not run (user or service token).
 
 Each round: ``wall.get`` for new posts; then ``wall.getComments`` (newest first, thread items
-included) for every post inside the lookback window, batched through ``execute`` 25 posts a
-request where the token allows it; long threads are fetched on their own. VK comment ids grow
+included) for every post inside the lookback window, batched through ``execute`` up to 25 posts
+a request where the token allows it (fewer for a group whose comments would make the response
+too big for VK: ``BatchSize``); long threads are fetched on their own. VK comment ids grow
 along a wall, so a post's cursor is the highest comment id published: anything above it is new.
 A cursor is stored only after what it covers is durable on the raw topic, so a restart re-reads a
 little (same ids, deduplicated downstream) and never skips.
+
+A group VK denies access to is skipped and asked again every ``RECHECK_SOURCE``; its gauge
+``otklik_vk_source_inaccessible`` stays 1 until a round reads its wall again.
 """
 
 import logging
@@ -17,6 +21,7 @@ from ingest.domain.sources import Source
 from ingest.domain.vk_events import normalise_vk_object
 from ingest.handlers import VkEventIngestor
 from ingest.storage.cursors import CursorStore
+from ingest.vk.batching import BatchSize
 from ingest.vk.client import VkCallError, VkClient
 from ingest.vk.errors import ErrorAction
 
@@ -24,6 +29,10 @@ log = logging.getLogger(__name__)
 PAGE = 100
 THREAD_ITEMS = 10
 RECHECK_INACCESSIBLE = timedelta(hours=24)
+# A group is asked again sooner than a post: access is usually given back by a person who
+# expects the group to be read at once (the reader account let into a closed group again).
+RECHECK_SOURCE = timedelta(hours=1)
+SOURCE_MARK = "inaccessible:source"
 
 
 class WallPoller:
@@ -39,16 +48,29 @@ class WallPoller:
         self._source, self._client, self._ingestor = source, client, ingestor
         self._cursors, self._clock = cursors, clock
         self._owner = -source.group_id
+        self._size = BatchSize(max_count=PAGE, limit=client.execute_response_limit)
+        self._inaccessible = ingestor.metrics.vk_source_inaccessible.labels(source=source.id)
+
+    @property
+    def batch(self) -> BatchSize:
+        """How much this group's ``execute`` asks for now (tests and logs read it)."""
+        return self._size
 
     async def poll_once(self) -> int:
         """One round; returns how many messages were published."""
-        if self._recent(await self._cursors.get(self._source.id, "inaccessible:source")):
+        mark = await self._cursors.get(self._source.id, SOURCE_MARK)
+        if self._recent(mark, RECHECK_SOURCE):
+            self._inaccessible.set(1)  # also after a restart: the mark is stored
             return 0
         try:
             posts = (await self._client.acall("wall.get", self._wall_params()))["items"]
         except VkCallError as error:
             await self._on_error(error, "source")
             return 0
+        if mark is not None:
+            await self._cursors.delete(self._source.id, SOURCE_MARK)
+            log.warning("%s is accessible again: polling resumes", self._source.id)
+        self._inaccessible.set(0)
         published = await self._new_posts(posts)
         since = (self._clock() - timedelta(days=self._source.polling.lookback_days)).timestamp()
         recent = [p for p in posts if p["date"] >= since or p.get("is_pinned")]
@@ -73,15 +95,20 @@ class WallPoller:
         marks = await self._cursors.all(self._source.id, "inaccessible:post:")
         posts = [p for p in posts if not self._recent(marks.get(f"inaccessible:post:{p['id']}"))]
         calls = [self._comments_params(p["id"]) for p in posts]
-        pages = await self._client.abatch("wall.getComments", calls) if calls else []
+        try:
+            pages = await self._client.abatch("wall.getComments", calls, self._size)
+        except VkCallError as error:  # a captcha, a paused method: no cursor moves, next round
+            await self._on_error(error, "comments")
+            return 0
+        self._size.end_round()
         published = 0
-        for post, page in zip(posts, pages, strict=True):
+        for post, call, page in zip(posts, calls, pages, strict=True):
             key = f"post:{post['id']}"
             seen = int((cursors.get(key) or {}).get("max_id", 0))
             try:
                 if isinstance(page, VkCallError):
                     raise page
-                comments = await self._comments_above(post["id"], page, seen)
+                comments = await self._comments_above(post["id"], page, seen, call["count"])
             except VkCallError as error:
                 await self._on_error(error, key)
                 continue
@@ -97,16 +124,17 @@ class WallPoller:
         return {
             "owner_id": self._owner,
             "post_id": post_id,
-            "count": PAGE,
+            "count": self._size.count,
             "sort": "desc",
             "thread_items_count": THREAD_ITEMS,
             **extra,
         }
 
     async def _comments_above(
-        self, post_id: int, page: dict[str, Any], seen: int
+        self, post_id: int, page: dict[str, Any], seen: int, count: int
     ) -> list[dict[str, Any]]:
-        """Every comment of the post with an id above ``seen``, thread replies included."""
+        """Every comment of the post with an id above ``seen``, thread replies included;
+        ``count`` is how many items ``page`` was asked for (fewer: the last page)."""
         found: dict[int, dict[str, Any]] = {}
         offset = 0
         while True:
@@ -119,11 +147,10 @@ class WallPoller:
                     if comment["id"] > seen:
                         found[comment["id"]] = comment
             offset += len(items)
-            if len(items) < PAGE or min(i["id"] for i in items) <= seen:
+            if len(items) < count or min(i["id"] for i in items) <= seen:
                 return list(found.values())
-            page = await self._client.acall(
-                "wall.getComments", self._comments_params(post_id, offset=offset)
-            )
+            params = self._comments_params(post_id, offset=offset, count=count)
+            page = await self._client.acall("wall.getComments", params)
 
     async def _thread(self, post_id: int, comment_id: int, seen: int) -> list[dict[str, Any]]:
         replies: list[dict[str, Any]] = []
@@ -133,7 +160,7 @@ class WallPoller:
             items = (await self._client.acall("wall.getComments", params))["items"]
             replies.extend(items)
             offset += len(items)
-            if len(items) < PAGE or min(i["id"] for i in items) <= seen:
+            if len(items) < params["count"] or min(i["id"] for i in items) <= seen:
                 return replies
 
     async def _search(self) -> int:
@@ -163,11 +190,13 @@ class WallPoller:
         if message is not None:
             await self._ingestor.publish(message)
 
-    def _recent(self, mark: dict[str, str] | None) -> bool:
-        """An inaccessible mark younger than a day: skip; older ones are checked again."""
+    def _recent(
+        self, mark: dict[str, str] | None, recheck: timedelta = RECHECK_INACCESSIBLE
+    ) -> bool:
+        """An inaccessible mark younger than ``recheck``: skip; older ones are checked again."""
         if mark is None:
             return False
-        return self._clock() < datetime.fromisoformat(mark["at"]) + RECHECK_INACCESSIBLE
+        return self._clock() < datetime.fromisoformat(mark["at"]) + recheck
 
     async def _on_error(self, error: VkCallError, scope: str) -> None:
         """Inaccessible sources and posts are marked and skipped; other failures are logged and
@@ -178,6 +207,16 @@ class WallPoller:
             ).inc()
             mark = {"at": self._clock().isoformat(), "reason": str(error)}
             await self._cursors.put(self._source.id, f"inaccessible:{scope}", mark)
+            if scope == "source":
+                self._inaccessible.set(1)
+                log.error(
+                    "VK denies access to %s (%s): skipped, asked again every %s; give the "
+                    "token's account access to the group, or remove the source",
+                    self._source.id,
+                    error,
+                    RECHECK_SOURCE,
+                )
+                return
             log.warning("%s %s is inaccessible: %s", self._source.id, scope, error)
             return
         log.error("%s: polling %s failed: %s", self._source.id, scope, error)
