@@ -55,7 +55,12 @@ FIRING = {
     "OtklikVkTokenInvalid",  # the revoked token
     "OtklikDeadLetters",  # the unreadable callback events
 }
-QUIET = {"OtklikConsumerLagGrowing", "OtklikOutboxBacklogGrowing", "OtklikProcessDown"}
+QUIET = {
+    "OtklikConsumerLagGrowing",
+    "OtklikOutboxBacklogGrowing",
+    "OtklikProcessDown",
+    "OtklikVkSourceInaccessible",  # the polled group stays readable
+}
 METRIC_NAME = re.compile(r"\b((?:otklik|faststream)_\w+|up)\b(?!\s*\()")
 
 
