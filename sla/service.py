@@ -15,7 +15,7 @@ from typing import Protocol
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kernel.contracts.classification import ClassifiedMessage, Decision
-from kernel.contracts.incidents import EventType, Status
+from kernel.contracts.incidents import EventType
 from kernel.contracts.messages import MessageAction, RawMessage, SourceKind, vk_thread_root_id
 from kernel.db.engine import Database
 from kernel.observability import Metrics
@@ -30,6 +30,7 @@ from sla.domain.lifecycle import (
     Incident,
     Reassign,
     SourceDeleted,
+    SourceRestored,
     Transition,
     apply_all,
     check_claim,
@@ -150,7 +151,9 @@ class IncidentService:
         elif await repository.record_revision(connection, message):
             await repository.apply_source_change(connection, message)
             if message.action is MessageAction.DELETED:
-                await self._on_source_deleted(connection, message)
+                await self._on_source_change(connection, message, SourceDeleted())
+            elif message.action is MessageAction.RESTORED:
+                await self._on_source_change(connection, message, SourceRestored())
 
     async def _on_new_message(
         self, connection: AsyncConnection, message: RawMessage, decision: Decision | None
@@ -259,15 +262,22 @@ class IncidentService:
             return
         await self._save(connection, incident, transitions)
 
-    async def _on_source_deleted(self, connection: AsyncConnection, message: RawMessage) -> None:
+    async def _on_source_change(
+        self,
+        connection: AsyncConnection,
+        message: RawMessage,
+        command: SourceDeleted | SourceRestored,
+    ) -> None:
+        """A deletion takes an open incident out of the queue; a restoration puts back the one
+        a deletion took out. Anything else (rejected, closed) is left as it is."""
         incident = await repository.load_incident(connection, message_id=message.message_id)
-        if incident is None or incident.status not in (
-            Status.NEW, Status.ASSIGNED, Status.IN_WORK, Status.ANSWERED
-        ):  # fmt: skip
+        if incident is None:
             return
-        await self._save(
-            connection, incident, decide(incident, SourceDeleted(), message.created_at)
-        )
+        try:
+            transitions = decide(incident, command, message.created_at)
+        except IllegalTransitionError:
+            return
+        await self._save(connection, incident, transitions)
 
     async def act(
         self, incident_id: str, command: Command, *, override_claim: bool = False

@@ -88,7 +88,11 @@ def normalise_vk_event(
     source = catalog.by_group(group_id)
     if source is None:
         raise InvalidEventError(f"group {group_id} is not a configured source")
-    return normalise_vk_object(event_type, obj, source, catalog.official_ids(), received_at)
+    message = normalise_vk_object(event_type, obj, source, catalog.official_ids(), received_at)
+    event_id = event.get("event_id")
+    if message is None or not isinstance(event_id, str) or not 0 < len(event_id) <= 200:
+        return message
+    return message.model_copy(update={"source_event_id": event_id})
 
 
 def normalise_vk_object(

@@ -28,6 +28,7 @@ class EventType(StrEnum):
     REOPENED = "reopened"
     RECATEGORISED = "recategorised"
     SOURCE_DELETED = "source_deleted"
+    SOURCE_RESTORED = "source_restored"
     DEADLINE_WARNING = "deadline_warning"
     OVERDUE = "overdue"
 

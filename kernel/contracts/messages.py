@@ -81,6 +81,12 @@ class RawMessage(BaseModel):
     municipality: str
     department: str | None = None
     received_at: AwareDatetime
+    source_event_id: str | None = Field(
+        default=None,
+        max_length=200,
+        description="The source's id of the event that carried this (VK's event_id): a resent "
+        "event carries the same one, a second deletion or restoration another",
+    )
 
 
 class VkRef(NamedTuple):

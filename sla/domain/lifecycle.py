@@ -116,8 +116,24 @@ class SourceDeleted:
     actor: str = "source"
 
 
+@dataclass(frozen=True)
+class SourceRestored:
+    """The resident restored what they deleted: the incident is back where it was."""
+
+    actor: str = "source"
+
+
 Command = (
-    Assign | Claim | Answer | Reject | Reassign | Close | Reopen | Recategorise | SourceDeleted
+    Assign
+    | Claim
+    | Answer
+    | Reject
+    | Reassign
+    | Close
+    | Reopen
+    | Recategorise
+    | SourceDeleted
+    | SourceRestored
 )
 
 # Per command: the statuses it is allowed in, and its name for the refusal message.
@@ -131,6 +147,7 @@ _RULES: dict[type, tuple[frozenset[Status], str]] = {
     Reopen: (frozenset({Status.ANSWERED, Status.CLOSED}), "переоткрыть"),
     Recategorise: (OPEN_STATUSES, "изменить категорию"),
     SourceDeleted: (OPEN_STATUSES, "отметить удаление в источнике"),
+    SourceRestored: (frozenset({Status.SOURCE_DELETED}), "отметить восстановление в источнике"),
 }
 
 
@@ -166,9 +183,31 @@ def _decide_allowed(incident: Incident, command: Command, now: datetime) -> list
             return [Transition(EventType.REOPENED, Status.ASSIGNED, actor, now, reason)]
         case Recategorise():
             return [_recategorise(incident, command, now)]
-        case SourceDeleted(actor):
-            return [Transition(EventType.SOURCE_DELETED, Status.SOURCE_DELETED, actor, now)]
+        case SourceDeleted() | SourceRestored():
+            return [_source_change(incident, command, now)]
     raise AssertionError(command)  # pragma: no cover - exhaustive match
+
+
+def _source_change(
+    incident: Incident, command: SourceDeleted | SourceRestored, now: datetime
+) -> Transition:
+    if isinstance(command, SourceDeleted):
+        data: dict[str, str | int | float | bool | None] = {"from": incident.status.value}
+        return Transition(EventType.SOURCE_DELETED, Status.SOURCE_DELETED, command.actor, now,
+                          data=data)  # fmt: skip
+    return Transition(
+        EventType.SOURCE_RESTORED, status_before_deletion(incident), command.actor, now
+    )
+
+
+def status_before_deletion(incident: Incident) -> Status:
+    """Where a deleted incident stood, read from what it kept: a deletion changes nothing else
+    but the claim, which it releases (nobody works on what is gone)."""
+    if incident.final_answer_at is not None:
+        return Status.ANSWERED
+    if incident.first_response_at is not None:
+        return Status.IN_WORK
+    return Status.ASSIGNED if incident.assigned_at is not None else Status.NEW
 
 
 def _claim(incident: Incident, actor: str, lock_until: datetime, now: datetime) -> Transition:

@@ -38,9 +38,10 @@ def incident_id_for(message_id: str) -> str:
 
 
 def _revision_key(message: RawMessage) -> str:
-    body = (
-        f"{message.message_id}\0{message.action}\0{message.created_at.isoformat()}\0{message.text}"
-    )
+    """One revision per source event: VK's event id where it sent one (a resent event is the
+    same revision; deleting and restoring twice are four), else what the event said."""
+    said = message.source_event_id or f"{message.created_at.isoformat()}\0{message.text}"
+    body = f"{message.message_id}\0{message.action}\0{said}"
     return hashlib.sha256(body.encode()).hexdigest()
 
 

@@ -179,3 +179,55 @@ async def test_a_top_level_community_comment_under_a_residents_post_answers_the_
     statuses = await status_of(sla)
     assert statuses[post.message_id][0] == "answered"
     assert statuses[comment.message_id][0] == "assigned"  # not addressed to this comment
+
+
+async def test_delete_and_restore_cycles_each_apply_once_and_restore_puts_the_incident_back(
+    sla: SlaContext,
+) -> None:
+    """VK sends identical objects for every deletion and restoration of a comment and may send
+    one event twice; its event id tells a second cycle from a resent event."""
+    created = raw_message(1)
+    await sla.service.on_classified(classified(created))
+    working = raw_message(2, text="Взяли в работу", official=True, reply_to=1, author_id=-GROUP,
+                          created_at=T0 + timedelta(minutes=30))  # fmt: skip
+    await sla.service.on_classified(classified(working))
+
+    def event(action: MessageAction, event_id: str, hours: int) -> RawMessage:
+        return created.model_copy(
+            update={"action": action, "source_event_id": event_id,
+                    "created_at": T0 + timedelta(hours=hours),
+                    "text": "" if action is MessageAction.DELETED else created.text}
+        )  # fmt: skip
+
+    cycles = [
+        event(MessageAction.DELETED, "d1", 1), event(MessageAction.DELETED, "d1", 1),  # resent
+        event(MessageAction.RESTORED, "r1", 2), event(MessageAction.DELETED, "d2", 3),
+        event(MessageAction.RESTORED, "r2", 4), event(MessageAction.RESTORED, "r2", 4),  # resent
+    ]  # fmt: skip
+    for message in cycles:
+        await sla.service.on_classified(classified(message))
+    async with sla.db.engine.connect() as connection:
+        history = (
+            await connection.execute(
+                select(incident_events.c.type, incident_events.c.status, incident_events.c.at)
+                .where(incident_events.c.type.in_(["source_deleted", "source_restored"]))
+                .order_by(incident_events.c.seq)
+            )
+        ).all()
+        row = (
+            await connection.execute(
+                select(incidents).where(incidents.c.message_id == created.message_id)
+            )
+        ).one()
+        text = await connection.scalar(
+            select(messages.c.text).where(messages.c.message_id == created.message_id)
+        )
+    assert [(h.type, h.status, h.at) for h in history] == [
+        ("source_deleted", "source_deleted", T0 + timedelta(hours=1)),
+        ("source_restored", "in_work", T0 + timedelta(hours=2)),
+        ("source_deleted", "source_deleted", T0 + timedelta(hours=3)),
+        ("source_restored", "in_work", T0 + timedelta(hours=4)),
+    ]
+    assert row.status == "in_work"  # where the intermediate reply had put it
+    assert text == created.text
+    assert await count(sla, message_revisions) == 6  # the two messages and four source events

@@ -244,3 +244,16 @@ def test_every_type_vk_sends_with_residents_content_is_handled() -> None:
     for prefix in ("wall_reply", "board_post", "photo_comment", "video_comment", "market_comment"):
         assert {f"{prefix}_{a}" for a in ("new", "edit", "delete", "restore")} <= HANDLED_TYPES
     assert {"wall_post_new", "wall_repost", "message_new", "message_reply"} <= HANDLED_TYPES
+
+
+def test_a_message_carries_the_id_of_the_event_that_brought_it() -> None:
+    """A resent event has the same id; a second deletion of the same comment has another."""
+    first = normalise_vk_event(
+        {**event("wall_reply_delete", COMMENT), "event_id": "a1"}, CATALOG, NOW
+    )
+    again = normalise_vk_event(
+        {**event("wall_reply_delete", COMMENT), "event_id": "b2"}, CATALOG, NOW
+    )
+    assert first is not None and again is not None
+    assert (first.source_event_id, again.source_event_id) == ("a1", "b2")
+    assert first.message_id == again.message_id

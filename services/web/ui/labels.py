@@ -28,6 +28,7 @@ EVENTS: dict[str, str] = {
     EventType.REOPENED: "переоткрыт",
     EventType.RECATEGORISED: "категория изменена",
     EventType.SOURCE_DELETED: "удалён в источнике",
+    EventType.SOURCE_RESTORED: "восстановлен в источнике",
     EventType.DEADLINE_WARNING: "срок подходит",
     EventType.OVERDUE: "срок нарушен",
 }

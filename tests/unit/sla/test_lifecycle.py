@@ -2,6 +2,7 @@
 
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -20,6 +21,7 @@ from sla.domain.lifecycle import (
     Reject,
     Reopen,
     SourceDeleted,
+    SourceRestored,
     apply_all,
     decide,
 )
@@ -199,3 +201,25 @@ def test_reassignment_with_new_deadlines_resets_the_marks() -> None:
         overdue, decide(overdue, Reassign("boss", "zarechny", None, "район", fresh), later)
     )
     assert (moved.warned, moved.overdue, moved.deadlines) == (frozenset(), frozenset(), fresh)
+
+
+@pytest.mark.parametrize(
+    ("before", "changes"),
+    [
+        (Status.ASSIGNED, {}),
+        # A deletion releases a claim (nobody works on what is gone): back in the queue.
+        (Status.ASSIGNED, {"status": Status.IN_WORK, "claimed_by": "anna"}),
+        (Status.IN_WORK, {"first_response_at": T0}),
+        (Status.ANSWERED, {"first_response_at": T0, "final_answer_at": T0}),
+    ],
+)
+def test_a_restored_source_puts_the_incident_back_where_the_deletion_found_it(
+    before: Status, changes: dict[str, Any]
+) -> None:
+    open_one = replace(incident(before), **changes)
+    deleted = apply_all(open_one, decide(open_one, SourceDeleted(), T0))
+    assert deleted.status is Status.SOURCE_DELETED
+    restored = apply_all(deleted, decide(deleted, SourceRestored(), T0))
+    assert restored.status is before
+    with pytest.raises(IllegalTransitionError):
+        decide(restored, SourceRestored(), T0)  # nothing to restore
