@@ -24,6 +24,7 @@ from kernel.db.schema import indicator_values, messages
 from tests.e2e.processes import Pipeline, scalar, wait_until
 from tests.e2e.processes import stored as stored_rows
 from tests.factories import SOURCES_YAML, write_vk_events
+from tests.moments import MOSCOW
 from tools.kafka import KafkaServer
 
 pytestmark = pytest.mark.e2e
@@ -64,7 +65,11 @@ def test_every_message_exactly_once_across_a_classifier_crash(
     clock: Clock,
 ) -> None:
     events_file = tmp_path / "events.jsonl"
-    write_vk_events(events_file, N, start=clock() - timedelta(days=30))
+    # The five days of comments lie at the start of the month before the test's moment: in the
+    # past whatever the moment, and in one month, whose indicators are checked below.
+    this_month = clock().astimezone(MOSCOW).replace(day=1, hour=9, minute=0, second=0)
+    start = (this_month - timedelta(days=1)).replace(day=1)
+    write_vk_events(events_file, N, start=start)
     engine = create_engine(sqlalchemy_url(database_url))
     stored = select(func.count()).select_from(messages)
     namespace = pipeline.env["OTKLIK_TOPIC_NAMESPACE"]
@@ -106,7 +111,8 @@ def test_every_message_exactly_once_across_a_classifier_crash(
         row = connection.execute(
             select(indicator_values.c.record)
             .where(
-                indicator_values.c.municipality == "testgrad", indicator_values.c.month == "2026-09"
+                indicator_values.c.municipality == "testgrad",
+                indicator_values.c.month == f"{start:%Y-%m}",
             )
             .order_by(indicator_values.c.revision.desc())
         ).first()
