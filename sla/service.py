@@ -153,7 +153,7 @@ class IncidentService:
             if message.action is MessageAction.DELETED:
                 await self._on_source_change(connection, message, SourceDeleted())
             elif message.action is MessageAction.RESTORED:
-                await self._on_source_change(connection, message, SourceRestored())
+                await self._on_source_restored(connection, message)
 
     async def _on_new_message(
         self, connection: AsyncConnection, message: RawMessage, decision: Decision | None
@@ -261,6 +261,15 @@ class IncidentService:
             log.info("official reply %s not applied: %s", message.message_id, refused)
             return
         await self._save(connection, incident, transitions)
+
+    async def _on_source_restored(self, connection: AsyncConnection, message: RawMessage) -> None:
+        incident = await repository.load_incident(connection, message_id=message.message_id)
+        if incident is None:
+            return
+        left = await repository.status_left_by_deletion(
+            connection, incident_id=incident.incident_id
+        )
+        await self._on_source_change(connection, message, SourceRestored(left))
 
     async def _on_source_change(
         self,

@@ -120,6 +120,7 @@ class SourceDeleted:
 class SourceRestored:
     """The resident restored what they deleted: the incident is back where it was."""
 
+    previous: Status | None = None  # what the deletion's event recorded, if it did
     actor: str = "source"
 
 
@@ -195,18 +196,20 @@ def _source_change(
         data: dict[str, str | int | float | bool | None] = {"from": incident.status.value}
         return Transition(EventType.SOURCE_DELETED, Status.SOURCE_DELETED, command.actor, now,
                           data=data)  # fmt: skip
-    return Transition(
-        EventType.SOURCE_RESTORED, status_before_deletion(incident), command.actor, now
-    )
+    back = status_before_deletion(incident, command.previous)
+    return Transition(EventType.SOURCE_RESTORED, back, command.actor, now)
 
 
-def status_before_deletion(incident: Incident) -> Status:
-    """Where a deleted incident stood, read from what it kept: a deletion changes nothing else
-    but the claim, which it releases (nobody works on what is gone)."""
-    if incident.final_answer_at is not None:
+def status_before_deletion(incident: Incident, previous: Status | None) -> Status:
+    """Where a deleted incident stood: the status its deletion recorded, but a claim is not
+    given back (the deletion released it: nobody works on what is gone); for a deletion that
+    recorded none, read from what the incident kept."""
+    if previous is Status.IN_WORK:
+        return Status.ASSIGNED
+    if previous is not None:
+        return previous
+    if incident.first_response_at is not None:  # an intermediate reply leaves it answered too
         return Status.ANSWERED
-    if incident.first_response_at is not None:
-        return Status.IN_WORK
     return Status.ASSIGNED if incident.assigned_at is not None else Status.NEW
 
 

@@ -318,6 +318,22 @@ async def insert_opened(
     return new
 
 
+async def status_left_by_deletion(
+    connection: AsyncConnection, *, incident_id: str
+) -> Status | None:
+    """The status the incident's last deletion at the source recorded (None before it did)."""
+    value = await connection.scalar(
+        select(incident_events.c.data["from"].as_string())
+        .where(
+            incident_events.c.incident_id == incident_id,
+            incident_events.c.type == EventType.SOURCE_DELETED.value,
+        )
+        .order_by(incident_events.c.seq.desc())
+        .limit(1)
+    )
+    return Status(value) if value in set(Status) else None
+
+
 async def answer_texts(connection: AsyncConnection, *, incident_id: str) -> set[str]:
     """The texts of every answer recorded for the incident (stripped)."""
     rows = await connection.execute(

@@ -224,10 +224,11 @@ async def test_delete_and_restore_cycles_each_apply_once_and_restore_puts_the_in
         )
     assert [(h.type, h.status, h.at) for h in history] == [
         ("source_deleted", "source_deleted", T0 + timedelta(hours=1)),
-        ("source_restored", "in_work", T0 + timedelta(hours=2)),
+        ("source_restored", "answered", T0 + timedelta(hours=2)),
         ("source_deleted", "source_deleted", T0 + timedelta(hours=3)),
-        ("source_restored", "in_work", T0 + timedelta(hours=4)),
+        ("source_restored", "answered", T0 + timedelta(hours=4)),
     ]
-    assert row.status == "in_work"  # where the intermediate reply had put it
+    assert row.status == "answered"  # where the intermediate reply had put it
+    assert row.first_response_at == T0 + timedelta(minutes=30) and row.final_answer_at is None
     assert text == created.text
     assert await count(sla, message_revisions) == 6  # the two messages and four source events

@@ -24,6 +24,7 @@ from sla.domain.lifecycle import (
     SourceRestored,
     apply_all,
     decide,
+    status_before_deletion,
 )
 from sla.domain.on_time import Deadlines, judge_on_time
 from sla.domain.replies import is_intermediate_reply
@@ -209,17 +210,28 @@ def test_reassignment_with_new_deadlines_resets_the_marks() -> None:
         (Status.ASSIGNED, {}),
         # A deletion releases a claim (nobody works on what is gone): back in the queue.
         (Status.ASSIGNED, {"status": Status.IN_WORK, "claimed_by": "anna"}),
-        (Status.IN_WORK, {"first_response_at": T0}),
-        (Status.ANSWERED, {"first_response_at": T0, "final_answer_at": T0}),
+        (Status.ANSWERED, {"status": Status.ANSWERED, "first_response_at": T0}),
+        (Status.ANSWERED, {"status": Status.ANSWERED, "first_response_at": T0,
+                           "final_answer_at": T0}),
+        # Reopened after an answer: assigned again, though it keeps the old answer's time.
+        (Status.ASSIGNED, {"first_response_at": T0, "final_answer_at": T0}),
     ],
-)
+)  # fmt: skip
 def test_a_restored_source_puts_the_incident_back_where_the_deletion_found_it(
     before: Status, changes: dict[str, Any]
 ) -> None:
-    open_one = replace(incident(before), **changes)
-    deleted = apply_all(open_one, decide(open_one, SourceDeleted(), T0))
+    open_one = replace(incident(Status.ASSIGNED), **changes)
+    [deletion] = decide(open_one, SourceDeleted(), T0)
+    deleted = apply_all(open_one, [deletion])
     assert deleted.status is Status.SOURCE_DELETED
-    restored = apply_all(deleted, decide(deleted, SourceRestored(), T0))
+    previous = Status(str(deletion.data["from"]))
+    restored = apply_all(deleted, decide(deleted, SourceRestored(previous), T0))
     assert restored.status is before
     with pytest.raises(IllegalTransitionError):
         decide(restored, SourceRestored(), T0)  # nothing to restore
+
+
+def test_a_deletion_recorded_before_its_status_was_restores_from_what_the_incident_kept() -> None:
+    answered = replace(incident(Status.SOURCE_DELETED), first_response_at=T0)
+    assert status_before_deletion(answered, None) is Status.ANSWERED
+    assert status_before_deletion(incident(Status.SOURCE_DELETED), None) is Status.ASSIGNED
