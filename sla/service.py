@@ -23,6 +23,7 @@ from sla.domain.deadlines import deadline_events
 from sla.domain.labels import moderator_label
 from sla.domain.lifecycle import (
     Answer,
+    AnswerChanged,
     Assign,
     Claim,
     Command,
@@ -150,7 +151,9 @@ class IncidentService:
             await self._on_new_message(connection, message, decision)
         elif await repository.record_revision(connection, message):
             await repository.apply_source_change(connection, message)
-            if message.action is MessageAction.DELETED:
+            if _is_official(message) and message.action is not MessageAction.RESTORED:
+                await self._on_answer_changed(connection, message)
+            elif message.action is MessageAction.DELETED:
                 await self._on_source_change(connection, message, SourceDeleted())
             elif message.action is MessageAction.RESTORED:
                 await self._on_source_restored(connection, message)
@@ -254,13 +257,24 @@ class IncidentService:
             return  # our own answer, posted to VK by otklik, coming back through VK
         actor = message.author.ref if message.author else "official"
         final = not is_intermediate_reply(message.text)
-        command = Answer(actor, message.text, final=final, from_source=True)
+        command = Answer(
+            actor, message.text, final=final, from_source=True, source_message=message.message_id
+        )
         try:
             transitions = decide(incident, command, message.created_at)
         except IllegalTransitionError as refused:
             log.info("official reply %s not applied: %s", message.message_id, refused)
             return
         await self._save(connection, incident, transitions)
+
+    async def _on_answer_changed(self, connection: AsyncConnection, message: RawMessage) -> None:
+        """The city edited or deleted at the source a message that answered incidents."""
+        deleted = message.action is MessageAction.DELETED
+        change = AnswerChanged(message.message_id, None if deleted else message.text)
+        for incident in await repository.incidents_answered_by(
+            connection, message_id=message.message_id
+        ):
+            await self._save(connection, incident, decide(incident, change, message.created_at))
 
     async def _on_source_restored(self, connection: AsyncConnection, message: RawMessage) -> None:
         incident = await repository.load_incident(connection, message_id=message.message_id)

@@ -29,6 +29,8 @@ class EventType(StrEnum):
     RECATEGORISED = "recategorised"
     SOURCE_DELETED = "source_deleted"
     SOURCE_RESTORED = "source_restored"
+    ANSWER_EDITED = "answer_edited"  # the city edited its answer at the source
+    ANSWER_DELETED = "answer_deleted"  # the city deleted its answer at the source
     DEADLINE_WARNING = "deadline_warning"
     OVERDUE = "overdue"
 

@@ -75,6 +75,7 @@ class Answer:
     text: str
     final: bool = True
     from_source: bool = False  # the reply was written in VK itself, not in otklik
+    source_message: str | None = None  # that reply's message id
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,16 @@ class SourceDeleted:
 
 
 @dataclass(frozen=True)
+class AnswerChanged:
+    """The city edited (new text) or deleted (no text) an answer it had given at the source:
+    recorded in the history; the answer's time still counts."""
+
+    message_id: str
+    text: str | None
+    actor: str = "source"
+
+
+@dataclass(frozen=True)
 class SourceRestored:
     """The resident restored what they deleted: the incident is back where it was."""
 
@@ -135,6 +146,7 @@ Command = (
     | Recategorise
     | SourceDeleted
     | SourceRestored
+    | AnswerChanged
 )
 
 # Per command: the statuses it is allowed in, and its name for the refusal message.
@@ -149,6 +161,7 @@ _RULES: dict[type, tuple[frozenset[Status], str]] = {
     Recategorise: (OPEN_STATUSES, "изменить категорию"),
     SourceDeleted: (OPEN_STATUSES, "отметить удаление в источнике"),
     SourceRestored: (frozenset({Status.SOURCE_DELETED}), "отметить восстановление в источнике"),
+    AnswerChanged: (frozenset(Status) - {Status.NEW}, "отметить изменение ответа"),
 }
 
 
@@ -170,8 +183,8 @@ def _decide_allowed(incident: Incident, command: Command, now: datetime) -> list
             ]
         case Claim(actor, lock_until):
             return [_claim(incident, actor, lock_until, now)]
-        case Answer(actor, text, final, from_source):
-            return [_answer(incident, actor, text, final, from_source, now)]
+        case Answer():
+            return [_answer(incident, command, now)]
         case Reject(actor, reason):
             _require_reason(reason)
             return [Transition(EventType.REJECTED, Status.REJECTED, actor, now, reason)]
@@ -184,14 +197,17 @@ def _decide_allowed(incident: Incident, command: Command, now: datetime) -> list
             return [Transition(EventType.REOPENED, Status.ASSIGNED, actor, now, reason)]
         case Recategorise():
             return [_recategorise(incident, command, now)]
-        case SourceDeleted() | SourceRestored():
+        case SourceDeleted() | SourceRestored() | AnswerChanged():
             return [_source_change(incident, command, now)]
     raise AssertionError(command)  # pragma: no cover - exhaustive match
 
 
 def _source_change(
-    incident: Incident, command: SourceDeleted | SourceRestored, now: datetime
+    incident: Incident, command: SourceDeleted | SourceRestored | AnswerChanged, now: datetime
 ) -> Transition:
+    """What the source did to the message: deleted, restored, or the city's answer changed."""
+    if isinstance(command, AnswerChanged):
+        return _answer_changed(incident, command, now)
     if isinstance(command, SourceDeleted):
         data: dict[str, str | int | float | bool | None] = {"from": incident.status.value}
         return Transition(EventType.SOURCE_DELETED, Status.SOURCE_DELETED, command.actor, now,
@@ -219,9 +235,8 @@ def _claim(incident: Incident, actor: str, lock_until: datetime, now: datetime) 
     return Transition(EventType.CLAIMED, Status.IN_WORK, actor, now, data=data)
 
 
-def _answer(
-    incident: Incident, actor: str, text: str, final: bool, from_source: bool, now: datetime
-) -> Transition:
+def _answer(incident: Incident, command: Answer, now: datetime) -> Transition:
+    actor, text, final = command.actor, command.text, command.final
     if not text.strip():
         raise IllegalTransitionError("Текст ответа не может быть пустым")
     if incident.final_answer_at is not None and incident.status is Status.ANSWERED:
@@ -229,9 +244,18 @@ def _answer(
             f"На инцидент {incident.incident_id} уже дан окончательный ответ"
         )
     data: dict[str, str | int | float | bool | None] = {"final": final, "text": text}
-    if from_source:  # already visible at the source: nothing to post back
+    if command.from_source:  # already visible at the source: nothing to post back
         data["from_source"] = True
+        data["message_id"] = command.source_message
     return Transition(EventType.ANSWERED, Status.ANSWERED, actor, now, data=data)
+
+
+def _answer_changed(incident: Incident, command: AnswerChanged, now: datetime) -> Transition:
+    data: dict[str, str | int | float | bool | None] = {"message_id": command.message_id}
+    if command.text is None:
+        return Transition(EventType.ANSWER_DELETED, incident.status, command.actor, now, data=data)
+    data["text"] = command.text
+    return Transition(EventType.ANSWER_EDITED, incident.status, command.actor, now, data=data)
 
 
 def _reassign(incident: Incident, command: Reassign, now: datetime) -> Transition:
@@ -302,15 +326,22 @@ def apply(incident: Incident, transition: Transition) -> Incident:
             changes.update(_reassign_changes(transition))
         case EventType.REOPENED:
             changes.update(closed_at=None, claimed_by=None, claim_expires_at=None)
-        case EventType.DEADLINE_WARNING:
-            changes.update(warned=incident.warned | {Clock(str(transition.data["clock"]))})
-        case EventType.OVERDUE:
-            changes.update(overdue=incident.overdue | {Clock(str(transition.data["clock"]))})
+        case EventType.DEADLINE_WARNING | EventType.OVERDUE:
+            changes.update(_deadline_flags(incident, transition))
+        case EventType.ANSWER_EDITED | EventType.ANSWER_DELETED:
+            pass  # a record of what the city did at the source: claim and all stay
         case EventType.RECATEGORISED:  # keeps the claim: the moderator goes on working on it
             changes.update(category=str(transition.data["category"]))
         case _:
             changes.update(claimed_by=None, claim_expires_at=None)
     return replace(incident, **changes)
+
+
+def _deadline_flags(incident: Incident, transition: Transition) -> dict[str, Any]:
+    clock = Clock(str(transition.data["clock"]))
+    if transition.type is EventType.DEADLINE_WARNING:
+        return {"warned": incident.warned | {clock}}
+    return {"overdue": incident.overdue | {clock}}
 
 
 def _answer_changes(incident: Incident, transition: Transition) -> dict[str, Any]:

@@ -318,6 +318,21 @@ async def insert_opened(
     return new
 
 
+async def incidents_answered_by(connection: AsyncConnection, *, message_id: str) -> list[Incident]:
+    """The incidents a message of the city's answered at the source, locked."""
+    answered = select(incident_events.c.incident_id).where(
+        incident_events.c.type == EventType.ANSWERED.value,
+        incident_events.c.data["message_id"].as_string() == message_id,
+    )
+    rows = await connection.execute(
+        select(incidents)
+        .where(incidents.c.incident_id.in_(answered))
+        .order_by(incidents.c.incident_id)
+        .with_for_update()
+    )
+    return [_incident_from_row(row) for row in rows]
+
+
 async def status_left_by_deletion(
     connection: AsyncConnection, *, incident_id: str
 ) -> Status | None:

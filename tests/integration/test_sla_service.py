@@ -232,3 +232,35 @@ async def test_delete_and_restore_cycles_each_apply_once_and_restore_puts_the_in
     assert row.first_response_at == T0 + timedelta(minutes=30) and row.final_answer_at is None
     assert text == created.text
     assert await count(sla, message_revisions) == 6  # the two messages and four source events
+
+
+async def test_the_city_editing_or_deleting_its_answer_in_vk_is_recorded(sla: SlaContext) -> None:
+    await sla.service.on_classified(classified(raw_message(1)))
+    reply = raw_message(2, text="Бригада выехала", official=True, reply_to=1, author_id=-GROUP,
+                        created_at=T0 + timedelta(hours=1))  # fmt: skip
+    await sla.service.on_classified(classified(reply))
+    edited = reply.model_copy(
+        update={"action": MessageAction.EDITED, "text": "Бригада выехала, воду дадут к 18:00",
+                "created_at": T0 + timedelta(hours=2), "source_event_id": "e1"}
+    )  # fmt: skip
+    deleted = reply.model_copy(
+        update={"action": MessageAction.DELETED, "text": "",
+                "created_at": T0 + timedelta(hours=3), "source_event_id": "d1"}
+    )  # fmt: skip
+    for message in (edited, edited, deleted):
+        await sla.service.on_classified(classified(message))
+    async with sla.db.engine.connect() as connection:
+        history = (
+            await connection.execute(
+                select(incident_events.c.type, incident_events.c.at, incident_events.c.data)
+                .where(incident_events.c.type.in_(["answer_edited", "answer_deleted"]))
+                .order_by(incident_events.c.seq)
+            )
+        ).all()
+        row = (await connection.execute(select(incidents))).one()
+    assert [(h.type, h.at, h.data.get("text")) for h in history] == [
+        ("answer_edited", T0 + timedelta(hours=2), "Бригада выехала, воду дадут к 18:00"),
+        ("answer_deleted", T0 + timedelta(hours=3), None),
+    ]
+    assert row.status == "answered"  # the answer was given: its time still counts
+    assert row.final_answer_at == T0 + timedelta(hours=1)

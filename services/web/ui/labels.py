@@ -29,6 +29,8 @@ EVENTS: dict[str, str] = {
     EventType.RECATEGORISED: "категория изменена",
     EventType.SOURCE_DELETED: "удалён в источнике",
     EventType.SOURCE_RESTORED: "восстановлен в источнике",
+    EventType.ANSWER_EDITED: "ответ изменён в источнике",
+    EventType.ANSWER_DELETED: "ответ удалён в источнике",
     EventType.DEADLINE_WARNING: "срок подходит",
     EventType.OVERDUE: "срок нарушен",
 }
