@@ -11,6 +11,7 @@ from kernel.db.engine import open_database
 from kernel.db.schema import dead_letters, incidents, messages
 from services.bundled import DEMO_DATA
 from services.demo.embedded import DEMO_LOGIN, run_embedded
+from sla.storage.thread import root_of
 from tests.conftest import SettingsFactory
 
 pytestmark = pytest.mark.integration
@@ -52,10 +53,18 @@ async def test_demo_replays_the_sample_and_publishes_both_months(
             .select_from(incidents)
             .where(incidents.c.final_answer_at.is_not(None))
         )
+        on_walls = (
+            await connection.scalars(
+                select(incidents.c.message_id).where(incidents.c.message_id.like("vk:vk_comment:%"))
+            )
+        ).all()
+        posts = [await root_of(connection, message_id=m) for m in on_walls]
     await db.close()
     assert stored == distinct_message_events(SAMPLE)
     assert letters == 0
     assert answered and answered > 0
+    # Every incident that is a comment shows the post it was written under.
+    assert on_walls and all(post is not None for post in posts)
 
 
 async def test_queue_api_lists_and_answers(
