@@ -22,7 +22,7 @@ from pydantic import SecretStr
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 from vk_api.requests_pool import VkRequestsPool
 
-from ingest.vk.batching import EXECUTE_RESPONSE_LIMIT, BatchSize
+from ingest.domain.vk_batching import EXECUTE_RESPONSE_LIMIT, BatchSize
 from ingest.vk.errors import NO_EXECUTE_CODES, ErrorAction, action_for
 from kernel.observability import Metrics
 

@@ -18,10 +18,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ingest.domain.sources import Source
+from ingest.domain.vk_batching import BatchSize
 from ingest.domain.vk_events import normalise_vk_object
 from ingest.handlers import VkEventIngestor
 from ingest.storage.cursors import CursorStore
-from ingest.vk.batching import BatchSize
 from ingest.vk.client import VkCallError, VkClient
 from ingest.vk.errors import ErrorAction
 

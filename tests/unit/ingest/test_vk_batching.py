@@ -1,7 +1,7 @@
 """How much one execute asks VK for: shrinking on VK's size limit, growing back after rounds
 that leave room."""
 
-from ingest.vk.batching import BatchSize
+from ingest.domain.vk_batching import BatchSize
 
 LIMIT = 1000  # bytes; near the limit from 800
 
