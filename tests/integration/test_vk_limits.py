@@ -10,6 +10,7 @@ import pytest
 from pydantic import SecretStr
 
 from ingest.domain.sources import SourceCatalog
+from ingest.domain.vk_batching import EXECUTE_RESPONSE_LIMIT
 from ingest.handlers import VkEventIngestor
 from ingest.stage import series_at_zero
 from ingest.storage.cursors import CursorStore
@@ -157,6 +158,34 @@ async def test_a_backlog_over_the_execute_limit_arrives_once_and_the_cursors_mov
     vk.state.add_comment(LOCAL, next(iter(comments)), "и ещё", hours_ago(now, 1), 4000)
     assert await wall.poll_once() == 1
     assert len(ids(published)) == len(set(ids(published)))
+
+
+async def test_a_round_over_vks_real_5_mb_limit_still_delivers_every_comment_once(
+    vk: FakeVkServer, db: Database, now: Moment
+) -> None:
+    """VK's own limit, not a scaled one: 20 posts (a round's wall.get) with 100 comments of about
+    2.9 kB each, so one execute of their first pages would return about 5.8 MB."""
+    vk.state.execute_response_limit = EXECUTE_RESPONSE_LIMIT
+    text = "Во дворе дома на улице Мира опять не вывезли мусор, контейнеры переполнены. " * 19
+    expected = 0
+    for n in range(20):
+        post = vk.state.add_post(LOCAL, f"пост {n}", hours_ago(now, 40 - n))
+        for k in range(100):
+            vk.state.add_comment(LOCAL, post, f"{k}: {text}", hours_ago(now, 10), 3000 + k)
+            expected += 1
+    published = RecordingPublisher()
+    metrics = Metrics()
+    reader = VkClient(
+        SecretStr("user-token"), token_name="user-token", metrics=metrics, api_url=vk.url,
+        rps=500.0, max_backoff=0.05, clock=now.seconds,
+    )  # fmt: skip
+    ingestor = VkEventIngestor(CATALOG, published, metrics, now)
+    wall = WallPoller(SOURCE, reader, ingestor, CursorStore(db), now)
+    assert await wall.poll_once() == 20 + expected
+    assert await wall.poll_once() == 0
+    assert (sample(metrics, "otklik_vk_api_calls_total", method="execute", result="13") or 0) >= 1
+    comment_ids = [i for i in ids(published) if ":vk_comment:" in i]
+    assert len(comment_ids) == len(set(comment_ids)) == expected
 
 
 async def test_a_shrunk_batch_grows_back_once_responses_leave_room(
