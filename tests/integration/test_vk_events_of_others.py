@@ -29,7 +29,14 @@ from kernel.bus.kafka import KafkaTransport
 from kernel.bus.port import Subscription
 from kernel.clock import Clock
 from kernel.contracts.deadletters import DeadLetter
-from kernel.contracts.messages import RawMessage, SourceKind, vk_message_id, vk_thread_key
+from kernel.contracts.messages import (
+    Author,
+    MessageAction,
+    RawMessage,
+    SourceKind,
+    vk_message_id,
+    vk_thread_key,
+)
 from kernel.contracts.topics import Topic
 from kernel.db.schema import incident_events, incidents, message_revisions, messages
 from kernel.observability import Metrics
@@ -175,10 +182,12 @@ def ingested(metrics: Metrics) -> float:
     return sum(sample(metrics, "otklik_messages_ingested_total", source_kind=k) for k in kinds)
 
 
-async def through_callback(world: World, case: Case, clock: Clock) -> Metrics:
+async def through_callback(
+    world: World, case: Case, clock: Clock, catalog: SourceCatalog = CATALOG
+) -> Metrics:
     """VK posts the event, then again as if it had not seen the "ok": both answered "ok"."""
     metrics = Metrics()
-    app = http_app(world.settings(clock), CATALOG, world.bus, metrics)
+    app = http_app(world.settings(clock), catalog, world.bus, metrics)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://otklik") as http:
         for _ in range(2):
@@ -187,10 +196,12 @@ async def through_callback(world: World, case: Case, clock: Clock) -> Metrics:
     return metrics
 
 
-async def through_long_poll(world: World, case: Case, clock: Clock) -> tuple[Metrics, int]:
+async def through_long_poll(
+    world: World, case: Case, clock: Clock, catalog: SourceCatalog = CATALOG
+) -> tuple[Metrics, int]:
     """The event as the next update of the community's Bots Long Poll, read by the listener."""
     metrics = Metrics()
-    source = CATALOG.by_group(case.event["group_id"])
+    source = catalog.by_group(case.event["group_id"])
     assert source is not None
     state = world.vk.state
     group = state.group(case.event["group_id"])
@@ -203,7 +214,7 @@ async def through_long_poll(world: World, case: Case, clock: Clock) -> tuple[Met
     client = VkClient(
         SecretStr(TOKEN), token_name=TOKEN, metrics=metrics, api_url=world.vk.url, rps=200.0
     )
-    ingestor = VkEventIngestor(CATALOG, world.bus, metrics, clock)
+    ingestor = VkEventIngestor(catalog, world.bus, metrics, clock)
     published = await LongPollListener(source, client, ingestor, cursors, wait=1).check_once()
     return metrics, published
 
@@ -340,6 +351,67 @@ async def assert_stored_once(
         assert [state[:2] for state in once["incidents"]] == [(expect["message_id"], "assigned")]
     else:
         assert once["incidents"] == []
+
+
+def moderated_by(group_id: int, moderator: int) -> SourceCatalog:
+    """CATALOG where the community lists its moderator's account as speaking for the city."""
+    sources = [
+        source.model_copy(update={"official_ids": (moderator,)})
+        if source.group_id == group_id
+        else source
+        for source in CATALOG.sources
+    ]
+    return CATALOG.model_copy(update={"sources": sources})
+
+
+# VK's delete events name who deleted (deleter_id); the comment's author is not in them, or only
+# as user_id (photos). otklik reads the deleter as the author when nothing else names one.
+DELETER_READ_AS_AUTHOR = (
+    "ingest/domain/vk_events.py _comment falls back to deleter_id for the author, so a deletion "
+    "by a moderator listed in official_ids is read as the city's own message; sla/service.py "
+    "_apply_one then only records answer_deleted (_on_answer_changed) and never SourceDeleted: "
+    "the resident's incident stays in the queue (docs/vk-events.md: a deleted message takes its "
+    "open incident out of the queue)"
+)
+DELETIONS = [
+    pytest.param(
+        case,
+        id=case.name,
+        marks=[]
+        if {"from_id", "user_id"} & set(case.event["object"])
+        else [pytest.mark.xfail(strict=True, reason=DELETER_READ_AS_AUTHOR)],
+    )
+    for case in CASES
+    if case.expect["outcome"] == "handled" and "deleter_id" in case.event["object"]
+]
+
+
+@pytest.mark.parametrize("case", DELETIONS)
+async def test_a_comment_the_citys_moderator_deletes_leaves_the_queue(
+    case: Case, world: World, clock: Clock
+) -> None:
+    """The same delete event, where the deleter is the community's moderator (official_ids):
+    the resident's comment it deletes had opened an incident, which must leave the queue."""
+    await world.reset()
+    catalog = moderated_by(case.event["group_id"], case.event["object"]["deleter_id"])
+    await through_callback(world, case, clock, catalog)
+    await through_long_poll(world, case, clock, catalog)
+    await wait_for(lambda: len(world.raw) >= 3)
+    deletion = world.raw[0]
+    written = deletion.model_copy(
+        update={
+            "action": MessageAction.CREATED,
+            "author": Author(ref="vk:id100000099", is_official=False),
+            "text": "Третий день не вывозят мусор",
+            "created_at": deletion.created_at - timedelta(hours=1),
+        }
+    )
+    service = IncidentService(world.sla.db, world.sla.policy, Metrics(), clock)
+    await service.on_classified(classified(written))
+    for message in world.raw:
+        await service.on_classified(classified(message))
+    once = await stored(world.sla, deletion.message_id)
+    assert once["incidents"][0][:2] == (deletion.message_id, "source_deleted")
 
 
 def test_the_data_covers_what_the_brief_asks() -> None:
