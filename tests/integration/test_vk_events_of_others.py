@@ -414,6 +414,45 @@ async def test_a_comment_the_citys_moderator_deletes_leaves_the_queue(
     assert once["incidents"][0][:2] == (deletion.message_id, "source_deleted")
 
 
+EDITS = [
+    case
+    for case in CASES
+    if case.expect["outcome"] == "handled"
+    and case.expect["action"] == "edited"
+    and case.expect["official"]
+    and case.expect["thread_key"].startswith("vk:im")
+]
+
+
+@pytest.mark.parametrize("case", EDITS, ids=[case.name for case in EDITS])
+async def test_the_city_editing_its_answer_in_a_dialog_is_recorded_once(
+    case: Case, world: World, clock: Clock
+) -> None:
+    """The resident wrote, the city's message answered, then VK reports the city's edit of it:
+    the incident stays answered and records answer_edited with the new text, once."""
+    await world.reset()
+    await through_callback(world, case, clock)
+    await through_long_poll(world, case, clock)
+    await wait_for(lambda: len(world.raw) >= 3)
+    edit = world.raw[0]
+    answer = edit.model_copy(update={"action": MessageAction.CREATED, "text": "Отвечаем"})
+    service = IncidentService(world.sla.db, world.sla.policy, Metrics(), clock)
+    await service.on_classified(classified(resident_before(answer)))
+    await service.on_classified(classified(answer))
+    for message in world.raw:
+        await service.on_classified(classified(message))
+    async with world.sla.db.engine.connect() as connection:
+        edits = (
+            await connection.execute(
+                select(incident_events.c.data).where(incident_events.c.type == "answer_edited")
+            )
+        ).scalars()
+        found = list(edits)
+    once = await stored(world.sla, edit.message_id)
+    assert [state[1] for state in once["incidents"]] == ["answered"]
+    assert len(found) == 1 and edit.text in json.dumps(found[0], ensure_ascii=False)
+
+
 def test_the_data_covers_what_the_brief_asks() -> None:
     types = {case.event["type"] for case in CASES}
     handled = {
