@@ -151,7 +151,8 @@ class IncidentService:
             await self._on_new_message(connection, message, decision)
         elif await repository.record_revision(connection, message):
             await repository.apply_source_change(connection, message)
-            if _is_official(message) and message.action is not MessageAction.RESTORED:
+            city = await repository.is_official(connection, message_id=message.message_id)
+            if city and message.action is not MessageAction.RESTORED:
                 await self._on_answer_changed(connection, message)
             elif message.action is MessageAction.DELETED:
                 await self._on_source_change(connection, message, SourceDeleted())

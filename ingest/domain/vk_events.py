@@ -217,7 +217,9 @@ def _comment(
     if kind is SourceKind.VK_BOARD and reply_to is None and isinstance(text, str):
         named = _BOARD_REPLY.match(text)
         reply_to = int(named.group(1)) if named else None
-    from_id = obj.get("from_id", obj.get("user_id", obj.get("deleter_id")))
+    # A delete event names who deleted (deleter_id; user_id under a photo), not who wrote: a
+    # moderator deleting a resident's comment is not the city's message.
+    from_id = None if action is MessageAction.DELETED else obj.get("from_id", obj.get("user_id"))
     return RawMessage(
         message_id=vk_message_id(kind, owner, container, item),
         action=action,

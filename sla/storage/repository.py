@@ -158,6 +158,15 @@ async def apply_source_change(connection: AsyncConnection, message: RawMessage) 
     )
 
 
+async def is_official(connection: AsyncConnection, *, message_id: str) -> bool:
+    """Whether a stored message is the administration's (a delete event does not say who
+    wrote what it deletes)."""
+    found = await connection.scalar(
+        select(messages.c.is_official).where(messages.c.message_id == message_id)
+    )
+    return bool(found)
+
+
 async def message_exists(connection: AsyncConnection, message_id: str) -> bool:
     found = await connection.scalar(
         select(messages.c.message_id).where(messages.c.message_id == message_id)

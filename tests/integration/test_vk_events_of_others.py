@@ -366,21 +366,10 @@ def moderated_by(group_id: int, moderator: int) -> SourceCatalog:
 
 # VK's delete events name who deleted (deleter_id); the comment's author is not in them, or only
 # as user_id (photos). otklik reads the deleter as the author when nothing else names one.
-DELETER_READ_AS_AUTHOR = (
-    "ingest/domain/vk_events.py _comment falls back to deleter_id for the author, so a deletion "
-    "by a moderator listed in official_ids is read as the city's own message; sla/service.py "
-    "_apply_one then only records answer_deleted (_on_answer_changed) and never SourceDeleted: "
-    "the resident's incident stays in the queue (docs/vk-events.md: a deleted message takes its "
-    "open incident out of the queue)"
-)
+# A moderator's deletion once was read as the city's own message (the deleter as the author), and
+# the resident's incident stayed in the queue: VK's delete events of others keep it fixed.
 DELETIONS = [
-    pytest.param(
-        case,
-        id=case.name,
-        marks=[]
-        if {"from_id", "user_id"} & set(case.event["object"])
-        else [pytest.mark.xfail(strict=True, reason=DELETER_READ_AS_AUTHOR)],
-    )
+    pytest.param(case, id=case.name)
     for case in CASES
     if case.expect["outcome"] == "handled" and "deleter_id" in case.event["object"]
 ]
