@@ -5,11 +5,12 @@ failure. With CI=true a server that cannot start fails the test, and any skipped
 run: CI never passes by skipping.
 """
 
+import asyncio
 import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -19,6 +20,8 @@ from sqlalchemy.engine import make_url
 
 from kernel.clock import Clock
 from kernel.db.embedded import start_embedded_postgres
+from kernel.db.engine import Database, open_database
+from kernel.db.migrate import upgrade
 from kernel.settings import Settings
 from tests.moments import DEFAULT, SUITE_MOMENTS, chosen
 from tools.kafka import INSTALL_HINT, KafkaServer, ToolMissingError, missing_tools
@@ -108,6 +111,15 @@ def moment(request: pytest.FixtureRequest) -> datetime:
 def clock(moment: datetime) -> Clock:
     """Reads ``moment`` when the test starts and runs on from there, like the system clock."""
     return Clock.starting_at(moment)
+
+
+@pytest.fixture
+async def db(settings_factory: "SettingsFactory", database_url: str) -> AsyncIterator[Database]:
+    """A migrated database of this test, opened as the stages open theirs."""
+    database = open_database(settings_factory(database_url=database_url))
+    await asyncio.to_thread(upgrade, database.url)
+    yield database
+    await database.close()
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@ PostgreSQL for cursors: Bots Long Poll with its failures, wall polling with resu
 codes, and the Callback API."""
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -21,8 +21,7 @@ from ingest.vk.polling import WallPoller
 from kernel.bus.memory import RecordingPublisher
 from kernel.contracts.messages import RawMessage
 from kernel.contracts.topics import Topic
-from kernel.db.engine import Database, open_database
-from kernel.db.migrate import upgrade
+from kernel.db.engine import Database
 from kernel.observability import Metrics
 from kernel.settings import Settings
 from tests.conftest import SettingsFactory
@@ -69,14 +68,6 @@ def vk() -> Iterator[FakeVkServer]:
         server.state.add_token("user-token", "user")
         server.state.add_token("service-token", "service")
         yield server
-
-
-@pytest.fixture
-async def db(settings_factory: SettingsFactory, database_url: str) -> AsyncIterator[Database]:
-    database = open_database(settings_factory(database_url=database_url))
-    upgrade(database.url)
-    yield database
-    await database.close()
 
 
 def client(vk: FakeVkServer, token: str, metrics: Metrics) -> VkClient:

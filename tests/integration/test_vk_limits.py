@@ -2,7 +2,7 @@
 PostgreSQL for cursors: execute responses over the size limit, a group that denies access, a
 captcha on a reader's token and on an answer."""
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import httpx
@@ -21,10 +21,8 @@ from kernel.bus.memory import RecordingPublisher
 from kernel.contracts.incidents import IncidentEvent
 from kernel.contracts.messages import RawMessage, SourceKind, vk_message_id
 from kernel.contracts.topics import Topic
-from kernel.db.engine import Database, open_database
-from kernel.db.migrate import upgrade
+from kernel.db.engine import Database
 from kernel.observability import Metrics
-from tests.conftest import SettingsFactory
 from tools.fake_vk import FakeVkServer
 
 pytestmark = pytest.mark.integration
@@ -64,14 +62,6 @@ def vk() -> Iterator[FakeVkServer]:
         server.state.add_token("user-token", "user")
         server.state.execute_response_limit = LIMIT
         yield server
-
-
-@pytest.fixture
-async def db(settings_factory: SettingsFactory, database_url: str) -> AsyncIterator[Database]:
-    database = open_database(settings_factory(database_url=database_url))
-    upgrade(database.url)
-    yield database
-    await database.close()
 
 
 @pytest.fixture
