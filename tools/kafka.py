@@ -7,6 +7,7 @@ the foreground for trying the distributed mode by hand.
 
 import argparse
 import contextlib
+import itertools
 import os
 import shutil
 import signal
@@ -78,10 +79,32 @@ def ensure_jars() -> Path:
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+    """A port for a server a test or benchmark starts, from below the kernel's ephemeral range:
+    a port picked inside that range, free when picked, can be taken by any outgoing connection
+    (a Kafka or PostgreSQL client) before the server binds it ("Address already in use")."""
+    for _ in range(_PORTS_BELOW_EPHEMERAL):
+        port = next(_next_port)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port below the ephemeral range")
+
+
+def _ephemeral_start() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default
+
+
+_PORTS_BELOW_EPHEMERAL = 8000
+_HIGH = _ephemeral_start()
+_LOW = _HIGH - _PORTS_BELOW_EPHEMERAL
+_START = _LOW + os.getpid() % _PORTS_BELOW_EPHEMERAL  # two runs on one machine rarely meet
+_next_port = itertools.cycle(itertools.chain(range(_START, _HIGH), range(_LOW, _START)))
 
 
 def _port_open(port: int) -> bool:
