@@ -2,9 +2,11 @@
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kernel.contracts.messages import (
     MessageAction,
@@ -118,6 +120,12 @@ async def test_deadline_watcher_catches_up_exactly_once_across_restarts(
     assert flags.overdue_first_response and flags.overdue_final_answer
 
 
+async def events_of(connection: AsyncConnection, *types: str) -> list[Row[Any]]:
+    """The incidents' events of these types, in the order they were recorded."""
+    query = select(incident_events).where(incident_events.c.type.in_(types))
+    return list((await connection.execute(query.order_by(incident_events.c.seq))).all())
+
+
 def dialog_message(item: int, text: str, at: datetime, *, city: bool = False) -> RawMessage:
     """A message of the resident's dialog with the community (VK's peer 55)."""
     return raw_message(item, text=text, created_at=at, official=city).model_copy(
@@ -207,13 +215,7 @@ async def test_delete_and_restore_cycles_each_apply_once_and_restore_puts_the_in
     for message in cycles:
         await sla.service.on_classified(classified(message))
     async with sla.db.engine.connect() as connection:
-        history = (
-            await connection.execute(
-                select(incident_events.c.type, incident_events.c.status, incident_events.c.at)
-                .where(incident_events.c.type.in_(["source_deleted", "source_restored"]))
-                .order_by(incident_events.c.seq)
-            )
-        ).all()
+        history = await events_of(connection, "source_deleted", "source_restored")
         row = (
             await connection.execute(
                 select(incidents).where(incidents.c.message_id == created.message_id)
@@ -250,13 +252,7 @@ async def test_the_city_editing_or_deleting_its_answer_in_vk_is_recorded(sla: Sl
     for message in (edited, edited, deleted):
         await sla.service.on_classified(classified(message))
     async with sla.db.engine.connect() as connection:
-        history = (
-            await connection.execute(
-                select(incident_events.c.type, incident_events.c.at, incident_events.c.data)
-                .where(incident_events.c.type.in_(["answer_edited", "answer_deleted"]))
-                .order_by(incident_events.c.seq)
-            )
-        ).all()
+        history = await events_of(connection, "answer_edited", "answer_deleted")
         row = (await connection.execute(select(incidents))).one()
     assert [(h.type, h.at, h.data.get("text")) for h in history] == [
         ("answer_edited", T0 + timedelta(hours=2), "Бригада выехала, воду дадут к 18:00"),
