@@ -151,13 +151,12 @@ class IncidentService:
             await self._on_new_message(connection, message, decision)
         elif await repository.record_revision(connection, message):
             await repository.apply_source_change(connection, message)
-            city = await repository.is_official(connection, message_id=message.message_id)
-            if city and message.action is not MessageAction.RESTORED:
+            if message.action is not MessageAction.RESTORED and await repository.is_official(
+                connection, message_id=message.message_id
+            ):
                 await self._on_answer_changed(connection, message)
-            elif message.action is MessageAction.DELETED:
-                await self._on_source_change(connection, message, SourceDeleted())
-            elif message.action is MessageAction.RESTORED:
-                await self._on_source_restored(connection, message)
+            elif message.action in (MessageAction.DELETED, MessageAction.RESTORED):
+                await self._on_source_change(connection, message)
 
     async def _on_new_message(
         self, connection: AsyncConnection, message: RawMessage, decision: Decision | None
@@ -277,26 +276,19 @@ class IncidentService:
         ):
             await self._save(connection, incident, decide(incident, change, message.created_at))
 
-    async def _on_source_restored(self, connection: AsyncConnection, message: RawMessage) -> None:
-        incident = await repository.load_incident(connection, message_id=message.message_id)
-        if incident is None:
-            return
-        left = await repository.status_left_by_deletion(
-            connection, incident_id=incident.incident_id
-        )
-        await self._on_source_change(connection, message, SourceRestored(left))
-
-    async def _on_source_change(
-        self,
-        connection: AsyncConnection,
-        message: RawMessage,
-        command: SourceDeleted | SourceRestored,
-    ) -> None:
+    async def _on_source_change(self, connection: AsyncConnection, message: RawMessage) -> None:
         """A deletion takes an open incident out of the queue; a restoration puts back the one
-        a deletion took out. Anything else (rejected, closed) is left as it is."""
+        a deletion took out, as that deletion recorded it. Anything else (rejected, closed) is
+        left as it is."""
         incident = await repository.load_incident(connection, message_id=message.message_id)
         if incident is None:
             return
+        command: SourceDeleted | SourceRestored = SourceDeleted()
+        if message.action is MessageAction.RESTORED:
+            left = await repository.status_left_by_deletion(
+                connection, incident_id=incident.incident_id
+            )
+            command = SourceRestored(left)
         try:
             transitions = decide(incident, command, message.created_at)
         except IllegalTransitionError:
