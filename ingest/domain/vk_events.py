@@ -34,14 +34,20 @@ _COMMENT_KINDS: dict[str, tuple[SourceKind, str, str, str]] = {
     "video_comment": (SourceKind.VK_VIDEO_COMMENT, "video_id", "video_owner_id", "video{o}_{c}"),
     "market_comment": (SourceKind.VK_MARKET_COMMENT, "item_id", "market_owner_id", "market{o}_{c}"),
 }
+# VK's own reply in a board topic names the post it answers: "[post123|Имя], ...".
+_BOARD_REPLY = re.compile(r"\[post(\d+)\|")
+_ACTIONS = {
+    "new": MessageAction.CREATED,
+    "edit": MessageAction.EDITED,
+    "delete": MessageAction.DELETED,
+    "restore": MessageAction.RESTORED,
+}
 # Every VK event type otklik turns into a message (docs/vk-events.md); any other is acknowledged
 # and counted by type (otklik_vk_events_ignored_total).
 HANDLED_TYPES = frozenset(
     {"wall_post_new", "wall_repost", "message_new", "message_reply", "message_edit"}
-    | {f"{prefix}_{action}" for prefix in (
-        "wall_reply", "board_post", "photo_comment", "video_comment", "market_comment"
-    ) for action in ("new", "edit", "delete", "restore")}
-)  # fmt: skip
+    | {f"{prefix}_{action}" for prefix in _COMMENT_KINDS for action in _ACTIONS}
+)
 # The types VK documents (its JSON schema's callback_type, and the Long Poll's others): counted
 # under their own name; anything else under "other", so that no sender can grow the series.
 DOCUMENTED_TYPES = HANDLED_TYPES | {
@@ -55,14 +61,6 @@ DOCUMENTED_TYPES = HANDLED_TYPES | {
     "donut_subscription_cancelled", "donut_subscription_price_changed", "donut_money_withdraw",
     "donut_money_withdraw_error",
 }  # fmt: skip
-# VK's own reply in a board topic names the post it answers: "[post123|Имя], ...".
-_BOARD_REPLY = re.compile(r"\[post(\d+)\|")
-_ACTIONS = {
-    "new": MessageAction.CREATED,
-    "edit": MessageAction.EDITED,
-    "delete": MessageAction.DELETED,
-    "restore": MessageAction.RESTORED,
-}
 
 
 class InvalidEventError(ValueError):
