@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from kernel.contracts.categories import DEPARTMENTS
 from sla.domain.calendar import WorkingClock, WorkingHours
 from sla.domain.on_time import Deadlines
 
@@ -29,6 +30,10 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 class PolicyError(ValueError):
     """The policy file is invalid; the message lists every problem with its place."""
+
+
+class UnknownIdError(LookupError):
+    """A municipality, region or department the policy does not know (message in Russian)."""
 
 
 class _Strict(BaseModel):
@@ -136,6 +141,8 @@ class PolicyFile(_Strict):
     version: str = Field(min_length=1)
     defaults: Defaults = Defaults()
     municipalities: dict[str, Municipality] = Field(default_factory=dict)
+    # Departments beyond those the categories route to (kernel.contracts.categories).
+    departments: list[str] = Field(default_factory=list)
     rules: list[Rule] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -168,6 +175,25 @@ class SlaPolicy:
         self.version = f"{spec.version}#{digest[:8]}"
         self.warning_lead = _lead(spec.defaults.warning_lead)
         self.reassignment_restarts_clock = spec.defaults.reassignment_restarts_clock
+
+    def require_municipality(self, municipality: str) -> str:
+        """``municipality`` if the policy lists it; a typo must not become a municipality of
+        its own (a phantom row in every report)."""
+        if municipality not in self.spec.municipalities:
+            known = ", ".join(sorted(self.spec.municipalities)) or "ни одного"
+            raise UnknownIdError(
+                f"неизвестный муниципалитет «{municipality}»; в политике SLA: {known}"
+            )
+        return municipality
+
+    def require_department(self, department: str | None) -> str | None:
+        """``department`` if it is one the categories route to or the policy lists."""
+        known = {*DEPARTMENTS.values(), *self.spec.departments}
+        if department is not None and department not in known:
+            raise UnknownIdError(
+                f"неизвестное подразделение «{department}»; известны: {', '.join(sorted(known))}"
+            )
+        return department
 
     def municipalities_of(self, region: str) -> list[str]:
         """The municipalities the policy file places in ``region``."""
