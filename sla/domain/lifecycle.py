@@ -155,7 +155,9 @@ _RULES: dict[type, tuple[frozenset[Status], str]] = {
     Claim: (frozenset({Status.ASSIGNED, Status.IN_WORK}), "взять в работу"),
     Answer: (frozenset({Status.ASSIGNED, Status.IN_WORK, Status.ANSWERED}), "ответить"),
     Reject: (frozenset({Status.NEW, Status.ASSIGNED, Status.IN_WORK}), "отклонить"),
-    Reassign: (frozenset({Status.ASSIGNED, Status.IN_WORK}), "переназначить"),
+    # Answered too: after an intermediate reply («взяли в работу») the incident may still turn
+    # out to be another executor's; ``_reassign`` refuses it once the final answer is given.
+    Reassign: (frozenset({Status.ASSIGNED, Status.IN_WORK, Status.ANSWERED}), "переназначить"),
     Close: (frozenset({Status.ANSWERED}), "закрыть"),
     Reopen: (frozenset({Status.ANSWERED, Status.CLOSED}), "переоткрыть"),
     Recategorise: (OPEN_STATUSES, "изменить категорию"),
@@ -247,7 +249,11 @@ def _answer(incident: Incident, command: Answer, now: datetime) -> Transition:
     if command.from_source:  # already visible at the source: nothing to post back
         data["from_source"] = True
         data["message_id"] = command.source_message
-    return Transition(EventType.ANSWERED, Status.ANSWERED, actor, now, data=data)
+    # An intermediate reply to a reopened incident (its old final answer kept for the
+    # indicators) leaves it where it is: answered it would refuse the final answer it awaits.
+    reopened = incident.final_answer_at is not None
+    status = incident.status if reopened and not final else Status.ANSWERED
+    return Transition(EventType.ANSWERED, status, actor, now, data=data)
 
 
 def _answer_changed(incident: Incident, command: AnswerChanged, now: datetime) -> Transition:
@@ -260,6 +266,10 @@ def _answer_changed(incident: Incident, command: AnswerChanged, now: datetime) -
 
 def _reassign(incident: Incident, command: Reassign, now: datetime) -> Transition:
     _require_reason(command.reason)
+    if incident.final_answer_at is not None and incident.status is Status.ANSWERED:
+        raise IllegalTransitionError(
+            f"На инцидент {incident.incident_id} уже дан окончательный ответ: переназначать нечего"
+        )
     if (command.municipality, command.department) == (incident.municipality, incident.department):
         raise IllegalTransitionError("Инцидент уже назначен этому исполнителю")
     data: dict[str, str | int | float | bool | None] = {
@@ -270,8 +280,17 @@ def _reassign(incident: Incident, command: Reassign, now: datetime) -> Transitio
     }
     return Transition(
         EventType.REASSIGNED, Status.ASSIGNED, command.actor, now, command.reason, data,
-        deadlines=command.deadlines,
+        deadlines=_restarted(incident, command.deadlines),
     )  # fmt: skip
+
+
+def _restarted(incident: Incident, fresh: Deadlines | None) -> Deadlines | None:
+    """New deadlines of a reassignment that restarts the clock. A first response already given
+    (an intermediate reply) stopped its clock under the deadline then in force: that deadline
+    stays, only the final answer's starts again."""
+    if fresh is None or incident.first_response_at is None or incident.deadlines is None:
+        return fresh
+    return replace(fresh, first_response=incident.deadlines.first_response)
 
 
 def _close(incident: Incident, actor: str, now: datetime) -> Transition:
@@ -364,13 +383,9 @@ def _reassign_changes(transition: Transition) -> dict[str, Any]:
         "claim_expires_at": None,
     }
     if transition.deadlines is not None:
-        # New deadlines: the warnings and overdue marks of the old ones no longer apply.
-        changes.update(
-            deadlines=transition.deadlines,
-            assigned_at=transition.at,
-            warned=frozenset(),
-            overdue=frozenset(),
-        )
+        # New deadlines: the warnings and overdue marks of the old ones no longer apply. The
+        # assignment time stays the resident's: the incident keeps counting in its month.
+        changes.update(deadlines=transition.deadlines, warned=frozenset(), overdue=frozenset())
     return changes
 
 

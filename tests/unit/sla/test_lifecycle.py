@@ -235,3 +235,34 @@ def test_a_deletion_recorded_before_its_status_was_restores_from_what_the_incide
     answered = replace(incident(Status.SOURCE_DELETED), first_response_at=T0)
     assert status_before_deletion(answered, None) is Status.ANSWERED
     assert status_before_deletion(incident(Status.SOURCE_DELETED), None) is Status.ASSIGNED
+
+
+def test_an_incident_with_only_an_intermediate_reply_can_be_reassigned() -> None:
+    """«Взяли в работу», then it turns out to be another executor's: it goes to them; the first
+    response given stays given, and under a restart only the final answer's deadline moves."""
+    replied = incident(Status.ANSWERED, first_response_at=T0 + timedelta(hours=1))
+    later = T0 + timedelta(days=1)
+    fresh = Deadlines(later + timedelta(hours=8), later + timedelta(days=7), "2026-09", "rules[0]")
+    moved = apply_all(
+        replied, decide(replied, Reassign("boss", "zarechny", None, "район", fresh), later)
+    )
+    assert (moved.status, moved.municipality) == (Status.ASSIGNED, "zarechny")
+    assert moved.first_response_at == T0 + timedelta(hours=1)
+    assert moved.deadlines == replace(fresh, first_response=DEADLINES.first_response)
+    assert moved.assigned_at == T0  # still counts in the month the resident wrote
+    final = replace(replied, final_answer_at=T0 + timedelta(hours=2))
+    with pytest.raises(IllegalTransitionError, match="окончательный ответ"):
+        decide(final, Reassign("boss", "zarechny", None, "район"), later)
+
+
+def test_a_reopened_incident_awaits_its_final_answer_through_intermediate_replies() -> None:
+    answered = incident(
+        Status.ANSWERED, first_response_at=T0, final_answer_at=T0 + timedelta(hours=1)
+    )
+    reopened = apply_all(answered, decide(answered, COMMANDS["reopen"], T0 + timedelta(hours=2)))
+    at = T0 + timedelta(hours=3)
+    update = decide(reopened, Answer("anna", "Взяли в работу", final=False), at)
+    replied = apply_all(reopened, update)
+    assert replied.status is Status.ASSIGNED  # not "answered": the final answer is still due
+    done = apply_all(replied, decide(replied, Answer("anna", "Сделано"), at + timedelta(hours=1)))
+    assert (done.status, done.final_answer_at) == (Status.ANSWERED, at + timedelta(hours=1))
