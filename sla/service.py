@@ -8,7 +8,7 @@ import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -59,6 +59,12 @@ class DeadlinePolicy(Protocol):
     ) -> Deadlines:
         """Deadlines of an incident assigned at ``start``."""
 
+    def require_municipality(self, municipality: str) -> str:
+        """``municipality`` if the policy knows it, else UnknownIdError."""
+
+    def require_department(self, department: str | None) -> str | None:
+        """``department`` if known, else UnknownIdError."""
+
 
 # Metric updates of the transaction in progress (of this task), applied after its commit.
 _PENDING_METRICS: ContextVar[list[Callable[[], None]] | None] = ContextVar(
@@ -79,9 +85,10 @@ class Opening:
     category: str | None
     municipality: str
     department: str | None
-    start: datetime  # when its deadlines start
+    start: datetime  # when its deadlines start: the resident's message
     data: dict[str, str | int | float | bool | None]
     actor: str = "router"
+    assign: bool = True  # False: opened only (a history's rejection before any routing)
 
 
 class IncidentService:
@@ -96,6 +103,10 @@ class IncidentService:
         self._policy = policy
         self._metrics = metrics
         self._clock = clock
+
+    @property
+    def policy(self) -> DeadlinePolicy:
+        return self._policy
 
     async def on_classified(self, classified: ClassifiedMessage) -> None:
         """Store the message exactly once and open, answer or close the incident it concerns."""
@@ -214,10 +225,10 @@ class IncidentService:
             start=opening.start,
         )
         first = opened("classifier", opening.start, opening.data)
-        assign = decide(
-            apply_all(incident, [first]), Assign(opening.actor, deadlines), opening.start
-        )
-        transitions = [first, *assign]
+        transitions = [first]
+        if opening.assign:
+            assign = Assign(opening.actor, deadlines)
+            transitions += decide(apply_all(incident, [first]), assign, opening.start)
         return apply_all(incident, transitions), transitions
 
     async def _insert_opened(
@@ -277,23 +288,29 @@ class IncidentService:
             await self._save(connection, incident, decide(incident, change, message.created_at))
 
     async def _on_source_change(self, connection: AsyncConnection, message: RawMessage) -> None:
-        """A deletion takes an open incident out of the queue; a restoration puts back the one
-        a deletion took out, as that deletion recorded it. Anything else (rejected, closed) is
-        left as it is."""
         incident = await repository.load_incident(connection, message_id=message.message_id)
         if incident is None:
             return
+        deleted = message.action is MessageAction.DELETED
+        try:
+            await self.source_changed_in(
+                connection, incident, deleted=deleted, at=message.created_at
+            )
+        except IllegalTransitionError:
+            return  # anything else (rejected, closed) is left as it is
+
+    async def source_changed_in(
+        self, connection: AsyncConnection, incident: Incident, *, deleted: bool, at: datetime
+    ) -> Incident:
+        """A deletion takes an open incident out of the queue; a restoration puts back the one
+        a deletion took out, as that deletion recorded it. IllegalTransitionError otherwise."""
         command: SourceDeleted | SourceRestored = SourceDeleted()
-        if message.action is MessageAction.RESTORED:
+        if not deleted:
             left = await repository.status_left_by_deletion(
                 connection, incident_id=incident.incident_id
             )
             command = SourceRestored(left)
-        try:
-            transitions = decide(incident, command, message.created_at)
-        except IllegalTransitionError:
-            return
-        await self._save(connection, incident, transitions)
+        return await self._save(connection, incident, decide(incident, command, at))
 
     async def act(
         self, incident_id: str, command: Command, *, override_claim: bool = False
@@ -318,6 +335,8 @@ class IncidentService:
         verdict on the classification is stored as a label in the same transaction."""
         if not override_claim:
             check_claim(incident, command.actor, now)
+        if isinstance(command, Reassign):
+            command = self._reassignment(incident, command, now)
         transitions = decide(incident, command, now)
         after = await self._save(connection, incident, transitions)
         label = moderator_label(after, transitions)
@@ -325,25 +344,20 @@ class IncidentService:
             await repository.save_label(connection, label)
         return after
 
-    async def reassign_command(
-        self, incident_id: str, actor: str, municipality: str, department: str | None, reason: str
-    ) -> Reassign:
-        """The reassignment, with new deadlines when the policy restarts the clock."""
-        async with self._db.engine.connect() as connection:
-            incident = await repository.load_incident(
-                connection, incident_id=incident_id, lock=False
-            )
-        if incident is None:
-            raise IncidentNotFoundError(incident_id)
-        deadlines = None
-        if self._policy.reassignment_restarts_clock:
-            deadlines = self._policy.deadlines(
-                channel=incident.channel,
-                category=incident.category,
-                municipality=municipality,
-                start=self._clock(),
-            )
-        return Reassign(actor, municipality, department, reason, deadlines)
+    def _reassignment(self, incident: Incident, command: Reassign, now: datetime) -> Reassign:
+        """The reassignment to a place the policy knows, with new deadlines from ``now`` when
+        the policy restarts the clock: the same for the web, the API and a history."""
+        self._policy.require_municipality(command.municipality)
+        self._policy.require_department(command.department)
+        if not self._policy.reassignment_restarts_clock or command.deadlines is not None:
+            return command
+        deadlines = self._policy.deadlines(
+            channel=incident.channel,
+            category=incident.category,
+            municipality=command.municipality,
+            start=now,
+        )
+        return replace(command, deadlines=deadlines)
 
     async def watch_deadlines(self, batch: int = 500) -> int:
         """Emit due warnings and overdue marks (each exactly once); returns how many."""

@@ -18,10 +18,12 @@ from sla.domain.lifecycle import (
     Command,
     IllegalTransitionError,
     Incident,
+    Reassign,
     Recategorise,
     Reject,
     Reopen,
 )
+from sla.domain.policy import UnknownIdError
 from sla.service import IncidentNotFoundError
 from sla.storage.queue import QueueFilter, incident_detail, list_incidents
 
@@ -88,6 +90,8 @@ async def _run(
         raise HTTPException(404, "Инцидент не найден") from missing
     except IllegalTransitionError as refused:
         raise HTTPException(409, str(refused)) from refused
+    except UnknownIdError as unknown:
+        raise HTTPException(422, str(unknown)) from unknown
 
 
 @router.get("/incidents", response_model=QueuePage)
@@ -137,6 +141,8 @@ async def claim(incident_id: str, state: State, user: Handler) -> Outcome:
         raise HTTPException(404, "Инцидент не найден") from missing
     except IllegalTransitionError as refused:
         raise HTTPException(409, str(refused)) from refused
+    except UnknownIdError as unknown:
+        raise HTTPException(422, str(unknown)) from unknown
 
 
 @router.post("/incidents/{incident_id}/answer", response_model=Outcome)
@@ -153,13 +159,9 @@ async def reject(incident_id: str, body: ReasonBody, state: State, user: Handler
 
 @router.post("/incidents/{incident_id}/reassign", response_model=Outcome)
 async def reassign(incident_id: str, body: ReassignBody, state: State, user: Supervisor) -> Outcome:
-    """Hand over to another department or municipality (supervisors)."""
-    try:
-        command = await state.context.service.reassign_command(
-            incident_id, user.login, body.municipality, body.department, body.reason
-        )
-    except IncidentNotFoundError as missing:
-        raise HTTPException(404, "Инцидент не найден") from missing
+    """Hand over to another department or municipality of the policy (supervisors); new
+    deadlines when the policy restarts the clock."""
+    command = Reassign(user.login, body.municipality, body.department, body.reason)
     return await _run(state, incident_id, command, override=True)
 
 
