@@ -1,33 +1,37 @@
-"""Loading a history file: every event through the same domain code as live traffic, with the
-clock taken from the events. All or nothing: one transaction, and the first refused event
-rolls everything back and names its line.
+"""Loading a history file: every event through the same service code as live traffic, with the
+clock taken from the events, in time order. All or nothing: one transaction, and the first
+refused event rolls everything back and names its line.
 
-A message already stored before the replay is skipped with all its events, so loading the same
-file twice changes nothing.
+As live: the deadlines start at the resident's message, not at the ``assigned`` event (a lag in
+routing is the administration's, not the resident's); a reassignment restarts them when the
+policy says so; ids the policy does not know are refused. A message already stored before the
+replay is skipped with all its events, so loading the same file twice changes nothing.
 """
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import Executable, Row, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kernel.contracts.classification import Decision, Sentiment
 from kernel.contracts.messages import Author, Channel, RawMessage, SourceKind
 from kernel.db.engine import Database
 from kernel.db.schema import messages
-from sla.domain.history import HistoryError, HistoryEvent, parse_history
+from sla.domain.history import HistoryError, HistoryEvent, in_time_order, parse_history
 from sla.domain.lifecycle import (
     Answer,
     Claim,
     Close,
     Command,
     IllegalTransitionError,
+    Incident,
     Reassign,
     Reject,
     Reopen,
 )
-from sla.service import IncidentService, Opening
+from sla.service import DeadlinePolicy, IncidentService, Opening
 from sla.storage import repository
 
 _KINDS = {
@@ -47,17 +51,24 @@ class ReplayReport:
 async def replay_history(
     db: Database, service: IncidentService, lines: Iterable[bytes]
 ) -> ReplayReport:
-    events = parse_history(lines)
+    events = in_time_order(parse_history(lines))
     report = ReplayReport()
     async with db.transaction() as connection:
         for number, event in events:
             if event.message_id in report.skipped_messages:
                 continue
             try:
+                _check_ids(service.policy, event)
                 await _apply(connection, service, event, report)
             except (IllegalTransitionError, LookupError, ValueError) as refused:
                 raise HistoryError(f"строка {number}: {refused}") from refused
     return report
+
+
+def _check_ids(policy: DeadlinePolicy, event: HistoryEvent) -> None:
+    if event.municipality is not None:
+        policy.require_municipality(event.municipality)
+    policy.require_department(event.department)
 
 
 async def _apply(
@@ -67,29 +78,59 @@ async def _apply(
         if not await repository.insert_message(connection, _message(event), _decision(event)):
             report.skipped_messages.add(event.message_id)
             return
-    elif event.event == "assigned":
-        await _assign(connection, service, event)
+        report.applied += 1
+        return
+    stored = await _flag(connection, event)
+    if event.event == "assigned":
+        await _open(connection, service, event, stored, assign=True)
+    elif event.event in ("source_deleted", "source_restored"):
+        await _source_change(connection, service, event)
     else:
         incident = await repository.load_incident(connection, message_id=event.message_id)
+        if incident is None and event.event == "rejected":  # flagged, rejected before routing
+            incident = await _open(connection, service, event, stored, assign=False)
         if incident is None:
             raise LookupError(f"нет инцидента для сообщения {event.message_id}: нужен assigned")
         await service.act_in(connection, incident, _command(event), event.at, override_claim=True)
     report.applied += 1
 
 
-async def _assign(
-    connection: AsyncConnection, service: IncidentService, event: HistoryEvent
-) -> None:
-    stored = (
-        await connection.execute(
+async def _flag(connection: AsyncConnection, event: HistoryEvent) -> Row[Any]:
+    """The stored message an event concerns (one of an earlier file too), marked an incident
+    when the event makes it one; an event dated before the message is refused."""
+    columns = (
+        messages.c.channel,
+        messages.c.municipality,
+        messages.c.department,
+        messages.c.created_at,
+    )
+    query: Executable = select(*columns).where(messages.c.message_id == event.message_id)
+    if event.event in ("assigned", "rejected"):
+        query = (
             update(messages)
             .where(messages.c.message_id == event.message_id)
-            .values(is_incident=True, category=event.category)
-            .returning(messages.c.channel, messages.c.municipality, messages.c.department)
+            .values(is_incident=True, **({"category": event.category} if event.category else {}))
+            .returning(*columns)
         )
-    ).first()
+    stored = (await connection.execute(query)).first()
     if stored is None:
         raise LookupError(f"сообщение {event.message_id} не загружено: нужно событие message")
+    if event.at < stored.created_at:
+        raise ValueError(
+            f"{event.event} в {event.at.isoformat()} раньше самого сообщения "
+            f"{event.message_id} ({stored.created_at.isoformat()})"
+        )
+    return stored
+
+
+async def _open(
+    connection: AsyncConnection,
+    service: IncidentService,
+    event: HistoryEvent,
+    stored: Row[Any],
+    *,
+    assign: bool,
+) -> Incident:
     opened = await service.open_in(
         connection,
         Opening(
@@ -98,13 +139,35 @@ async def _assign(
             category=event.category,
             municipality=event.municipality or stored.municipality,
             department=event.department or stored.department,
-            start=event.at,
-            data={"source": "history"},
+            start=stored.created_at,  # as live: the clock starts when the resident wrote
+            data={"source": "history", "routed_at": event.at.isoformat()},
             actor=event.actor,
+            assign=assign,
         ),
     )
     if opened is None:
-        raise ValueError(f"инцидент для {event.message_id} уже назначен")
+        raise ValueError(f"инцидент для {event.message_id} уже открыт")
+    return opened
+
+
+async def _source_change(
+    connection: AsyncConnection, service: IncidentService, event: HistoryEvent
+) -> None:
+    """As a deletion or restoration from VK: the message is marked, and its incident (if any)
+    leaves or rejoins the queue; one already rejected or closed stays as it is."""
+    deleted = event.event == "source_deleted"
+    await connection.execute(
+        update(messages)
+        .where(messages.c.message_id == event.message_id)
+        .values(deleted_at=event.at if deleted else None)
+    )
+    incident = await repository.load_incident(connection, message_id=event.message_id)
+    if incident is None:
+        return
+    try:
+        await service.source_changed_in(connection, incident, deleted=deleted, at=event.at)
+    except IllegalTransitionError:
+        return
 
 
 def _command(event: HistoryEvent) -> Command:
