@@ -135,7 +135,9 @@ def web() -> None:
 @app.command()
 def replay(file: Path) -> None:
     """Загрузить историю (JSONL событий: message, assigned, claimed, answered, rejected,
-    reassigned, closed, reopened) через ту же доменную логику; всё или ничего."""
+    reassigned, closed, reopened, source_deleted, source_restored) через тот же код, что и
+    живой поток: срок считается от сообщения жителя, события — по времени; всё или ничего.
+    Формат — README, «Loading a history»."""
     from services.commands import replay_history_file
     from sla.domain.history import HistoryError
 
