@@ -294,3 +294,17 @@ async def test_an_event_before_a_message_of_an_earlier_file_is_refused(sla: SlaC
     late = [line("2026-08-31T10:00:00+03:00", "answered", "m4", actor="a", text="Ответ")]
     with pytest.raises(HistoryError, match="строка 1: answered в 2026-08-31T10:00:00"):
         await replay_history(sla.db, sla.service, late)
+
+
+async def test_the_readme_example_loads(sla: SlaContext) -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Loading a history", 1)[1]
+    example = section.split("```json\n", 1)[1].split("```", 1)[0]
+    report = await replay_history(sla.db, sla.service, example.encode().splitlines())
+    assert report.applied == 6
+    incident = await _incident(sla, "old-1")
+    assert (incident["status"], incident["municipality"], incident["on_time"]) == (
+        "closed",
+        "zarechny",
+        True,
+    )
