@@ -163,6 +163,25 @@ async def test_lifecycle_through_http(api: tuple[httpx.AsyncClient, SlaContext])
     assert refused.status_code == 409
 
 
+async def test_a_reassignment_names_a_place_the_policy_knows(
+    api: tuple[httpx.AsyncClient, SlaContext],
+) -> None:
+    client, _ = api
+    glava = await login(client, "glava")
+    incident = await first_id(client, glava)
+    for body, expected in (
+        ({"municipality": "zarechnyy"}, "неизвестный муниципалитет «zarechnyy»"),
+        ({"municipality": "zarechny", "department": "Дороги"}, "неизвестное подразделение"),
+    ):
+        response = await client.post(
+            f"/api/incidents/{incident}/reassign", headers=glava, json={**body, "reason": "район"}
+        )
+        assert response.status_code == 422
+        assert expected in response.json()["detail"]
+    detail = (await client.get(f"/api/incidents/{incident}", headers=glava)).json()
+    assert [event["type"] for event in detail["history"]] == ["opened", "assigned"]
+
+
 async def test_reject_needs_a_reason_and_bulk_reports_each(
     api: tuple[httpx.AsyncClient, SlaContext],
 ) -> None:
