@@ -152,7 +152,13 @@ def _lifecycle(
     state, before_deletion, finally_answered = "assigned", "assigned", False
     for _ in range(draw(st.integers(0, 7))):
         at += timedelta(minutes=draw(st.integers(1, 6 * 24 * 60)))
-        choices = [*sorted(_NEXT[state]), "source_deleted", "source_restored"]
+        # Reassignments twice as likely (the rule the paths used to disagree on); deletions and
+        # restorations at the source, now and then, in any state.
+        choices = [*sorted(_NEXT[state]), *(["reassigned"] if "reassigned" in _NEXT[state] else [])]
+        if state == "rejected":
+            break
+        if not choices or draw(st.integers(0, 5)) == 0:
+            choices = ["source_deleted", "source_restored"]
         step = draw(st.sampled_from(choices))
         if step == "source_deleted":
             events.append(Event(at, "source_deleted", message_id))
