@@ -53,6 +53,8 @@ async def open_sla(
             settings.indicator_threshold_t,
             clock,
             close=(settings.indicators_close_day, settings.indicators_close_time),
+            known=policy.spec.municipalities,
+            registry=metrics.registry,
         ),
         metrics=metrics,
         clock=clock,

@@ -7,13 +7,14 @@ rejected as «не инцидент» are not counted; see docs/indicators.md fo
 
 import hashlib
 import json
-from collections.abc import Callable
-from datetime import UTC, datetime
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Label, and_, case, func, select, union_all
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kernel.contracts.incidents import Status
@@ -148,12 +149,25 @@ def build_record(
     )
 
 
+@dataclass(frozen=True)
+class Revision:
+    """The latest stored revision of a municipality's month, as the aggregator needs it."""
+
+    revision: int
+    digest: str
+    closed: bool
+
+
 async def latest_revision(
     connection: AsyncConnection, municipality: str, month: str
-) -> tuple[int, str] | None:
+) -> Revision | None:
     row = (
         await connection.execute(
-            select(indicator_values.c.revision, indicator_values.c.inputs_digest)
+            select(
+                indicator_values.c.revision,
+                indicator_values.c.inputs_digest,
+                indicator_values.c.inputs["closed"].as_boolean().label("closed"),
+            )
             .where(
                 indicator_values.c.municipality == municipality, indicator_values.c.month == month
             )
@@ -161,7 +175,42 @@ async def latest_revision(
             .limit(1)
         )
     ).first()
-    return None if row is None else (int(row.revision), str(row.inputs_digest))
+    if row is None:
+        return None
+    return Revision(int(row.revision), str(row.inputs_digest), bool(row.closed))
+
+
+async def latest_revisions(connection: AsyncConnection) -> dict[tuple[str, str], Revision]:
+    """The latest revision of every (municipality, month) stored: one index scan of the primary
+    key, so the aggregator knows which months are closed without reading their inputs."""
+    rows = await connection.execute(
+        select(
+            indicator_values.c.municipality,
+            indicator_values.c.month,
+            indicator_values.c.revision,
+            indicator_values.c.inputs_digest,
+            indicator_values.c.inputs["closed"].as_boolean().label("closed"),
+        )
+        .order_by(
+            indicator_values.c.municipality,
+            indicator_values.c.month,
+            indicator_values.c.revision.desc(),
+        )
+        .ext(distinct_on(indicator_values.c.municipality, indicator_values.c.month))
+    )
+    return {
+        (row.municipality, row.month): Revision(
+            int(row.revision), str(row.inputs_digest), bool(row.closed)
+        )
+        for row in rows
+    }
+
+
+def lock_key(municipality: str, month: str) -> int:
+    """The advisory-lock key of a municipality's month: the first 8 bytes of a SHA-256, signed,
+    stable across processes and versions (Python's hash() is salted per process)."""
+    digest = hashlib.sha256(f"otklik.indicators:{municipality}:{month}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 async def publish_month(
@@ -172,23 +221,28 @@ async def publish_month(
     zone: ZoneInfo,
     threshold_t: int,
     now: datetime,
-    closes_at: datetime | None = None,
+    closed: bool,
 ) -> IndicatorRecord | None:
     """Store and publish a new revision when the inputs changed; None when nothing changed.
 
-    The month's close (``closes_at``) is an input too: the first computation after it is a new
-    revision marked ``closed`` even when no number moved, so the month is published at its close.
+    Runs inside the caller's transaction and first takes the month's transaction-level advisory
+    lock, so two aggregators (the service and `otklik aggregate --once`) never write the same
+    month at once: the second waits for the first to commit, then reads its revision (READ
+    COMMITTED: each statement sees what committed before it), finds the same digest and writes
+    nothing. ``closed`` (whether the month's close time has passed) is one of the inputs: the
+    aggregator's ``close_month`` is the step that first sets it.
     """
+    await connection.execute(select(func.pg_advisory_xact_lock(lock_key(municipality, month))))
     inputs: dict[str, Any] = {
         **await month_inputs(connection, municipality, month, zone),
         "threshold_t": threshold_t,
-        "closed": closes_at is not None and now >= closes_at,
+        "closed": closed,
     }
     digest = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
     latest = await latest_revision(connection, municipality, month)
-    if latest is not None and latest[1] == digest:
+    if latest is not None and latest.digest == digest:
         return None
-    revision = 1 if latest is None else latest[0] + 1
+    revision = 1 if latest is None else latest.revision + 1
     record = build_record(municipality, month, revision, inputs, now)
     await connection.execute(
         insert(indicator_values).values(
@@ -203,6 +257,29 @@ async def publish_month(
     )
     await enqueue(connection, Topic.MONTHLY_INDICATORS, f"{municipality}:{month}", record)
     return record
+
+
+async def record_at(
+    connection: AsyncConnection, municipality: str, month: str, revision: int
+) -> IndicatorRecord | None:
+    """An earlier (or the latest) revision of a municipality's month, as it was published."""
+    found = await connection.scalar(
+        select(indicator_values.c.record).where(
+            indicator_values.c.municipality == municipality,
+            indicator_values.c.month == month,
+            indicator_values.c.revision == revision,
+        )
+    )
+    return None if found is None else IndicatorRecord.model_validate(found)
+
+
+async def revisions_of(connection: AsyncConnection, municipality: str, month: str) -> list[int]:
+    rows = await connection.execute(
+        select(indicator_values.c.revision)
+        .where(indicator_values.c.municipality == municipality, indicator_values.c.month == month)
+        .order_by(indicator_values.c.revision)
+    )
+    return [int(row.revision) for row in rows]
 
 
 async def current_records(
@@ -254,6 +331,105 @@ async def months_with_data(
             pairs.append((municipality, f"{year:04d}-{month:02d}"))
             year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     return pairs
+
+
+async def has_any_data(connection: AsyncConnection, municipality: str) -> bool:
+    """Whether anything was ever stored for ``municipality`` (a message or an incident)."""
+    found = await connection.scalar(
+        select(
+            select(messages.c.message_id).where(messages.c.municipality == municipality).exists()
+            | select(incidents.c.incident_id)
+            .where(incidents.c.municipality == municipality)
+            .exists()
+        )
+    )
+    return bool(found)
+
+
+async def with_data(
+    connection: AsyncConnection,
+    month: str,
+    municipalities: Iterable[str] | None,
+    zone_of: Callable[[str], ZoneInfo],
+) -> list[str]:
+    """Which of ``municipalities`` (None: any) have messages or assigned incidents in ``month``
+    (each in its own zone): the reads use it to tell "no revision yet" from "nothing
+    happened"."""
+    if municipalities is None:
+        # A day either side covers every zone; each candidate is then checked in its own.
+        start, end = month_bounds(month, ZoneInfo("UTC"))
+        start, end = start - timedelta(days=1), end + timedelta(days=1)
+        rows = await connection.execute(
+            union_all(
+                select(messages.c.municipality).where(
+                    messages.c.created_at >= start, messages.c.created_at < end
+                ),
+                select(incidents.c.municipality).where(
+                    incidents.c.assigned_at >= start, incidents.c.assigned_at < end
+                ),
+            )
+        )
+        municipalities = {row[0] for row in rows}
+    by_zone: dict[str, list[str]] = {}
+    for municipality in municipalities:
+        by_zone.setdefault(zone_of(municipality).key, []).append(municipality)
+    found: set[str] = set()
+    for key, members in by_zone.items():
+        start, end = month_bounds(month, ZoneInfo(key))
+        rows = await connection.execute(
+            union_all(
+                select(messages.c.municipality).where(
+                    messages.c.municipality.in_(members),
+                    messages.c.created_at >= start,
+                    messages.c.created_at < end,
+                ),
+                select(incidents.c.municipality).where(
+                    incidents.c.municipality.in_(members),
+                    incidents.c.assigned_at >= start,
+                    incidents.c.assigned_at < end,
+                ),
+            )
+        )
+        found.update(row[0] for row in rows)
+    return sorted(found)
+
+
+async def changed_months(
+    connection: AsyncConnection,
+    *,
+    incidents_since: datetime,
+    messages_since: datetime,
+    zones: Collection[ZoneInfo],
+) -> set[str]:
+    """The months (YYYY-MM in any of ``zones``) whose inputs may have changed: those of the
+    incidents touched since ``incidents_since`` (``updated_at``: every transition, reassignment
+    and on-time decision sets it, from the same clock as ``computed_at``) and of the messages
+    stored since ``messages_since`` (``stored_at``, the database's clock: stored messages are
+    never changed in a way the indicators read, so a late one is the only change). A month is
+    named for every municipality, so an incident reassigned away is seen by the one it left.
+    Times are grouped by hour (first and last of each), which keeps the answer small."""
+    hour_i = func.date_trunc("hour", incidents.c.assigned_at)
+    hour_m = func.date_trunc("hour", messages.c.created_at)
+    spans = union_all(
+        select(func.min(incidents.c.assigned_at), func.max(incidents.c.assigned_at))
+        .where(incidents.c.updated_at >= incidents_since, incidents.c.assigned_at.is_not(None))
+        .group_by(hour_i),
+        select(func.min(messages.c.created_at), func.max(messages.c.created_at))
+        .where(messages.c.stored_at >= messages_since)
+        .group_by(hour_m),
+    )
+    months: set[str] = set()
+    for first, last in await connection.execute(spans):
+        for at in (first, last):
+            months.update(f"{at.astimezone(zone):%Y-%m}" for zone in zones)
+    return months
+
+
+async def database_now(connection: AsyncConnection) -> datetime:
+    """The database's own clock (``stored_at`` is set by it), read outside any long transaction."""
+    found = await connection.scalar(select(func.clock_timestamp()))
+    assert isinstance(found, datetime)
+    return found
 
 
 async def published_months(connection: AsyncConnection) -> list[str]:
