@@ -1,4 +1,13 @@
-"""`otklik aggregate`: the aggregator as its own process on Kafka, or one round (`--once`)."""
+"""`otklik aggregate`: the aggregator as its own process on Kafka, or one round (`--once`).
+
+`--once` is the explicit "compute now": it writes the revisions and their outbox rows in
+PostgreSQL (which is all the reads need), then hands the outbox to Kafka only if Kafka answers
+within ``KAFKA_WAIT_SECONDS``. Without Kafka it says so and succeeds: the records stay in the
+outbox and the running aggregator's relay (or the next `--once` with Kafka) publishes them."""
+
+import asyncio
+import contextlib
+import sys
 
 from kernel.bus.kafka import KafkaTransport
 from kernel.bus.port import Publisher, Stage
@@ -6,20 +15,20 @@ from kernel.db.outbox import OutboxRelay
 from kernel.observability import Metrics
 from kernel.settings import Settings
 from services.kafka_runner import run_stage_on_kafka
-from sla.stage import aggregator_stage, open_sla
+from sla.stage import SlaContext, aggregator_stage, open_sla
+
+KAFKA_WAIT_SECONDS = 15.0
 
 
-async def run_aggregator(settings: Settings, *, once: bool) -> None:
+async def run_aggregator(settings: Settings, *, once: bool, month: str | None = None) -> None:
     if once:
         metrics = Metrics()
-        transport = KafkaTransport(settings, metrics, client_id="otklik-aggregator")
         context = await open_sla(settings, metrics)
-        await transport.start()
         try:
-            await context.aggregator.run_once()
-            await OutboxRelay(context.db, transport, metrics).drain()
+            records = await context.aggregator.run_once(month)
+            print(f"новых ревизий: {len(records)}", file=sys.stderr)
+            await _relay(settings, context, metrics)
         finally:
-            await transport.stop()
             await context.db.close()
         return
 
@@ -27,3 +36,22 @@ async def run_aggregator(settings: Settings, *, once: bool) -> None:
         return aggregator_stage(await open_sla(settings, metrics), settings, publisher)
 
     await run_stage_on_kafka(settings, "aggregator", factory)
+
+
+async def _relay(settings: Settings, context: SlaContext, metrics: Metrics) -> None:
+    transport = KafkaTransport(settings, metrics, client_id="otklik-aggregator")
+    try:
+        await asyncio.wait_for(transport.start(), KAFKA_WAIT_SECONDS)
+    except Exception as error:  # unreachable, refused, timed out: the outbox keeps the records
+        with contextlib.suppress(Exception):
+            await transport.stop()
+        print(
+            f"Kafka ({settings.kafka_bootstrap}) недоступна ({type(error).__name__}): записи "
+            "остаются в outbox, их опубликует работающий агрегатор (otklik aggregate)",
+            file=sys.stderr,
+        )
+        return
+    try:
+        await OutboxRelay(context.db, transport, metrics).drain()
+    finally:
+        await transport.stop()

@@ -116,12 +116,26 @@ def sla() -> None:
 
 @app.command()
 def aggregate(
-    once: Annotated[bool, typer.Option(help="Посчитать один раз и выйти")] = False,
+    once: Annotated[
+        bool, typer.Option(help="Один расчёт и выход (Kafka не обязательна: записи ждут в outbox)")
+    ] = False,
+    month: Annotated[
+        str | None, typer.Option(help="С --once: пересчитать только этот месяц (YYYY-MM)")
+    ] = None,
 ) -> None:
-    """Агрегатор: ежемесячные показатели (ревизии) и их публикация."""
+    """Агрегатор — единственный, кто пишет ревизии ежемесячных показателей, и их публикация.
+
+    Без --once — служба: каждые OTKLIK_AGGREGATE_INTERVAL_SECONDS пересчитывает незакрытые
+    месяцы и закрытые, чьи данные изменились, закрывает месяцы в срок. С --once — «посчитать
+    сейчас»: ревизии записываются в базу и outbox, затем outbox передаётся в Kafka, если она
+    доступна; если нет — записи остаются в outbox и их опубликует работающий агрегатор."""
     from services.aggregate import run_aggregator
 
-    asyncio.run(run_aggregator(_settings(), once=once))
+    if month is not None:
+        _check_month(month)
+        if not once:
+            raise typer.BadParameter("--month работает только с --once")
+    asyncio.run(run_aggregator(_settings(), once=once, month=month))
 
 
 @app.command()
@@ -166,15 +180,25 @@ def indicators(
     output: Annotated[
         Path | None, typer.Option(help="Файл результата (для xlsx обязателен); иначе stdout")
     ] = None,
+    revision: Annotated[
+        int | None, typer.Option(help="Номер прежней ревизии (нужен --municipality)")
+    ] = None,
 ) -> None:
-    """Показатели месяца (последняя ревизия каждого муниципалитета; в каждой строке —
-    revision и computed_at). XLSX: строка 1 — заголовки по-русски, строка 2 — имена полей."""
-    from services.commands import month_indicators
+    """Показатели месяца из опубликованных ревизий (последняя каждого муниципалитета или
+    --revision N; в каждой строке — revision и computed_at). Ничего не пересчитывает: ревизии
+    пишет агрегатор (otklik aggregate; сейчас — otklik aggregate --once --month YYYY-MM).
+    Нет ревизии за месяц с данными — код 1; неизвестный муниципалитет или ревизия — код 2.
+    XLSX: строка 1 — заголовки по-русски, строка 2 — имена полей."""
+    from services.commands import month_indicators, run_read
     from sla.reports.exports import INDICATOR_FORMATS, emit, render_indicators
 
     _check_month(month)
     _export_target(fmt, INDICATOR_FORMATS, output)
-    records = asyncio.run(month_indicators(_settings(), month, municipality))
+    if revision is not None and municipality is None:
+        raise typer.BadParameter(
+            "ревизии нумеруются у каждого муниципалитета: укажите --municipality"
+        )
+    records = run_read(month_indicators(_settings(), month, municipality, revision))
     emit(render_indicators(records, fmt), output)
 
 
@@ -191,8 +215,11 @@ def report(
 
     Факт — среднее месячных значений (A_2, доли) или сумма (количество); исполнение —
     факт / план (для доли негативных — план / факт); от 95 % — «эффективно». Планы — из
-    OTKLIK_PLANS_FILE; у каждого месяца указана ревизия, из которой взяты данные."""
+    OTKLIK_PLANS_FILE; у каждого месяца указана ревизия, из которой взяты данные. Только
+    опубликованные ревизии: месяц с данными без ревизии — код 1 и подсказка, неизвестный
+    муниципалитет — код 2."""
     from services.bundled import default_plans_file
+    from services.commands import run_read
     from sla.domain.plans import PlansError
     from sla.reports.exports import (
         REPORT_FORMATS,
@@ -206,7 +233,7 @@ def report(
     settings = _settings()
     plans = default_plans_file(settings)
     try:
-        built = asyncio.run(plan_fact_report(settings, plans, period, municipality))
+        built = run_read(plan_fact_report(settings, plans, period, municipality))
     except (ReportError, PlansError) as error:
         typer.echo(f"отчёт не сформирован:\n{error}", err=True)
         raise typer.Exit(2) from error
@@ -222,14 +249,13 @@ def ranking(
         str | None, typer.Option(help="Регион из файла политики; без него — все муниципалитеты")
     ] = None,
 ) -> None:
-    """Свод по региону за месяц и рейтинг муниципалитетов по A_2 (JSON)."""
+    """Свод по региону за месяц и рейтинг муниципалитетов по A_2 (JSON) из опубликованных
+    ревизий. Нет ревизий — код 1; неизвестный регион — код 2."""
+    from services.commands import run_read
     from sla.reports.indicator_views import region_view
 
     _check_month(month)
-    rollup = asyncio.run(region_view(_settings(), month, region))
-    if rollup is None:
-        typer.echo(f"за {month} нет показателей ни одного муниципалитета", err=True)
-        raise typer.Exit(1)
+    rollup = run_read(region_view(_settings(), month, region))
     typer.echo(json.dumps(json.loads(rollup.model_dump_json()), ensure_ascii=False, indent=2))
 
 
@@ -244,9 +270,15 @@ def drill_down(
         ),
     ] = "assigned",
     fmt: Annotated[str, typer.Option("--format", help="json или csv")] = "json",
+    revision: Annotated[
+        int | None, typer.Option(help="Ревизия, номер и время которой назвать (иначе последняя)")
+    ] = None,
 ) -> None:
     """Инциденты (или сообщения), из которых сложилось число показателя: сроки, решение
-    «вовремя» и его причина, политика SLA."""
+    «вовремя» и его причина, политика SLA. Список — по данным на сейчас; ревизия (последняя
+    или --revision N) — опубликованное число, в stderr. Ничего не пересчитывает: нет ревизии
+    за месяц с данными — код 1; неизвестный муниципалитет или ревизия — код 2."""
+    from services.commands import run_read
     from sla.reports.exports import emit, render_rows
     from sla.reports.indicator_views import drill_down_view
     from sla.storage.drilldown import Measure
@@ -258,9 +290,9 @@ def drill_down(
         raise typer.BadParameter(f"неизвестная мера {measure}") from bad
     if fmt not in {"json", "csv"}:
         raise typer.BadParameter("--format: json или csv")
-    record, rows = asyncio.run(drill_down_view(_settings(), month, municipality, chosen))
-    revision = record.revision if record is not None else None
-    typer.echo(f"{municipality} {month} ревизия {revision}: {measure} = {len(rows)}", err=True)
+    record, rows = run_read(drill_down_view(_settings(), month, municipality, chosen, revision))
+    shown = "нет" if record is None else f"{record.revision} от {record.computed_at:%Y-%m-%d %H:%M}"
+    typer.echo(f"{municipality} {month} ревизия {shown}: {measure} = {len(rows)}", err=True)
     emit(render_rows(rows, fmt), None)
 
 

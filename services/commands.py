@@ -1,15 +1,25 @@
 """One-shot commands on the SLA slice's database: `otklik users add`, `replay`, `indicators`,
 `redact`."""
 
+import asyncio
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any, TypeVar
+
+import typer
 
 from kernel.contracts.indicators import IndicatorRecord
 from kernel.settings import Settings
 from services.auth import store
 from services.auth.roles import Role
 from sla.replay import ReplayReport, replay_history
+from sla.reports.indicator_views import (
+    IndicatorReadError,
+    NoDataError,
+    NoRevisionError,
+    month_records,
+)
 from sla.stage import sla_for_command
-from sla.storage.aggregation import current_records
 from sla.storage.redaction import RedactionReport, redact
 
 
@@ -26,14 +36,27 @@ async def replay_history_file(settings: Settings, file: Path) -> ReplayReport:
             return await replay_history(context.db, context.service, lines)
 
 
+T = TypeVar("T")
+
+
+def run_read(reading: Coroutine[Any, Any, T]) -> T:
+    """Run a read of the indicators for the CLI: a refusal goes to stderr with its exit code,
+    1 when there is nothing to show yet (no revision, no data), 2 for an unknown id or
+    revision."""
+    try:
+        return asyncio.run(reading)
+    except IndicatorReadError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(1 if isinstance(error, NoRevisionError | NoDataError) else 2) from error
+
+
 async def month_indicators(
-    settings: Settings, month: str, municipality: str | None
+    settings: Settings, month: str, municipality: str | None, revision: int | None = None
 ) -> list[IndicatorRecord]:
-    """Compute on demand (a new revision only if inputs changed), then read the latest."""
+    """Stored revisions only (the aggregator writes them): the latest of each municipality, or
+    the municipality's ``revision``; errors are sla.reports.indicator_views' IndicatorReadError."""
     async with sla_for_command(settings) as context:
-        await context.aggregator.run_once(month)
-        async with context.db.engine.connect() as connection:
-            return await current_records(connection, month, municipality)
+        return await month_records(context, month, municipality, revision)
 
 
 async def redact_personal_data(

@@ -1,15 +1,24 @@
-"""The month's indicators beyond the municipal records: the region's totals with the ranking by
-A_2, and the drill-down behind each number. Any signed-in role that may read."""
+"""The month's indicators: the municipal records (latest revision or ``?revision=N``), the
+region's totals with the ranking by A_2, and the drill-down behind each number. Any signed-in
+role that may read. Reads only: the aggregator writes the revisions. An unknown municipality,
+region or revision, and a month with data but no revision yet, are 404 with a Russian
+``detail`` (docs/indicators.md)."""
 
-from typing import Annotated, Any
+from collections.abc import Awaitable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 
-from kernel.contracts.indicators import RegionRollup
+from kernel.contracts.indicators import IndicatorRecord, RegionRollup
 from services.auth.roles import Action
 from services.auth.store import User
 from services.web.security import WebState, requires, web_state
-from sla.reports.indicator_views import drill_down_of, region_of
+from sla.reports.indicator_views import (
+    IndicatorReadError,
+    drill_down_of,
+    month_records,
+    region_of,
+)
 from sla.storage.drilldown import Measure
 
 MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
@@ -17,23 +26,53 @@ router = APIRouter(prefix="/api/indicators")
 State = Annotated[WebState, Depends(web_state)]
 Reader = Annotated[User, Depends(requires(Action.READ))]
 Month = Annotated[str, Query(pattern=MONTH)]
+T = TypeVar("T")
+
+
+async def _found(reading: Awaitable[T]) -> T:
+    try:
+        return await reading
+    except IndicatorReadError as error:
+        raise HTTPException(404, str(error)) from error
+
+
+# Registered with this router, before services/web/app.py adds its older route for the same
+# path, so this one answers.
+@router.get("", response_model=list[IndicatorRecord])
+async def indicators(
+    state: State,
+    user: Reader,
+    month: Month,
+    municipality: str | None = None,
+    revision: Annotated[int | None, Query(ge=1)] = None,
+) -> Any:
+    """Последняя ревизия месяца каждого муниципалитета (или ``revision`` одного)."""
+    if revision is not None and municipality is None:
+        raise HTTPException(
+            422, "ревизии нумеруются у каждого муниципалитета: укажите municipality"
+        )
+    return await _found(month_records(state.context, month, municipality, revision))
 
 
 @router.get("/region", response_model=RegionRollup)
 async def region(state: State, user: Reader, month: Month, region: str | None = None) -> Any:
     """Свод по региону (все муниципалитеты без ``region``) и рейтинг по A_2."""
-    rollup = await region_of(state.context, month, region)
-    if rollup is None:
-        raise HTTPException(404, f"За {month} нет показателей")
-    return rollup
+    return await _found(region_of(state.context, month, region))
 
 
 @router.get("/drill-down")
 async def drill_down(
-    state: State, user: Reader, month: Month, municipality: str, measure: Measure
+    state: State,
+    user: Reader,
+    month: Month,
+    municipality: str,
+    measure: Measure,
+    revision: Annotated[int | None, Query(ge=1)] = None,
 ) -> dict[str, Any]:
     """Инциденты (или сообщения), из которых сложилось число, и ревизия, которую они дают."""
-    record, rows = await drill_down_of(state.context, month, municipality, measure)
+    record, rows = await _found(
+        drill_down_of(state.context, month, municipality, measure, revision)
+    )
     return {
         "municipality": municipality,
         "month": month,

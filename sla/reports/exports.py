@@ -19,6 +19,13 @@ from sla.domain.plans import Plans, PlansError, load_plans
 from sla.domain.policy import SlaPolicy
 from sla.policy_file import load_policy_file
 from sla.reports.html import plan_fact_html
+from sla.reports.indicator_views import (
+    NoRevisionError,
+    UnknownIdError,
+    check_municipality,
+    months_without_revision,
+    no_revision_hint,
+)
 from sla.reports.xlsx import indicators_xlsx, plan_fact_xlsx
 from sla.stage import sla_for_command
 from sla.storage.aggregation import current_records
@@ -100,11 +107,17 @@ async def collect_report(
     municipality: str | None,
     now: datetime,
 ) -> PlanFactReport:
-    """The report from the latest stored revision of every month of the period."""
+    """The report from the latest stored revision of every month of the period (of the
+    municipalities of the policy: an id it does not name is refused)."""
     try:
         period = parse_period(period_code)
     except ValueError as error:
         raise ReportError(str(error)) from error
+    if municipality is not None:
+        try:
+            await check_municipality(connection, policy, municipality)
+        except UnknownIdError as error:
+            raise ReportError(str(error)) from error
     records: list[IndicatorRecord] = []
     for month in period.months:
         records += await current_records(connection, month, municipality)
@@ -118,8 +131,9 @@ async def collect_report(
 async def plan_fact_report(
     settings: Settings, plans_file: Path, period_code: str, municipality: str | None
 ) -> PlanFactReport:
-    """Like `otklik indicators`: the period's months are computed first (a new revision only
-    where the inputs changed), so the report shows what is stored now and names it."""
+    """The report from the stored revisions (the aggregator writes them; nothing is computed
+    here). A month of the period that has data but no revision yet raises NoRevisionError: the
+    report would otherwise leave it out without a word."""
     try:
         period = parse_period(period_code)
     except ValueError as error:
@@ -127,10 +141,18 @@ async def plan_fact_report(
     policy = load_policy_file(settings.policy_file)
     # The plans are checked before the database is opened: a typo fails in a second.
     plans = load_plans_file(plans_file, policy.spec.municipalities)
-    async with sla_for_command(settings) as context:
-        for month in period.months:
-            await context.aggregator.run_once(month)
-        async with context.db.engine.connect() as connection:
-            return await collect_report(
-                connection, plans, context.policy, period_code, municipality, context.clock()
-            )
+    async with sla_for_command(settings) as context, context.db.engine.connect() as connection:
+        report = await collect_report(
+            connection, plans, context.policy, period_code, municipality, context.clock()
+        )
+        stored = [
+            record
+            for month in period.months
+            for record in await current_records(connection, month, municipality)
+        ]
+        missing = await months_without_revision(
+            connection, context.policy, period.months, municipality, stored
+        )
+    if missing:
+        raise NoRevisionError("\n".join(no_revision_hint(month) for month in missing))
+    return report

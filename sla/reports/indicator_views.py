@@ -1,47 +1,190 @@
-"""What the CLI and the web app show of a month beyond the municipal records: the region's
-totals with the ranking by A_2, and the drill-down behind each number. Each recomputes the month
-first (a new revision only when its inputs changed), so what is listed is what the latest
-revision counts."""
+"""What the CLI and the web app show of a month's indicators: the municipal records (the latest
+revision or an earlier one), the region's totals with the ranking by A_2, and the drill-down
+behind each number.
 
+Reads only: the aggregator is the one writer of revisions (sla/aggregator.py). A read that finds
+no revision for a month that has data says so (``NoRevisionError``, with how to get one) instead of
+computing it; an id the SLA policy does not know is refused (``UnknownIdError``), so a typo can
+neither look like "no data" nor leave a phantom revision behind."""
+
+from collections.abc import Iterable
 from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kernel.contracts.indicators import IndicatorRecord, RegionRollup
 from kernel.settings import Settings
+from sla.domain.policy import SlaPolicy
 from sla.stage import SlaContext, sla_for_command
-from sla.storage.aggregation import current_records
+from sla.storage.aggregation import (
+    current_records,
+    has_any_data,
+    record_at,
+    revisions_of,
+    with_data,
+)
 from sla.storage.drilldown import Measure, drill_down
 from sla.storage.rollup import region_rollup
 
 
-async def region_of(
-    context: SlaContext, month: str, region: str | None = None
-) -> RegionRollup | None:
-    """The region's month (a region of the policy file), or every municipality's."""
-    await context.aggregator.run_once(month)
-    members = None if region is None else context.policy.municipalities_of(region)
+class IndicatorReadError(LookupError):
+    """A read that cannot answer; the message (Russian) says why."""
+
+
+class UnknownIdError(IndicatorReadError):
+    """A municipality or region the SLA policy does not name (CLI exit 2, HTTP 404)."""
+
+
+class UnknownRevisionError(IndicatorReadError):
+    """A revision that was never stored (CLI exit 2, HTTP 404)."""
+
+
+class NoDataError(IndicatorReadError):
+    """Nothing happened in the month: no data, hence no revision (CLI exit 1, HTTP 404)."""
+
+
+class NoRevisionError(IndicatorReadError):
+    """The month has data but no revision yet (CLI exit 1, HTTP 404, the pages show the hint)."""
+
+
+def no_revision_hint(month: str) -> str:
+    return (
+        f"за {month} нет опубликованной ревизии: её пишет агрегатор (otklik aggregate), "
+        f"либо запустите otklik aggregate --once --month {month}"
+    )
+
+
+async def check_municipality(
+    connection: AsyncConnection, policy: SlaPolicy, municipality: str
+) -> None:
+    """Refuse an id that is neither in the SLA policy nor ever had data: a typo. (A municipality
+    the sources map to but the policy does not list is governed by the policy's defaults and
+    its data are published, so it stays readable.)"""
+    known = policy.spec.municipalities
+    if municipality not in known and not await has_any_data(connection, municipality):
+        raise UnknownIdError(
+            f"неизвестный муниципалитет «{municipality}»; известны: {', '.join(sorted(known))}"
+        )
+
+
+def regions(policy: SlaPolicy) -> list[str]:
+    return sorted({m.region for m in policy.spec.municipalities.values() if m.region is not None})
+
+
+def check_region(policy: SlaPolicy, region: str) -> None:
+    known = regions(policy)
+    if region not in known:
+        listed = ", ".join(known) if known else "в файле политики регионов нет"
+        raise UnknownIdError(f"неизвестный регион «{region}»; известны: {listed}")
+
+
+async def months_without_revision(
+    connection: AsyncConnection,
+    policy: SlaPolicy,
+    months: Iterable[str],
+    municipality: str | None,
+    stored: Iterable[IndicatorRecord],
+) -> list[str]:
+    """The ``months`` with data for the municipality (or any of the policy's) but no revision
+    among ``stored`` (the records read for them)."""
+    have = {record.month for record in stored}
+    scope = None if municipality is None else [municipality]
+    return [
+        month
+        for month in months
+        if month not in have and await with_data(connection, month, scope, policy.timezone)
+    ]
+
+
+async def month_records(
+    context: SlaContext, month: str, municipality: str | None, revision: int | None = None
+) -> list[IndicatorRecord]:
+    """The latest revision of the month of the municipality (or of every municipality of the
+    policy), or its revision ``revision``."""
+    policy = context.policy
     async with context.db.engine.connect() as connection:
-        return await region_rollup(connection, month, region, members)
+        if municipality is not None:
+            await check_municipality(connection, policy, municipality)
+        if revision is not None:
+            if municipality is None:
+                raise ValueError("a revision is one municipality's")
+            return [await _revision(connection, municipality, month, revision)]
+        records = await current_records(connection, month, municipality)
+        if not records and await months_without_revision(
+            connection, policy, [month], municipality, records
+        ):
+            raise NoRevisionError(no_revision_hint(month))
+    return records
+
+
+async def _revision(
+    connection: AsyncConnection, municipality: str, month: str, revision: int
+) -> IndicatorRecord:
+    record = await record_at(connection, municipality, month, revision)
+    if record is None:
+        stored = await revisions_of(connection, municipality, month)
+        known = f"есть: {', '.join(map(str, stored))}" if stored else "ревизий нет"
+        raise UnknownRevisionError(f"у «{municipality}» за {month} нет ревизии {revision}; {known}")
+    return record
+
+
+async def region_of(context: SlaContext, month: str, region: str | None = None) -> RegionRollup:
+    """The region's month (a region of the policy file), or every municipality's."""
+    policy = context.policy
+    if region is not None:
+        check_region(policy, region)
+    members = None if region is None else policy.municipalities_of(region)
+    async with context.db.engine.connect() as connection:
+        rollup = await region_rollup(connection, month, region, members)
+        if rollup is not None:
+            return rollup
+        if await with_data(connection, month, members, policy.timezone):
+            raise NoRevisionError(no_revision_hint(month))
+    raise NoDataError(f"за {month} нет показателей ни одного муниципалитета")
 
 
 async def drill_down_of(
-    context: SlaContext, month: str, municipality: str, measure: Measure
+    context: SlaContext,
+    month: str,
+    municipality: str,
+    measure: Measure,
+    revision: int | None = None,
 ) -> tuple[IndicatorRecord | None, list[dict[str, Any]]]:
-    """The municipality's latest record of the month and the rows behind ``measure``."""
-    await context.aggregator.publish_month(municipality, month)
+    """The municipality's record of the month (the latest, or revision ``revision``) and the
+    rows behind ``measure`` as they are stored now; the record is None when the month has no
+    data at all."""
     zone = context.policy.timezone(municipality)
     async with context.db.engine.connect() as connection:
-        records = await current_records(connection, month, municipality)
+        await check_municipality(connection, context.policy, municipality)
+        if revision is not None:
+            record: IndicatorRecord | None = await _revision(
+                connection, municipality, month, revision
+            )
+        else:
+            records = await current_records(connection, month, municipality)
+            record = records[0] if records else None
         rows = await drill_down(connection, municipality, month, zone, measure)
-    return (records[0] if records else None), rows
+        if record is None and await with_data(
+            connection, month, [municipality], context.policy.timezone
+        ):
+            raise NoRevisionError(no_revision_hint(month))
+    return record, rows
 
 
-async def region_view(settings: Settings, month: str, region: str | None) -> RegionRollup | None:
+async def month_records_view(
+    settings: Settings, month: str, municipality: str | None, revision: int | None
+) -> list[IndicatorRecord]:
+    async with sla_for_command(settings) as context:
+        return await month_records(context, month, municipality, revision)
+
+
+async def region_view(settings: Settings, month: str, region: str | None) -> RegionRollup:
     async with sla_for_command(settings) as context:
         return await region_of(context, month, region)
 
 
 async def drill_down_view(
-    settings: Settings, month: str, municipality: str, measure: Measure
+    settings: Settings, month: str, municipality: str, measure: Measure, revision: int | None
 ) -> tuple[IndicatorRecord | None, list[dict[str, Any]]]:
     async with sla_for_command(settings) as context:
-        return await drill_down_of(context, month, municipality, measure)
+        return await drill_down_of(context, month, municipality, measure, revision)

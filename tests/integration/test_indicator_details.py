@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from kernel.observability import Metrics
 from services.cli import app as cli_app
 from sla.replay import replay_history
-from sla.reports.indicator_views import drill_down_of, region_of
+from sla.reports.indicator_views import UnknownIdError, drill_down_of, region_of
 from sla.stage import SlaContext, open_sla
 from sla.storage.drilldown import Measure
 from tests.conftest import SettingsFactory
@@ -85,16 +85,18 @@ async def test_november_numbers_percentiles_close_region_and_drill_down(
     assert (s.first_response_median_hours, s.first_response_p90_hours) == (24.15, 42.67)
     assert (z.n_assigned, z.n_handled_on_time, z.ratio, z.k_ob, z.a2) == (1, 1, 1.0, 1.0, 1.0)
 
-    # 5 Dec 10:00 Moscow is the close: the first computation after it publishes a new revision
-    # marked closed, with the same numbers.
+    # 5 Dec 10:00 Moscow is the close: close_month, the explicit step, publishes a new revision
+    # marked closed, with the same numbers; the aggregator's round closes the other one.
     context: SlaContext = await sla_at(
         settings_factory, database_url, datetime(2026, 12, 5, 7, 1, tzinfo=UTC)
     )()
     try:
-        closed = await context.aggregator.publish_month(S, "2026-11")
+        closed = await context.aggregator.close_month(S, "2026-11")
         assert closed is not None
         assert (closed.revision, closed.closed, closed.a2) == (2, True, 0.666667)
         assert await context.aggregator.publish_month(S, "2026-11") is None
+        round_ = await context.aggregator.run_once()
+        assert [(r.municipality, r.revision, r.closed) for r in round_] == [(Z, 2, True)]
 
         region = await region_of(context, "2026-11", "demo")
         assert region is not None and region.municipalities == 2
@@ -104,7 +106,8 @@ async def test_november_numbers_percentiles_close_region_and_drill_down(
             (1, Z, 2),
             (2, S, 2),
         ]
-        assert await region_of(context, "2026-11", "nowhere") is None
+        with pytest.raises(UnknownIdError, match="неизвестный регион «nowhere»; известны: demo"):
+            await region_of(context, "2026-11", "nowhere")
 
         drilled = {m: await drill_down_of(context, "2026-11", S, m) for m in Measure}
     finally:
@@ -165,8 +168,46 @@ def test_cli_ranking_and_drill_down(settings_factory: SettingsFactory, database_
             await context.db.close()
 
     asyncio.run(load())
-    env = {"OTKLIK_DATABASE_URL": database_url, "OTKLIK_DATA_DIR": str(settings_factory.tmp_path)}
+    env = {
+        "OTKLIK_DATABASE_URL": database_url,
+        "OTKLIK_DATA_DIR": str(settings_factory.tmp_path),
+        "OTKLIK_CLOCK_OFFSET": str(settings_factory.clock.offset.total_seconds()),
+        "OTKLIK_KAFKA_BOOTSTRAP": "127.0.0.1:9",  # nothing listens: --once writes all the same
+    }
     runner = CliRunner()
+    hint = (
+        "за 2026-11 нет опубликованной ревизии: её пишет агрегатор (otklik aggregate), "
+        "либо запустите otklik aggregate --once --month 2026-11"
+    )
+    for command in (
+        ["ranking", "--month", "2026-11", "--region", "demo"],
+        ["drill-down", "--month", "2026-11", "--municipality", S],
+        ["indicators", "--month", "2026-11"],
+        ["report", "--period", "2026-11", "--format", "json"],
+    ):  # reads never compute: the month has data but the aggregator has not run yet
+        unread = runner.invoke(cli_app, command, env=env)
+        assert (unread.exit_code, unread.stdout) == (1, ""), unread.output
+        assert hint in unread.stderr
+    for command in (
+        ["ranking", "--month", "2026-11", "--region", "dem"],
+        ["drill-down", "--month", "2026-11", "--municipality", "severogrsk"],
+        ["indicators", "--month", "2026-11", "--municipality", "severogrsk"],
+        ["report", "--period", "2026-11", "--municipality", "severogrsk", "--format", "json"],
+    ):
+        refused = runner.invoke(cli_app, command, env=env)
+        assert refused.exit_code == 2, refused.output
+        assert "«dem»; известны: demo" in refused.stderr or (
+            "неизвестный муниципалитет «severogrsk»; известны: " in refused.stderr
+            and f"{S}, " in refused.stderr
+        )
+
+    computed = runner.invoke(cli_app, ["aggregate", "--once", "--month", "2026-11"], env=env)
+    assert computed.exit_code == 0, computed.output
+    assert "новых ревизий: 2" in computed.stderr
+    assert "записи остаются в outbox" in computed.stderr
+    again = runner.invoke(cli_app, ["aggregate", "--once", "--month", "2026-11"], env=env)
+    assert "новых ревизий: 0" in again.stderr
+
     ranked = runner.invoke(cli_app, ["ranking", "--month", "2026-11", "--region", "demo"], env=env)
     assert ranked.exit_code == 0, ranked.output
     assert [r["municipality"] for r in json.loads(ranked.stdout)["ranking"]] == [Z, S]
@@ -179,6 +220,19 @@ def test_cli_ranking_and_drill_down(settings_factory: SettingsFactory, database_
     assert drilled.exit_code == 0, drilled.output
     [row] = list(csv.DictReader(io.StringIO(drilled.stdout)))
     assert row["message_id"].endswith("n5") and row["assigned_at"].startswith("2026-11-27T12:00")
-    assert "ревизия 1: not_on_time = 1" in drilled.stderr
+    assert f"{S} 2026-11 ревизия 1 от " in drilled.stderr
+    assert drilled.stderr.rstrip().endswith(": not_on_time = 1")
+    earlier = runner.invoke(
+        cli_app, ["indicators", "--month", "2026-11", "--municipality", S, "--revision", "1"],
+        env=env,
+    )  # fmt: skip
+    assert earlier.exit_code == 0, earlier.output
+    assert [(r["municipality"], r["revision"]) for r in json.loads(earlier.stdout)] == [(S, 1)]
+    unknown = runner.invoke(
+        cli_app, ["indicators", "--month", "2026-11", "--municipality", S, "--revision", "7"],
+        env=env,
+    )  # fmt: skip
+    assert unknown.exit_code == 2
+    assert f"у «{S}» за 2026-11 нет ревизии 7; есть: 1" in unknown.stderr
     bad = runner.invoke(cli_app, ["ranking", "--month", "2026-13"], env=env)
     assert bad.exit_code == 2

@@ -251,9 +251,14 @@ async def test_region_ranking_and_drill_down_for_a_viewer(
     api: tuple[httpx.AsyncClient, SlaContext],
     moment: datetime,
 ) -> None:
-    client, _ = api
+    client, context = api
     viewer = await login(client, "vera")
     month = moment.astimezone(MOSCOW).strftime("%Y-%m")
+    # Reads never compute: before the aggregator's round the month has data but no revision.
+    unread = await client.get("/api/indicators/region", headers=viewer, params={"month": month})
+    assert unread.status_code == 404
+    assert unread.json()["detail"].startswith(f"за {month} нет опубликованной ревизии")
+    await context.aggregator.run_once()
     region = await client.get("/api/indicators/region", headers=viewer, params={"month": month})
     assert region.status_code == 200, region.text
     assert [(r["place"], r["municipality"]) for r in region.json()["ranking"]] == [(1, "testgrad")]
@@ -268,3 +273,19 @@ async def test_region_ranking_and_drill_down_for_a_viewer(
     assert {item["status"] for item in body["items"]} == {"assigned"}
     empty = await client.get("/api/indicators/region", headers=viewer, params={"month": "2001-01"})
     assert empty.status_code == 404
+    typo = await client.get(
+        "/api/indicators", headers=viewer, params={"month": month, "municipality": "tstgrad"}
+    )
+    assert typo.status_code == 404
+    assert typo.json()["detail"].startswith("неизвестный муниципалитет «tstgrad»; известны: ")
+    earlier = await client.get(
+        "/api/indicators", headers=viewer,
+        params={"month": month, "municipality": "testgrad", "revision": 1},
+    )  # fmt: skip
+    assert [(r["municipality"], r["revision"]) for r in earlier.json()] == [("testgrad", 1)]
+    missing = await client.get(
+        "/api/indicators", headers=viewer,
+        params={"month": month, "municipality": "testgrad", "revision": 9},
+    )  # fmt: skip
+    assert missing.status_code == 404
+    assert missing.json()["detail"] == f"у «testgrad» за {month} нет ревизии 9; есть: 1"

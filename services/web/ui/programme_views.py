@@ -15,6 +15,7 @@ from services.web.ui.pages import PageSession, error_page, page_session, render
 from sla.domain.plan_fact import PERIOD_PATTERN
 from sla.domain.plans import PlansError
 from sla.reports.exports import ReportError
+from sla.reports.indicator_views import NoRevisionError, UnknownIdError
 from sla.storage.drilldown import Measure
 
 State = Annotated[WebState, Depends(web_state)]
@@ -55,9 +56,16 @@ def programme_router(plans_file: Path) -> APIRouter:
         if not MONTH.fullmatch(month) or measure not in MEASURES:
             hint = "Откройте расшифровку по ссылке из таблицы показателей."
             return error_page(session, 422, "Неверная ссылка на расшифровку", hint)
-        record, rows = await queries.drill_down(
-            state.context, month, municipality, Measure(measure)
-        )
+        try:
+            record, rows = await queries.drill_down(
+                state.context, month, municipality, Measure(measure)
+            )
+        except UnknownIdError as error:
+            hint = "Откройте расшифровку по ссылке из таблицы показателей."
+            return error_page(session, 404, _sentence(str(error)), hint)
+        except NoRevisionError as error:
+            hint = "Числа появятся, когда агрегатор запишет ревизию месяца."
+            return error_page(session, 404, _sentence(str(error)), hint)
         names = queries.municipality_names(state.context.policy)
         return render(
             "drilldown.html", session, active="indicators", record=record, rows=rows,
@@ -67,3 +75,7 @@ def programme_router(plans_file: Path) -> APIRouter:
         )  # fmt: skip
 
     return router
+
+
+def _sentence(message: str) -> str:
+    return message[:1].upper() + message[1:]

@@ -13,7 +13,7 @@ from services.web.ui.labels import CATEGORIES, CHANNELS, OPEN_STATUSES, STATUSES
 from sla.domain.plan_fact import PlanFactReport, parse_period
 from sla.domain.policy import SlaPolicy
 from sla.reports.exports import collect_report, load_plans_file
-from sla.reports.indicator_views import drill_down_of
+from sla.reports.indicator_views import drill_down_of, months_without_revision, no_revision_hint
 from sla.stage import SlaContext
 from sla.storage.aggregation import current_records, published_months
 from sla.storage.drilldown import Measure
@@ -85,6 +85,7 @@ class Overview:
     report: PlanFactReport
     records: list[IndicatorRecord]
     charts: tuple[Chart, Chart]
+    hints: list[str]  # months of the period with data but no revision yet: how to get one
 
 
 async def latest_month(context: SlaContext) -> str | None:
@@ -108,6 +109,9 @@ async def overview(
     async with context.db.engine.connect() as connection:
         report = await collect_report(connection, plans, policy, period, municipality, now)
         records = [r for m in months for r in await current_records(connection, m, municipality)]
+        missing = await months_without_revision(
+            connection, policy, parse_period(period).months, municipality, records
+        )
     names = municipality_names(policy)
     wanted = sorted({r.municipality for r in records}, key=lambda key: names.get(key, key))
     by_key = {(r.municipality, r.month): r for r in records}
@@ -128,7 +132,10 @@ async def overview(
         unit="%", y_max=100.0, plan=common_plan("share_processed"),
     )  # fmt: skip
     return Overview(
-        report, sorted(records, key=lambda r: (r.month, r.municipality)), (a2, processed)
+        report,
+        sorted(records, key=lambda r: (r.month, r.municipality)),
+        (a2, processed),
+        [no_revision_hint(month) for month in missing],
     )
 
 
@@ -140,4 +147,5 @@ def _value(record: IndicatorRecord | None, field: str) -> float | None:
 async def drill_down(
     context: SlaContext, month: str, municipality: str, measure: Measure
 ) -> tuple[IndicatorRecord | None, list[dict[str, Any]]]:
+    """IndicatorReadError (unknown municipality, no revision yet) is left to the caller."""
     return await drill_down_of(context, month, municipality, measure)
