@@ -1,73 +1,225 @@
-"""The Russian production calendar and working-time arithmetic (pure: no I/O, no clock).
+"""The Russian production calendar and working-time arithmetic (pure: no clock; it reads only
+its own package data, once, at import).
 
-Public holidays and the government's day transfers come from the ``holidays`` package (pinned;
-its Russia data lists each transfer as (day off, from day)). A weekend day a holiday was
-transferred *from* becomes a working day, e.g. Saturday 2024-04-27. Shortened pre-holiday days
-(one hour less) are not in ``holidays``: they are the table below, which the programme team
-extends each year from the official calendar (consultant.ru "Производственный календарь").
+The calendar is the official one in xmlcalendar's machine-readable format, one file a year in
+``production_calendar/`` (package data, read once through importlib.resources; SOURCES.md there
+says where each file comes from). A day the file does not list is a working day on Monday to
+Friday and a day off on Saturday and Sunday; a listed day is ``t="1"`` a day off, ``t="2"`` a
+working pre-holiday day one hour shorter (Labour Code art. 95), ``t="3"`` a working Saturday or
+Sunday. Days off declared by presidential decree (2020, 2021) are days off here as in the file:
+deadlines do not run through them; only the yearly norm of working hours ignores them
+(``year_norm``). A year without a file is refused (``CalendarYearMissingError``), never counted
+as a year without holidays.
 """
 
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from functools import cache
-from typing import Any
+from decimal import Decimal
+from importlib import resources
 from zoneinfo import ZoneInfo
 
-import holidays
-from holidays.countries.russia import RussiaStaticHolidays
-
-SHORTENED_DAYS: dict[int, frozenset[date]] = {
-    2024: frozenset(
-        date(2024, m, d) for m, d in ((2, 22), (3, 7), (4, 27), (5, 8), (6, 11), (11, 2), (12, 28))
-    ),
-    2025: frozenset(date(2025, m, d) for m, d in ((3, 7), (4, 30), (5, 7), (6, 11), (11, 1))),
-    2026: frozenset(date(2026, m, d) for m, d in ((4, 30), (5, 8), (6, 11), (11, 3))),
-}
 SHORTENING = timedelta(hours=1)
+# xmlcalendar names a day off declared by presidential decree ("Нерабочие дни (Указ Президента от
+# 02.04.2020 №239)") by a holiday whose title cites the decree; the Labour Code's holidays and the
+# Government's transfers never do.
+DECREE_MARK = "Указ Президента"
+_DATA = "production_calendar"
+_FILE = re.compile(r"^ru-(\d{4})\.xml$")
+_DAY = re.compile(r"^(\d{2})\.(\d{2})$")
+
+
+class CalendarYearMissingError(ValueError):
+    """No production calendar for the year: a deadline there cannot be computed."""
+
+    def __init__(self, year: int) -> None:
+        super().__init__(
+            f"нет производственного календаря на {year} год: добавьте файл ru-{year}.xml "
+            "(формат xmlcalendar) в sla/domain/production_calendar/ "
+            "(docs/sla-policy.md, «Производственный календарь»)"
+        )
+        self.year = year
 
 
 @dataclass(frozen=True)
-class YearDays:
-    holidays: frozenset[date]
-    working_weekends: frozenset[date]
+class CalendarYear:
+    """One year of the calendar as its file says it."""
+
+    year: int
+    days_off: frozenset[date]  # t=1: holidays, transfers, decree days off
+    shortened: frozenset[date]  # t=2: working, one hour shorter
+    working_weekends: frozenset[date]  # t=2 or t=3 on a Saturday or Sunday
+    decree_days_off: frozenset[date]  # t=1 days off by presidential decree
+    labour_code_holidays: frozenset[date]  # t=1 days naming a holiday that is not a decree
+
+    def is_working_day(self, day: date) -> bool:
+        if day in self.working_weekends:
+            return True
+        return day.weekday() < 5 and day not in self.days_off
 
 
-@cache
-def _year(year: int) -> YearDays:
-    days_off = frozenset(holidays.country_holidays("RU", years=year))
-    # (day off month, day, from month, from day): the "from" day is a weekend made a working day.
-    # Reading the package's table is pinned by holidays==0.109 and checked by the yearly tests.
-    specials: tuple[Any, ...] = RussiaStaticHolidays.special_public_holidays.get(year, ())
-    entries: tuple[tuple[Any, ...], ...] = (
-        specials if specials and isinstance(specials[0], tuple) else (specials,)
+def _fail(year: object, problem: str) -> ValueError:
+    return ValueError(f"производственный календарь {year}: {problem}")
+
+
+def _day(year: int, text: str) -> date:
+    found = _DAY.match(text)
+    if found is None:
+        raise _fail(year, f"день {text!r} не в формате ММ.ДД")
+    try:
+        return date(year, int(found.group(1)), int(found.group(2)))
+    except ValueError as error:
+        raise _fail(year, f"нет дня {text!r}") from error
+
+
+def parse_calendar(text: str | bytes) -> CalendarYear:
+    """One xmlcalendar file (https://github.com/xmlcalendar/data); ValueError names the
+    problem."""
+    try:
+        root = ET.fromstring(text)  # noqa: S314 - our own package data or the admin's files
+    except ET.ParseError as error:
+        raise _fail("?", f"не XML ({error})") from error
+    year_text = root.get("year", "")
+    if root.tag != "calendar" or not year_text.isdigit():
+        raise _fail("?", 'ожидается <calendar year="ГГГГ">')
+    year = int(year_text)
+    titles = {h.get("id"): h.get("title", "") for h in root.iterfind("holidays/holiday")}
+    days: dict[str, set[date]] = {"off": set(), "short": set(), "weekend": set(), "decree": set()}
+    days["holiday"] = set()
+    for element in root.iterfind("days/day"):
+        _read_day(year, element, titles, days)
+    return CalendarYear(
+        year,
+        frozenset(days["off"]),
+        frozenset(days["short"]),
+        frozenset(days["weekend"]),
+        frozenset(days["decree"]),
+        frozenset(days["holiday"]),
     )
-    moved_from = {
-        date(year, entry[2], entry[3])
-        for entry in entries
-        if len(entry) == 4 and all(isinstance(part, int) for part in entry)
-    }
-    working = frozenset(d for d in moved_from if d.weekday() >= 5 and d not in days_off)
-    return YearDays(days_off, working)
+
+
+def _read_day(
+    year: int, element: ET.Element, titles: dict[str | None, str], days: dict[str, set[date]]
+) -> None:
+    text, kind, holiday = element.get("d", ""), element.get("t"), element.get("h")
+    day = _day(year, text)
+    if holiday is not None and holiday not in titles:
+        raise _fail(year, f"{text}: праздник h={holiday!r} не объявлен")
+    if kind == "1":
+        days["off"].add(day)
+        if holiday is not None:
+            days["decree" if DECREE_MARK in titles[holiday] else "holiday"].add(day)
+        return
+    if kind not in ("2", "3"):
+        raise _fail(year, f"{text}: тип дня t={kind!r}, ожидается 1, 2 или 3")
+    if kind == "3" and day.weekday() < 5:
+        raise _fail(year, f"{text}: t=3 — рабочие суббота и воскресенье")
+    if kind == "2":
+        days["short"].add(day)
+    if day.weekday() >= 5:
+        days["weekend"].add(day)
+
+
+class ProductionCalendar:
+    """Calendar years by number; ``add`` replaces a year already there."""
+
+    def __init__(self, years: Iterable[CalendarYear] = ()) -> None:
+        self._years = {year.year: year for year in years}
+
+    def add(self, year: CalendarYear) -> None:
+        self._years[year.year] = year
+
+    def year(self, year: int) -> CalendarYear:
+        known = self._years.get(year)
+        if known is None:
+            raise CalendarYearMissingError(year)
+        return known
+
+    def years(self) -> tuple[int, ...]:
+        return tuple(sorted(self._years))
+
+
+def _shipped() -> ProductionCalendar:
+    folder = resources.files(__package__ or "sla.domain").joinpath(_DATA)
+    calendar = ProductionCalendar()
+    for entry in folder.iterdir():
+        found = _FILE.match(entry.name)
+        if found is not None:
+            year = parse_calendar(entry.read_bytes())
+            if year.year != int(found.group(1)):
+                raise _fail(entry.name, f"в файле год {year.year}")
+            calendar.add(year)
+    return calendar
+
+
+CALENDAR = _shipped()
+
+
+def known_years() -> tuple[int, ...]:
+    return CALENDAR.years()
+
+
+def last_year() -> int:
+    """The last year deadlines can be computed in."""
+    return max(CALENDAR.years())
 
 
 def is_working_day(day: date) -> bool:
-    info = _year(day.year)
-    if day in info.working_weekends:
-        return True
-    return day.weekday() < 5 and day not in info.holidays
+    return CALENDAR.year(day.year).is_working_day(day)
 
 
 def is_shortened(day: date) -> bool:
-    """A pre-holiday day one hour shorter; years missing from the table have none."""
-    return day in SHORTENED_DAYS.get(day.year, frozenset())
+    """A working day one hour shorter (before a public holiday, Labour Code art. 95)."""
+    return day in CALENDAR.year(day.year).shortened
+
+
+def _days(year: int) -> list[date]:
+    first = date(year, 1, 1)
+    return [first + timedelta(days=n) for n in range((date(year + 1, 1, 1) - first).days)]
 
 
 def working_days_in_year(year: int) -> int:
-    day, count = date(year, 1, 1), 0
-    while day.year == year:
-        count += is_working_day(day)
-        day += timedelta(days=1)
-    return count
+    """Working days as deadlines count them (decree days off are days off)."""
+    return sum(is_working_day(day) for day in _days(year))
+
+
+@dataclass(frozen=True)
+class YearNorm:
+    """The year's norm of working time (order of the Ministry of Health and Social Development
+    No. 588n): weekly hours / 5 x working days, less one hour a shortened day. Days off by
+    presidential decree do not change the norm (the Ministry of Labour's position): they count
+    as the working days they would have been, one hour shorter before a public holiday."""
+
+    year: int
+    working_days: int
+    shortened_days: int
+
+    def hours(self, weekly_hours: Decimal | int = 40) -> Decimal:
+        weekly = Decimal(weekly_hours)
+        if not 0 < weekly <= 40:
+            raise ValueError(f"неделя от 0 до 40 часов: {weekly_hours}")
+        return weekly / 5 * self.working_days - self.shortened_days
+
+
+def year_norm(year: int) -> YearNorm:
+    info = CALENDAR.year(year)
+    working = shortened = 0
+    for day in _days(year):
+        if day in info.decree_days_off and day.weekday() < 5:
+            working += 1
+            following = day + timedelta(days=1)
+            shortened += following in info.labour_code_holidays
+        elif info.is_working_day(day):
+            working += 1
+            shortened += day in info.shortened
+    return YearNorm(year, working, shortened)
+
+
+def working_hours_norm(year: int, weekly_hours: Decimal | int = 40) -> Decimal:
+    """The official norm of working hours of ``year`` for a ``weekly_hours`` week."""
+    return year_norm(year).hours(weekly_hours)
 
 
 @dataclass(frozen=True)

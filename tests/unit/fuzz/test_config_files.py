@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ingest.sources_file import SourcesFileError, load_sources
+from sla.domain.calendar import CalendarYearMissingError, last_year
 from sla.domain.history import HistoryError, parse_history
 from sla.domain.plans import PlansError, load_plans
 from sla.domain.policy import PolicyError, load_policy
@@ -148,9 +149,13 @@ def test_a_policy_loads_and_computes_every_deadline_or_says_why_not(text: str) -
         assert policy.warning_lead >= timedelta(0)
         for municipality in ("a", "b", "unknown"):
             for channel in ("vk", "web", "email", "import"):
-                deadlines = policy.deadlines(
-                    channel=channel, category="roads", municipality=municipality, start=NOW
-                )
+                try:
+                    deadlines = policy.deadlines(
+                        channel=channel, category="roads", municipality=municipality, start=NOW
+                    )
+                except CalendarYearMissingError as error:  # a year of hours runs past the data
+                    assert error.year > last_year()
+                    continue
                 # a year of hours, one working hour a day: the furthest a deadline can be
                 assert NOW <= deadlines.first_response <= NOW + timedelta(days=40 * 366)
                 assert NOW <= deadlines.final_answer <= NOW + timedelta(days=40 * 366)
