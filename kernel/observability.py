@@ -151,6 +151,12 @@ class Metrics:
         self.outbox_backlog = Gauge(
             "otklik_outbox_backlog", "Outbox rows not yet published", registry=r
         )
+        self.calendar_last_year = Gauge(
+            "otklik_calendar_last_year",
+            "Last year of the production calendar the SLA stage computes deadlines in (0 in "
+            "processes that compute none); a later year is refused",
+            registry=r,
+        )
         self.batch_records = Histogram(
             "otklik_consumed_batch_records",
             "Records a stage handled together (one transaction); larger under a backlog",

@@ -60,6 +60,7 @@ QUIET = {
     "OtklikOutboxBacklogGrowing",
     "OtklikProcessDown",
     "OtklikVkSourceInaccessible",  # the polled group stays readable
+    "OtklikCalendarEndsSoon",  # the calendar's last year is not over (Prometheus' own date)
 }
 METRIC_NAME = re.compile(r"\b((?:otklik|faststream)_\w+|up)\b(?!\s*\()")
 
