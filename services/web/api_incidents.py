@@ -12,6 +12,7 @@ from services.auth.roles import Action
 from services.auth.store import User
 from services.web.security import WebState, requires, web_state
 from services.web.templates_store import ReplyTemplate
+from sla.domain.calendar import CalendarYearMissingError
 from sla.domain.lifecycle import (
     Answer,
     Close,
@@ -92,6 +93,8 @@ async def _run(
         raise HTTPException(409, str(refused)) from refused
     except UnknownIdError as unknown:
         raise HTTPException(422, str(unknown)) from unknown
+    except CalendarYearMissingError as missing:  # the installation's to fix, not the user's
+        raise HTTPException(503, str(missing)) from missing
 
 
 @router.get("/incidents", response_model=QueuePage)
@@ -143,6 +146,8 @@ async def claim(incident_id: str, state: State, user: Handler) -> Outcome:
         raise HTTPException(409, str(refused)) from refused
     except UnknownIdError as unknown:
         raise HTTPException(422, str(unknown)) from unknown
+    except CalendarYearMissingError as missing:  # the installation's to fix, not the user's
+        raise HTTPException(503, str(missing)) from missing
 
 
 @router.post("/incidents/{incident_id}/answer", response_model=Outcome)
