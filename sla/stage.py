@@ -18,6 +18,7 @@ from kernel.observability import Metrics
 from kernel.settings import Settings
 from sla.aggregator import Aggregator
 from sla.deadline_watcher import DeadlineWatcher
+from sla.domain.calendar import last_year
 from sla.domain.policy import SlaPolicy
 from sla.gauges import SlaGauges, run_indicator_export
 from sla.policy_file import load_policy_file
@@ -74,6 +75,8 @@ async def sla_for_command(settings: Settings) -> AsyncIterator[SlaContext]:
 
 def sla_stage(context: SlaContext, settings: Settings, publisher: Publisher) -> Stage:
     relay = OutboxRelay(context.db, publisher, context.metrics)
+    # For the alert that the calendar is about to run out (deadlines past it are refused).
+    context.metrics.calendar_last_year.set(last_year())
 
     async def store(letter: DeadLetter) -> None:
         await store_dead_letter(context.db, letter)

@@ -24,6 +24,7 @@ from kernel.clock import Clock
 from kernel.contracts.incidents import OPEN_STATUSES
 from kernel.db.engine import sqlalchemy_url
 from kernel.db.schema import incidents, messages
+from sla.domain.calendar import last_year
 from tests.conftest import unavailable
 from tests.e2e import observability_scenario as sc
 from tests.e2e.processes import scalar, wait_until
@@ -150,6 +151,7 @@ def check_numbers(scenario: sc.Scenario, engine: Engine, prometheus: PromClient)
     assert value(prometheus, "sum(otklik_dead_letters_total)") == scenario.dead_letters_sent
     assert value(prometheus, "sum(otklik_vk_token_invalid)") == 1
     assert value(prometheus, "count(otklik_classifier_model_info == 1)") == 1
+    assert value(prometheus, "max(otklik_calendar_last_year)") == last_year()
 
 
 def check_panels(prometheus: PromClient, range_seconds: int) -> tuple[int, set[str]]:
