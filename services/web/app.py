@@ -4,23 +4,17 @@
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, Query
+from fastapi import Depends, FastAPI
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from kernel.contracts.indicators import IndicatorRecord
 from kernel.settings import Settings
-from services.auth.roles import Action
-from services.auth.store import User
 from services.bundled import default_plans_file
 from services.web import api_auth, api_incidents, api_indicators, ui
 from services.web.api_reports import reports_router
-from services.web.security import WebState, requires, web_state
+from services.web.security import WebState, web_state
 from services.web.templates_store import load_reply_templates
 from sla.stage import SlaContext
-from sla.storage.aggregation import current_records
-
-MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
 
 
 def create_app(context: SlaContext, settings: Settings) -> FastAPI:
@@ -38,7 +32,6 @@ def create_app(context: SlaContext, settings: Settings) -> FastAPI:
     app.include_router(reports_router(default_plans_file(settings)))
     app.add_api_route("/healthz", healthz)
     app.add_api_route("/metrics", metrics)
-    app.add_api_route("/api/indicators", indicators, response_model=list[IndicatorRecord])
     ui.install(app, settings)  # the pages (services/web/ui), after the API routes
     return app
 
@@ -50,13 +43,3 @@ async def healthz() -> dict[str, str]:
 async def metrics(state: Annotated[WebState, Depends(web_state)]) -> Response:
     body = generate_latest(state.context.metrics.registry)
     return Response(body, media_type=CONTENT_TYPE_LATEST)
-
-
-async def indicators(
-    state: Annotated[WebState, Depends(web_state)],
-    user: Annotated[User, Depends(requires(Action.READ))],
-    month: Annotated[str, Query(pattern=MONTH)],
-    municipality: str | None = None,
-) -> list[IndicatorRecord]:
-    async with state.context.db.engine.connect() as connection:
-        return await current_records(connection, month, municipality)
