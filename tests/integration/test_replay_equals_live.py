@@ -151,43 +151,52 @@ def _lifecycle(
     events: list[Event] = []
     state, before_deletion, finally_answered = "assigned", "assigned", False
     for _ in range(draw(st.integers(0, 7))):
-        at += timedelta(minutes=draw(st.integers(1, 6 * 24 * 60)))
-        # Reassignments twice as likely (the rule the paths used to disagree on); deletions and
-        # restorations at the source, now and then, in any state.
-        choices = [*sorted(_NEXT[state]), *(["reassigned"] if "reassigned" in _NEXT[state] else [])]
         if state == "rejected":
             break
-        if not choices or draw(st.integers(0, 5)) == 0:
-            choices = ["source_deleted", "source_restored"]
-        step = draw(st.sampled_from(choices))
+        at += timedelta(minutes=draw(st.integers(1, 6 * 24 * 60)))
+        step = _next_step(draw, state)
         if step == "source_deleted":
-            events.append(Event(at, "source_deleted", message_id))
+            events.append(Event(at, step, message_id))
             if state in _DELETABLE:
                 state, before_deletion = "deleted", state
             continue
         if step == "source_restored":
-            events.append(Event(at, "source_restored", message_id))
-            if state == "deleted":
-                state = before_deletion
+            events.append(Event(at, step, message_id))
+            state = before_deletion if state == "deleted" else state
             continue
-        fields: dict[str, Any] = {"actor": "anna"}
-        name = step
-        if step in ("intermediate", "final"):
-            name = "answered"
-            fields.update(text="Взяли в работу" if step == "intermediate" else "Сделано")
-            fields["final"] = step == "final"
-        elif step in ("rejected", "reopened"):
-            fields["reason"] = "причина"
-        elif step == "reassigned":
-            place = draw(st.sampled_from([p for p in PLACES if p != place]))
-            fields = {"actor": "boss", "municipality": place[0], "department": place[1]}
-            fields["reason"] = "не наш"
+        name, fields, place = _moderator_step(draw, step, place)
         events.append(Event(at, name, message_id, fields))
         state = _NEXT[state][step]
         # An intermediate reply after a reopening leaves the incident where it was.
         state = "assigned" if state == "intermediate" and finally_answered else state
         finally_answered = finally_answered or step == "final"
     return events
+
+
+def _next_step(draw: st.DrawFn, state: str) -> str:
+    """Reassignments twice as likely (the rule the paths used to disagree on); deletions and
+    restorations at the source now and then, in any state."""
+    choices = sorted(_NEXT[state])
+    choices += ["reassigned"] if "reassigned" in choices else []
+    if not choices or draw(st.integers(0, 5)) == 0:
+        choices = ["source_deleted", "source_restored"]
+    return draw(st.sampled_from(choices))
+
+
+def _moderator_step(
+    draw: st.DrawFn, step: str, place: tuple[str, str | None]
+) -> tuple[str, dict[str, Any], tuple[str, str | None]]:
+    """The history event of a moderator's step, and where the incident is after it."""
+    if step in ("intermediate", "final"):
+        text = "Взяли в работу" if step == "intermediate" else "Сделано"
+        return "answered", {"actor": "anna", "text": text, "final": step == "final"}, place
+    if step in ("rejected", "reopened"):
+        return step, {"actor": "anna", "reason": "причина"}, place
+    if step == "reassigned":
+        place = draw(st.sampled_from([p for p in PLACES if p != place]))
+        fields = {"actor": "boss", "municipality": place[0], "department": place[1]}
+        return step, {**fields, "reason": "не наш"}, place
+    return step, {"actor": "anna"}, place
 
 
 class LivePath:
