@@ -163,6 +163,11 @@ def replay(file: Path) -> None:
     typer.echo(
         f"applied={report.applied} skipped_messages={len(report.skipped_messages)} (already loaded)"
     )
+    if report.applied:
+        typer.echo(
+            "показатели пересчитает агрегатор (otklik aggregate); сразу: otklik aggregate --once",
+            err=True,
+        )
 
 
 def _export_target(fmt: str, formats: tuple[str, ...], output: Path | None) -> None:
