@@ -386,19 +386,38 @@ def classifier_evaluate(
             "по умолчанию ../shared/datasets/rusentiment, если он есть"
         ),
     ] = None,
+    ood: Annotated[
+        Path | None,
+        typer.Option(
+            help="CSV (label,text; метка 1 — инцидент, 0 — нет) с текстами не из корпуса, "
+            "никогда не участвовавшими в обучении: точность и полнота вне распределения"
+        ),
+    ] = None,
+    leave_one_out: Annotated[
+        bool,
+        typer.Option(
+            "--leave-one-out",
+            help="Ещё и полнота на каждой категории, исключённой из обучения "
+            "(обучает по модели на категорию: около минуты)",
+        ),
+    ] = False,
 ) -> None:
     """Оценить модель на отложенной выборке корпуса: точность, полнота, F1, F1 по категориям,
-    матрица ошибок, PR-кривая; report.json, report.md и pr_curve.png."""
+    отдельно письменные обращения и комментарии, матрица ошибок, PR-кривая; с --ood — набор
+    вне распределения, с --leave-one-out — полнота на неизвестной модели категории;
+    report.json, report.md и pr_curve.png."""
     from classifier.bootstrap import ensure_promoted_model
     from classifier.corpus import load_corpus, split
     from classifier.evaluation import (
         DEFAULT_RUSENTIMENT,
         LabelledTextsError,
         build_report,
+        leave_one_category_out,
         summary,
         write_report,
     )
     from classifier.storage.registry import ModelRegistry
+    from classifier.training import train
 
     settings = _settings()
     # Like `classify`, a fresh installation evaluates the default model it trains on first use.
@@ -414,9 +433,18 @@ def classifier_evaluate(
         raise typer.Exit(2)
     if rusentiment is None and DEFAULT_RUSENTIMENT.exists():
         rusentiment = DEFAULT_RUSENTIMENT
+    train_set, held_out = split(load_corpus())
+    # Every incident of a left-out category is unseen by its model, the training ones too.
+    everything = [*train_set, *held_out]
+    loco = leave_one_category_out(train_set, everything, train) if leave_one_out else None
     try:
         report = build_report(
-            registry.load(chosen), split(load_corpus())[1], out_of_domain=rusentiment, meta=meta
+            registry.load(chosen),
+            held_out,
+            out_of_domain=rusentiment,
+            ood_incidents=ood,
+            loco=loco,
+            meta=meta,
         )
     except LabelledTextsError as error:
         typer.echo(f"ошибка: {error}", err=True)

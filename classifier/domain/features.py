@@ -41,6 +41,33 @@ def lemma_tokens(cleaned: str) -> list[str]:
     return ["числотокен" if token.isdigit() else lemma(token) for token in _TOKEN.findall(cleaned)]
 
 
+# Words that carry no topic, as lemmas: they may weigh in a score (a complaint is often told
+# with «не», «уже», «опять»), but an explanation listing «а», «на» or «?» tells a moderator
+# nothing. «не» and «нет» stay meaningful at the head of a pair («не работать»).
+STOP_WORDS = frozenset(
+    """а и в во на над под по к ко с со о об обо от до из за для при про без у же ли ни не нет
+    бы то это этот тот то-то как так там тут здесь где куда когда что чтобы кто чей весь всё все
+    уже еще ещё вот да или либо но зато даже лишь только очень самый свой мой твой наш ваш его
+    её ее их он она оно они я ты мы вы себя сам быть был есть мочь можно нужно надо который
+    какой такой сколько опять снова тоже также ну ведь вообще просто всегда никогда сейчас
+    теперь потом после перед между через около вокруг раз два один числотокен урлтокен
+    urlтокен если чем чем-то кто-то что-то хоть хотя ага ой ах эх привет здравствуйте""".split()  # noqa: SIM905 - a word list reads better as text
+)
+NEGATIONS = frozenset({"не", "нет"})
+
+
+def is_readable_term(term: str) -> bool:
+    """Whether a lemma 1-2-gram is worth showing as a reason: every token a word, not a stop
+    word (a negation may open a pair)."""
+    tokens = term.split()
+    if not tokens or not all(t.isalpha() and len(t) > 1 for t in tokens):
+        return False
+    head, *rest = tokens
+    if rest and head in NEGATIONS:
+        return all(t not in STOP_WORDS for t in rest)
+    return all(t not in STOP_WORDS for t in tokens)
+
+
 def lemmas(text: str) -> str:
     """Space-joined lemmas with numbers folded: the input of word n-grams."""
     return " ".join(lemma_tokens(clean(text)))

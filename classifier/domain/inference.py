@@ -20,7 +20,8 @@ from scipy.special import expit
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
-from classifier.domain.features import clean, lemma_tokens
+from classifier.domain.embeddings import pooled
+from classifier.domain.features import clean, is_readable_term, lemma_tokens
 
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
@@ -162,6 +163,8 @@ class FastHeads:
         calibrator: Any,
         category: LogisticRegression,
         sentiment: LogisticRegression,
+        *,
+        embedding_scale: float | None = None,
     ) -> None:
         self._vocabulary: dict[str, int] = words.vocabulary_
         self._idf = (np.asarray(words.idf_), np.asarray(chars.idf_))
@@ -170,16 +173,22 @@ class FastHeads:
         heads = (incident, category, sentiment)
         weights = np.vstack([h.coef_ for h in heads]).T
         width = len(self._vocabulary)
+        char_end = width + self._char_cache.width
         self._weights = (
             np.ascontiguousarray(weights[:width]),
-            np.ascontiguousarray(weights[width:]),
+            np.ascontiguousarray(weights[width:char_end]),
+        )
+        # Pooled embeddings, if the model has them: the columns after the character n-grams.
+        self._embedding_scale = embedding_scale or 1.0
+        self._embedding_weights = (
+            np.ascontiguousarray(weights[char_end:]) if embedding_scale is not None else None
         )
         self._intercepts = np.concatenate([h.intercept_ for h in heads])
         self._slices = np.cumsum([0, *(h.coef_.shape[0] for h in heads)])
         self._classes = (category.classes_, sentiment.classes_)
         self._names = np.asarray(words.get_feature_names_out(), dtype=object)
         self._word_coef = incident.coef_[0][:width]
-        readable = np.array([NUMBER_TOKEN not in str(n) for n in self._names], dtype=bool)
+        readable = np.array([is_readable_term(str(n)) for n in self._names], dtype=bool)
         # Only a term whose weight pushes towards "incident" can explain the flag.
         self._explainable = readable & (self._word_coef > 0)
 
@@ -188,6 +197,8 @@ class FastHeads:
         word_part = tfidf(word_counts(self._vocabulary, cleaned), self._idf[0])
         char_part = tfidf(self._char_cache.counts(cleaned), self._idf[1])
         decisions = self._decisions(word_part, char_part, len(texts)) + self._intercepts
+        if self._embedding_weights is not None:
+            decisions += pooled(cleaned, self._embedding_scale) @ self._embedding_weights
         s = self._slices
         return HeadOutputs(
             scores=self._calibrated(decisions[:, 0]),

@@ -1,9 +1,10 @@
 """The scikit-learn model: one shared feature space, three linear heads.
 
 Features: TF-IDF of word 1–2-grams over lemmas and of character 2–4-grams (within word bounds)
-over the cleaned text. Heads: a calibrated logistic regression for "incident" (its probability is
-the score, compared with a threshold chosen for a target recall), a logistic regression for the
-category (trained on incidents), and one for sentiment.
+over the cleaned text, and the mean navec embedding of the content words (``embeddings.py``: it
+carries the meaning of words the corpus never showed). Heads: a calibrated logistic regression
+for "incident" (its probability is the score, compared with a threshold chosen for a target
+recall), a logistic regression for the category (trained on incidents), and one for sentiment.
 
 The objects are fitted and stored as scikit-learn objects; ``classify`` runs them through
 ``classifier.inference`` (the same arithmetic, several times faster), falling back to
@@ -20,7 +21,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from classifier.domain.features import clean, lemmas
+from classifier.domain.embeddings import DIMENSIONS, MeanEmbedding
+from classifier.domain.features import clean, is_readable_term, lemmas
 from classifier.domain.inference import EXPLAIN_TERMS, FastHeads
 from classifier.domain.verdict import Verdict
 
@@ -33,7 +35,12 @@ def _clean_all(texts: list[str]) -> list[str]:
     return [clean(text) for text in texts]
 
 
-def build_features() -> FeatureUnion:
+# The pooled vector's norm beside the two TF-IDF blocks (norm 1 each). Measured 2026-12-04 on the
+# training split (docs/corpus.md): 0.5 kept held-out F1 (0.933) where 1.0 and 2.5 lost a point.
+EMBEDDING_SCALE = 0.5
+
+
+def build_features(embedding_scale: float = EMBEDDING_SCALE) -> FeatureUnion:
     words = make_pipeline(
         FunctionTransformer(_lemmatise_all),
         TfidfVectorizer(ngram_range=(1, 2), min_df=1, sublinear_tf=True, token_pattern=r"\S+"),  # noqa: S106 - a regex
@@ -42,7 +49,9 @@ def build_features() -> FeatureUnion:
         FunctionTransformer(_clean_all),
         TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), min_df=2, sublinear_tf=True),
     )
-    return FeatureUnion([("words", words), ("chars", chars)])
+    return FeatureUnion(
+        [("words", words), ("chars", chars), ("embeddings", MeanEmbedding(embedding_scale))]
+    )
 
 
 def incident_head() -> CalibratedClassifierCV:
@@ -130,8 +139,9 @@ class IncidentModel:
         return verdicts
 
     def _explain(self, row: Any) -> tuple[str, ...]:
-        """Words (lemmas, 1-2-grams) that pushed hardest towards "incident" — character n-grams
-        count in the score but mean nothing to a moderator, so they are not shown."""
+        """Words (lemmas, 1-2-grams) that pushed hardest towards "incident" — character n-grams,
+        punctuation and stop words count in the score but mean nothing to a moderator, so they
+        are not shown."""
         estimator = self.incident.calibrated_classifiers_[0].estimator
         contributions = row.multiply(estimator.coef_[0]).tocsr()
         names = self.feature_names()
@@ -140,8 +150,9 @@ class IncidentModel:
             name = names[contributions.indices[i]]
             if contributions.data[i] <= 0 or len(terms) == EXPLAIN_TERMS:
                 break
-            if name.startswith("words__") and "числотокен" not in name:
-                terms.append(name.removeprefix("words__"))
+            term = name.removeprefix("words__")
+            if name.startswith("words__") and is_readable_term(term):
+                terms.append(term)
         return tuple(terms)
 
     def feature_names(self) -> list[str]:
@@ -149,8 +160,12 @@ class IncidentModel:
         if cached is None:
             cached = [
                 f"{part}__{name}"
-                for part, pipeline in self.features.transformer_list
-                for name in pipeline[-1].get_feature_names_out()
+                for part, step in self.features.transformer_list
+                for name in (
+                    step[-1].get_feature_names_out()
+                    if isinstance(step, Pipeline)
+                    else (f"d{i}" for i in range(DIMENSIONS))
+                )
             ]
             self._names = cached
         return cached
@@ -159,9 +174,9 @@ class IncidentModel:
 def _fast_heads(model: IncidentModel) -> FastHeads | None:
     """FastHeads if the model is built exactly as ``build_features`` and the heads above build
     it; anything else (an older or a changed recipe) keeps the scikit-learn path."""
-    vectorizers = _known_vectorizers(model.features)
+    known = _known_vectorizers(model.features)
     calibrated = model.incident.calibrated_classifiers_
-    if vectorizers is None or len(calibrated) != 1 or len(calibrated[0].calibrators) != 1:
+    if known is None or len(calibrated) != 1 or len(calibrated[0].calibrators) != 1:
         return None
     incident = calibrated[0].estimator
     heads = (incident, model.category, model.sentiment)
@@ -170,7 +185,11 @@ def _fast_heads(model: IncidentModel) -> FastHeads | None:
     if list(incident.classes_) != [False, True] or list(model.incident.classes_) != [False, True]:
         return None
     calibrator = calibrated[0].calibrators[0]
-    return FastHeads(*vectorizers, incident, calibrator, model.category, model.sentiment)
+    words, chars, embedding = known
+    scale = embedding.scale if embedding is not None else None
+    return FastHeads(
+        words, chars, incident, calibrator, model.category, model.sentiment, embedding_scale=scale
+    )
 
 
 # Vectorizer settings under which inference.py repeats what TfidfVectorizer.transform computes.
@@ -179,9 +198,17 @@ _PLAIN = {"input": "content", "lowercase": True, "preprocessor": None, "tokenize
           "norm": "l2", "sublinear_tf": True, "dtype": np.float64}  # fmt: skip
 
 
-def _known_vectorizers(features: FeatureUnion) -> tuple[TfidfVectorizer, TfidfVectorizer] | None:
+def _known_vectorizers(
+    features: FeatureUnion,
+) -> tuple[TfidfVectorizer, TfidfVectorizer, MeanEmbedding | None] | None:
+    """The two vectorizers and whether pooled embeddings follow them (models trained before
+    embeddings were added have only the two)."""
+    names = [name for name, _ in features.transformer_list]
     parts = dict(features.transformer_list)
-    if set(parts) != {"words", "chars"} or features.transformer_weights is not None:
+    embedded = names == ["words", "chars", "embeddings"]
+    if not (embedded or names == ["words", "chars"]) or features.transformer_weights is not None:
+        return None
+    if embedded and type(parts["embeddings"]) is not MeanEmbedding:
         return None
     if not (_is_step(parts["words"], _lemmatise_all) and _is_step(parts["chars"], _clean_all)):
         return None
@@ -191,7 +218,8 @@ def _known_vectorizers(features: FeatureUnion) -> tuple[TfidfVectorizer, TfidfVe
         return None
     if (words.analyzer, words.ngram_range, words.token_pattern) != ("word", (1, 2), r"\S+"):
         return None
-    return (words, chars) if chars.analyzer == "char_wb" else None
+    embedding = parts["embeddings"] if embedded else None
+    return (words, chars, embedding) if chars.analyzer == "char_wb" else None
 
 
 def _is_step(pipeline: Any, func: Any) -> bool:

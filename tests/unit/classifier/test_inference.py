@@ -135,3 +135,23 @@ def test_a_batch_of_messages_gets_the_decisions_each_would_get_alone(model: Inci
     assert batch == [decide(model, message) for message in messages]
     assert batch[3] is None and batch[7] is None
     assert {d.is_incident for d in batch if d is not None} == {True, False}
+
+
+def test_explanations_show_words_not_punctuation_or_stop_words(
+    model: IncidentModel, texts: list[str]
+) -> None:
+    shown = {t for v in model.classify(texts, explain=True) for t in v.explanation}
+    assert shown
+    tokens = {token for term in shown for token in term.split()}
+    assert not tokens & {"?", "!", "а", "на", "в", "и", "что", "уже", "это"}
+    assert all(token.isalpha() for token in tokens)
+
+
+def test_the_model_pools_embeddings_and_the_fast_path_repeats_them(
+    model: IncidentModel, texts: list[str]
+) -> None:
+    assert [name for name, _ in model.features.transformer_list][-1] == "embeddings"
+    unseen = ["Участковый нахамил и не принял заявление.", "Карьер пылит, дети кашляют."]
+    np.testing.assert_allclose(
+        model.scores(unseen), reference_scores(model, unseen), rtol=0, atol=1e-12
+    )
