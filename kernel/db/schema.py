@@ -170,11 +170,27 @@ users = Table(
     "users",
     metadata,
     Column("login", Text, primary_key=True),
-    Column("password_hash", Text, nullable=False),
+    Column("password_hash", Text),  # NULL for a directory's user
     Column("role", Text, nullable=False),
     Column("display_name", Text, nullable=False),
     Column("disabled", Boolean, nullable=False, server_default=text("false")),
     Column("created_at", TZ, nullable=False, server_default=text("now()")),
+    # Where the user works: {} everything; services/auth/scopes.py has the keys.
+    Column("scope", JSONType, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("origin", Text, nullable=False, server_default=text("'local'")),  # local, ldap, oidc
+)
+
+# Who changed which account, when and how (the admin page shows it).
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("at", TZ, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("target", Text, nullable=False),
+    Column("details", JSONType, nullable=False, server_default=text("'{}'::jsonb")),
+    Index("ix_audit_log_at", "at"),
 )
 
 auth_sessions = Table(

@@ -3,8 +3,9 @@ session tokens are random and stored only as their SHA-256."""
 
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kernel.db.schema import auth_sessions, users
 from services.auth.roles import Role
+from services.auth.scopes import Scope
 
 _HASHER = PasswordHasher()
 # Verifying against a dummy hash for unknown logins keeps the response time the same.
@@ -24,6 +26,7 @@ class User:
     login: str
     role: Role
     display_name: str
+    scope: Scope = field(default_factory=Scope)
 
 
 class UserExistsError(ValueError):
@@ -39,9 +42,16 @@ def _check_password(password: str) -> None:
 
 
 async def add_user(
-    connection: AsyncConnection, *, login: str, password: str, role: Role, display_name: str
+    connection: AsyncConnection,
+    *,
+    login: str,
+    password: str,
+    role: Role,
+    display_name: str,
+    scope: Scope | None = None,
 ) -> User:
     _check_password(password)
+    scope = scope or Scope()
     if await connection.scalar(select(users.c.login).where(users.c.login == login)):
         raise UserExistsError(f"Пользователь {login} уже существует")
     await connection.execute(
@@ -50,9 +60,10 @@ async def add_user(
             password_hash=_HASHER.hash(password),
             role=role.value,
             display_name=display_name,
+            scope=scope.to_json(),
         )
     )
-    return User(login, role, display_name)
+    return User(login, role, display_name, scope)
 
 
 async def set_password(connection: AsyncConnection, *, login: str, password: str) -> bool:
@@ -70,17 +81,22 @@ async def authenticate(connection: AsyncConnection, login: str, password: str) -
             select(users).where(users.c.login == login, users.c.disabled.is_(False))
         )
     ).first()
+    stored = None if row is None else row.password_hash  # None: a directory's user
     try:
-        _HASHER.verify(row.password_hash if row else _DUMMY_HASH, password)
+        _HASHER.verify(stored or _DUMMY_HASH, password)
     except VerificationError:
         return None
-    if row is None:
+    if row is None or stored is None:
         return None
     if _HASHER.check_needs_rehash(row.password_hash):
         await connection.execute(
             update(users).where(users.c.login == login).values(password_hash=_HASHER.hash(password))
         )
-    return User(row.login, Role(row.role), row.display_name)
+    return _user(row)
+
+
+def _user(row: Any) -> User:
+    return User(row.login, Role(row.role), row.display_name, Scope.from_json(row.scope))
 
 
 def _digest(token: str) -> str:
@@ -102,7 +118,7 @@ async def open_session(
 async def session_user(connection: AsyncConnection, token: str, now: datetime) -> User | None:
     row = (
         await connection.execute(
-            select(users.c.login, users.c.role, users.c.display_name)
+            select(users.c.login, users.c.role, users.c.display_name, users.c.scope)
             .join(auth_sessions, auth_sessions.c.login == users.c.login)
             .where(
                 auth_sessions.c.token_sha256 == _digest(token),
@@ -111,7 +127,7 @@ async def session_user(connection: AsyncConnection, token: str, now: datetime) -
             )
         )
     ).first()
-    return None if row is None else User(row.login, Role(row.role), row.display_name)
+    return None if row is None else _user(row)
 
 
 async def close_session(connection: AsyncConnection, token: str) -> None:
