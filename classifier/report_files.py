@@ -147,6 +147,57 @@ def _out_of_domain_section(ood: Mapping[str, Any]) -> list[str]:
     ]
 
 
+def _generalisation_section(data: Mapping[str, Any]) -> list[str]:
+    """By register, the out-of-distribution set and leave-one-category-out, where present."""
+    lines: list[str] = []
+    registers = data["held_out"].get("by_register") or {}
+    if registers:
+        rows = [
+            [name, r["n"], r["n_incidents"], f"{r['precision']:.3f}", f"{r['recall']:.3f}",
+             f"{r['f1']:.3f}"]
+            for name, r in registers.items()
+        ]  # fmt: skip
+        lines += [
+            "## Отложенная выборка по стилю текста",
+            "",
+            "formal — письменные обращения, casual — комментарии (эвристика `register_of`).",
+            "",
+            *_table(["стиль", "текстов", "инцидентов", "точность", "полнота", "F1"], rows),
+            "",
+        ]
+    foreign = data.get("ood_incidents")
+    if foreign:
+        at = foreign["at_threshold"]
+        lines += [
+            "## Набор вне распределения",
+            "",
+            f"Источник: `{foreign['source']}`; {foreign['n']} текстов, инцидентов "
+            f"{foreign['n_incidents']}. При пороге модели: точность {at['precision']:.3f}, "
+            f"полнота {at['recall']:.3f}, F1 {at['f1']:.3f}.",
+            "",
+        ]
+        if "at_recall_090" in foreign:
+            needed = foreign["at_recall_090"]
+            lines += [
+                f"Порог, дающий полноту 0.90 на этом наборе: {needed['threshold']:.3f} "
+                f"(точность {needed['precision']:.3f}); только для сведения.",
+                "",
+            ]
+    loco = data.get("leave_one_category_out")
+    if loco:
+        rows = [[c, r["n"], r["found"], f"{r['recall']:.3f}"] for c, r in loco.items()]
+        lines += [
+            "## Категория, исключённая из обучения",
+            "",
+            "Для каждой категории — модель, обученная без её инцидентов, и доля этих инцидентов, "
+            "которую она отмечает.",
+            "",
+            *_table(["категория", "инцидентов", "найдено", "полнота"], rows),
+            "",
+        ]
+    return lines
+
+
 def render_markdown(data: Mapping[str, Any], png_name: str) -> str:
     model = data["model"]
     lines = [
@@ -160,6 +211,9 @@ def render_markdown(data: Mapping[str, Any], png_name: str) -> str:
             f"(sha256 {str(model.get('training_data_sha256', '?'))[:12]}…)."
         )
     lines += ["", *_held_out_section(data["held_out"], model["threshold"], png_name)]
+    extra = _generalisation_section(data)
+    if extra:
+        lines += ["", *extra[:-1]]
     if data.get("out_of_domain"):
         lines += ["", *_out_of_domain_section(data["out_of_domain"])]
     return "\n".join(lines) + "\n"

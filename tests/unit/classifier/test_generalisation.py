@@ -140,3 +140,35 @@ def test_pooled_embeddings_have_norm_one_or_zero() -> None:
     assert vectors.shape == (4, DIMENSIONS)
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), [1.0, 0.0, 0.0, 0.0], atol=1e-9)
     np.testing.assert_allclose(pooled(texts, 2.0)[0], 2 * vectors[0])
+
+
+def test_the_markdown_report_shows_the_generalisation_sections() -> None:
+    from classifier.report_files import render_markdown
+
+    data = {
+        "model": {"version": "v", "threshold": 0.5},
+        "generated_at": "2026-12-04T00:00:00+00:00",
+        "held_out": {
+            "n": 2, "n_incidents": 1, "precision": 1.0, "recall": 1.0, "f1": 1.0,
+            "average_precision": 1.0, "threshold": 0.5,
+            "confusion": {"tp": 1, "fp": 0, "fn": 0, "tn": 1},
+            "at_threshold": {"threshold": 0.5, "precision": 1.0, "recall": 1.0, "flagged": 1},
+            "operating_points": [], "category_f1": {},
+            "category_confusion": {"labels": ["none"], "matrix": [[0]]},
+            "by_register": {"formal": {"n": 2, "n_incidents": 1, "precision": 1.0,
+                                       "recall": 1.0, "f1": 1.0, "confusion": {}}},
+        },
+        "out_of_domain": None,
+        "ood_incidents": {
+            "source": "ood.csv", "files": ["ood.csv"], "n": 6, "n_incidents": 4,
+            "at_threshold": {"threshold": 0.5, "precision": 0.75, "recall": 0.75, "flagged": 4,
+                             "f1": 0.75},
+            "at_recall_090": {"threshold": 0.2, "precision": 0.8, "recall": 1.0, "flagged": 5},
+        },
+        "leave_one_category_out": {"roads": {"n": 3, "found": 2, "recall": 0.6667,
+                                             "threshold": 0.5}},
+    }  # fmt: skip
+    text = render_markdown(data, "pr_curve.png")
+    assert "| formal | 2 | 1 | 1.000 | 1.000 | 1.000 |" in text
+    assert "Набор вне распределения" in text and "0.200" in text
+    assert "| roads | 3 | 2 | 0.667 |" in text
