@@ -14,6 +14,12 @@ from classifier.domain.model import IncidentModel, build_features, incident_head
 from classifier.domain.verdict import Verdict
 
 TARGET_RECALL = 0.90
+# The threshold is chosen for 95 % out-of-fold recall, above the 90 % target: out-of-fold
+# recall is measured on topics the model knows, and incidents on a topic it was never shown
+# score lower. Measured with leave-one-category-out (docs/corpus.md): at 0.95 five categories
+# stay below 0.85 recall, at 0.90 seven; held-out F1 0.933 either way; RuSentiment posts flagged
+# 7.5 % instead of 3.9 % (the model before the embeddings flagged 7.9 %).
+THRESHOLD_RECALL = 0.95
 
 
 def threshold_for_recall(
@@ -28,7 +34,7 @@ def threshold_for_recall(
 
 
 def train(
-    train_set: list[Example], *, target_recall: float = TARGET_RECALL, seed: int = 13
+    train_set: list[Example], *, target_recall: float = THRESHOLD_RECALL, seed: int = 13
 ) -> IncidentModel:
     """Fit the three heads; the threshold comes from out-of-fold scores of the training set."""
     # SciPy's L-BFGS-B (since 1.15) with a multi-threaded OpenBLAS spends most of its time
