@@ -19,7 +19,7 @@ from kernel.contracts.incidents import EventType
 from kernel.contracts.messages import MessageAction, RawMessage, SourceKind, vk_thread_root_id
 from kernel.db.engine import Database
 from kernel.observability import Metrics
-from sla.domain.deadlines import deadline_events
+from sla.domain.deadlines import clock_start, deadline_events
 from sla.domain.labels import moderator_label
 from sla.domain.lifecycle import (
     Answer,
@@ -191,6 +191,7 @@ class IncidentService:
         self, message: RawMessage, decision: Decision
     ) -> tuple[Incident, list[Transition]]:
         # The clock starts when the resident wrote, not when otklik caught up with it.
+        start = clock_start(message.created_at, message.received_at, self._clock())
         return self._opening(
             Opening(
                 message_id=message.message_id,
@@ -198,7 +199,7 @@ class IncidentService:
                 category=decision.category,
                 municipality=message.municipality,
                 department=decision.department,
-                start=min(message.created_at, self._clock()),
+                start=start,
                 data={"score": decision.score, "model": decision.model_version},
             )
         )

@@ -1,9 +1,21 @@
-"""Deadline warnings and overdue marks (pure): what the watcher must emit for an incident."""
+"""When deadlines start, and the warnings and overdue marks the watcher must emit (pure)."""
 
 from datetime import datetime, timedelta
 
 from kernel.contracts.incidents import OPEN_STATUSES, EventType
+from sla.domain.calendar import known_years
 from sla.domain.lifecycle import Clock, Incident, Transition
+
+
+def clock_start(written: datetime, received: datetime, now: datetime) -> datetime:
+    """When an incident's deadlines start: when the resident wrote, as the source dates it —
+    but never after now (a source clock running ahead), and from when otklik received it when
+    the source's date is before any year the production calendar has (a placeholder such as
+    VK's 0, i.e. 1970: no resident wrote to the city then, and such a message must still be
+    handled rather than refused for want of a calendar)."""
+    if written.year < min(known_years()):
+        written = received
+    return min(written, now)
 
 
 def deadline_events(incident: Incident, now: datetime, lead: timedelta) -> list[Transition]:

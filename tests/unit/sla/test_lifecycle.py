@@ -1,13 +1,13 @@
 """Every allowed and every refused transition of the incident state machine."""
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from kernel.contracts.incidents import EventType, Status
-from sla.domain.deadlines import deadline_events
+from sla.domain.deadlines import clock_start, deadline_events
 from sla.domain.lifecycle import (
     Answer,
     Assign,
@@ -266,3 +266,11 @@ def test_a_reopened_incident_awaits_its_final_answer_through_intermediate_replie
     assert replied.status is Status.ASSIGNED  # not "answered": the final answer is still due
     done = apply_all(replied, decide(replied, Answer("anna", "Сделано"), at + timedelta(hours=1)))
     assert (done.status, done.final_answer_at) == (Status.ANSWERED, at + timedelta(hours=1))
+
+
+def test_the_clock_starts_when_the_resident_wrote_within_reason() -> None:
+    written, received, now = T0, T0 + timedelta(minutes=5), T0 + timedelta(minutes=6)
+    assert clock_start(written, received, now) == written
+    assert clock_start(now + timedelta(hours=1), received, now) == now  # a source clock ahead
+    placeholder = datetime(1970, 1, 1, tzinfo=UTC)  # VK's date 0
+    assert clock_start(placeholder, received, now) == received
