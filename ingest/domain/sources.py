@@ -63,12 +63,14 @@ class ImportColumns(BaseModel):
 class Source(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    id: str = Field(description="Stable source id, e.g. 'vk:-210000001' or 'appeal:portal'")
+    id: str = Field(
+        min_length=1, description="Stable source id, e.g. 'vk:-210000001' or 'appeal:portal'"
+    )
     name: str
     kind: Literal["vk_group", "appeal"]
     group_id: int | None = Field(default=None, gt=0, description="VK community id (positive)")
     managed: bool = Field(default=False, description="The city runs it: long poll / callback")
-    municipality: str
+    municipality: str = Field(min_length=1)
     department: str | None = None
     official_ids: tuple[int, ...] = Field(
         default=(), description="VK ids whose messages are the administration's own replies"

@@ -229,6 +229,7 @@ SOURCE_KEYS = ["id", "name", "kind", "group_id", "managed", "callback", "channel
     | garbage_bytes
 )
 @example(content=b"sources:\n  - id: \xff\xfe")
+@example(content=b"sources:\n  - {id: '', name: x, kind: appeal, municipality: m}")
 def test_a_sources_file_loads_or_says_why_not(tmp_path: Path, content: bytes) -> None:
     path = tmp_path / "sources.yaml"
     path.write_bytes(content)
