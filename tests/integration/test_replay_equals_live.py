@@ -43,7 +43,8 @@ pytestmark = pytest.mark.integration
 
 EXAMPLES = 60
 MSK = ZoneInfo("Europe/Moscow")
-START = datetime(2026, 8, 24, 8, 0, tzinfo=MSK)  # histories run into December: months cross
+START = datetime(2026, 8, 24, 8, 0, tzinfo=MSK)
+MONTH_ENDS = [datetime(2026, month, 26, 8, 0, tzinfo=MSK) for month in (8, 9, 10, 11)]
 MUNICIPALITIES = ("severogorsk", "zarechny")
 PLACES = [(m, d) for m in MUNICIPALITIES for d in (None, "ЖКХ", "Транспорт")]
 MONTHS = ("2026-08", "2026-09", "2026-10", "2026-11", "2026-12")
@@ -115,7 +116,9 @@ def histories(draw: st.DrawFn) -> list[Event]:
     events: list[Event] = []
     for number in range(draw(st.integers(1, 6))):
         message_id = f"h{number}"
-        at = START + timedelta(minutes=draw(st.integers(0, 75 * 24 * 60)))
+        # Written in the last days of a month, so that lags, answers and reassignments cross
+        # into the next one.
+        at = draw(st.sampled_from(MONTH_ENDS)) + timedelta(minutes=draw(st.integers(0, 7200)))
         municipality = draw(st.sampled_from(MUNICIPALITIES))
         incident = draw(st.booleans()) or draw(st.booleans())
         # The live classifier always gives a sentiment; a history may not know it.
