@@ -477,6 +477,31 @@ def classifier_retrain(
     typer.echo(format_report(report))
 
 
+Municipalities = Annotated[
+    list[str] | None,
+    typer.Option("--municipality", help="Муниципалитет из политики SLA (можно несколько раз)"),
+]
+Regions = Annotated[
+    list[str] | None,
+    typer.Option("--region", help="Регион из политики SLA: все его муниципалитеты (повторяемо)"),
+]
+Departments = Annotated[
+    list[str] | None,
+    typer.Option("--department", help="Только это подразделение (можно несколько раз)"),
+]
+Actor = Annotated[
+    str | None,
+    typer.Option(help="Кто вносит изменение, для журнала (по умолчанию — пользователь ОС)"),
+]
+PasswordStdin = Annotated[bool, typer.Option(help="Прочитать пароль из stdin")]
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return str(typer.prompt("Пароль", hide_input=True, confirmation_prompt=True))
+
+
 @users_app.command("add")
 def users_add(
     login: str,
@@ -484,22 +509,140 @@ def users_add(
         str, typer.Option(help="viewer, moderator, supervisor или admin")
     ] = "moderator",
     name: Annotated[str | None, typer.Option(help="Отображаемое имя")] = None,
-    password_stdin: Annotated[bool, typer.Option(help="Прочитать пароль из stdin")] = False,
+    password_stdin: PasswordStdin = False,
+    municipality: Municipalities = None,
+    region: Regions = None,
+    department: Departments = None,
+    actor: Actor = None,
 ) -> None:
-    """Создать пользователя (первого администратора: --role admin)."""
-    from services.auth.roles import Role
-    from services.commands import add_user
+    """Создать пользователя (первого администратора: --role admin). Без --municipality и
+    --region пользователь видит все муниципалитеты."""
+    from services.commands import add_user, parse_role, run_account, scope_of
 
-    try:
-        chosen = Role(role)
-    except ValueError as bad:
-        raise typer.BadParameter(f"неизвестная роль {role}") from bad
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    else:
-        password = typer.prompt("Пароль", hide_input=True, confirmation_prompt=True)
-    asyncio.run(add_user(_settings(), login, password, chosen, name or login))
-    typer.echo(f"user {login} ({chosen.value}) created")
+    chosen = parse_role(role)
+    scope = scope_of(municipality, region, department)
+    password = _password(password_stdin)
+    settings = _settings()
+    run_account(
+        add_user(settings, login, password, chosen, name or login, scope=scope, actor=actor)
+    )
+    typer.echo(f"пользователь {login} ({chosen.value}) создан; область: {scope.describe()}")
+
+
+@users_app.command("list")
+def users_list(
+    output: Annotated[str, typer.Option("--format", help="table или json")] = "table",
+) -> None:
+    """Пользователи: роль, область доступа, вход (local или каталог), отключён ли, сколько
+    действующих сессий."""
+    from services.commands import list_accounts
+
+    if output not in {"table", "json"}:
+        raise typer.BadParameter("формат: table или json", param_hint="--format")
+    accounts = asyncio.run(list_accounts(_settings()))
+    if output == "json":
+        rows = [
+            {
+                "login": a.login, "role": a.role.value, "display_name": a.display_name,
+                "scope": a.scope.to_json(), "origin": a.origin, "disabled": a.disabled,
+                "created_at": a.created_at.isoformat(), "sessions": a.sessions,
+            }
+            for a in accounts
+        ]  # fmt: skip
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    head = ("логин", "роль", "имя", "область доступа", "вход", "состояние", "создан", "сессий")
+    table = [head] + [
+        (
+            a.login, a.role.value, a.display_name, a.scope.describe(), a.origin,
+            "отключён" if a.disabled else "действует", f"{a.created_at:%Y-%m-%d}", str(a.sessions),
+        )
+        for a in accounts
+    ]  # fmt: skip
+    widths = [max(len(row[i]) for row in table) for i in range(len(head))]
+    for row in table:
+        cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        typer.echo("  ".join(cells).rstrip())
+
+
+@users_app.command("disable")
+def users_disable(login: str, actor: Actor = None) -> None:
+    """Отключить пользователя: вход запрещён, все его сессии завершаются сразу. Последнего
+    администратора отключить нельзя."""
+    from services.commands import cli_actor, disable_user, run_account
+
+    done = run_account(disable_user(_settings(), login, cli_actor(actor)))
+    typer.echo(f"пользователь {login} отключён" if done else f"{login} уже отключён")
+
+
+@users_app.command("enable")
+def users_enable(login: str, actor: Actor = None) -> None:
+    """Снова разрешить вход отключённому пользователю."""
+    from services.commands import cli_actor, enable_user, run_account
+
+    done = run_account(enable_user(_settings(), login, cli_actor(actor)))
+    typer.echo(f"пользователь {login} включён" if done else f"{login} уже включён")
+
+
+@users_app.command("set-password")
+def users_set_password(
+    login: str, password_stdin: PasswordStdin = False, actor: Actor = None
+) -> None:
+    """Задать новый пароль; все сессии пользователя завершаются сразу."""
+    from services.commands import cli_actor, reset_password, run_account
+
+    password = _password(password_stdin)
+    run_account(reset_password(_settings(), login, password, cli_actor(actor)))
+    typer.echo(f"пароль {login} изменён, сессии завершены")
+
+
+@users_app.command("set-role")
+def users_set_role(
+    login: str,
+    role: Annotated[str, typer.Argument(help="viewer, moderator, supervisor или admin")],
+    actor: Actor = None,
+) -> None:
+    """Сменить роль; все сессии пользователя завершаются сразу. Последнего администратора
+    понизить нельзя."""
+    from services.commands import cli_actor, parse_role, run_account, set_role
+
+    chosen = parse_role(role)
+    done = run_account(set_role(_settings(), login, chosen, cli_actor(actor)))
+    typer.echo(f"роль {login}: {chosen.value}" if done else f"у {login} уже роль {chosen.value}")
+
+
+@users_app.command("set-scope")
+def users_set_scope(
+    login: str,
+    municipality: Municipalities = None,
+    region: Regions = None,
+    department: Departments = None,
+    everything: Annotated[
+        bool, typer.Option("--all", help="Снять ограничения: все муниципалитеты и подразделения")
+    ] = False,
+    actor: Actor = None,
+) -> None:
+    """Задать область доступа (муниципалитеты, регионы, подразделения) вместо прежней; все
+    сессии пользователя завершаются сразу."""
+    from services.commands import cli_actor, run_account, scope_of, set_scope
+
+    scope = scope_of(municipality, region, department)
+    if everything == bool(scope.to_json()):
+        message = "укажите --municipality, --region или --department, либо --all (но не вместе)"
+        typer.echo(message, err=True)
+        raise typer.Exit(2)
+    done = run_account(set_scope(_settings(), login, scope, cli_actor(actor)))
+    described = scope.describe()
+    typer.echo(f"область {login}: {described}" if done else f"у {login} уже область: {described}")
+
+
+@users_app.command("logout")
+def users_logout(login: str, actor: Actor = None) -> None:
+    """Завершить все сессии пользователя (вход при этом не запрещается)."""
+    from services.commands import cli_actor, end_sessions, run_account
+
+    ended = run_account(end_sessions(_settings(), login, cli_actor(actor)))
+    typer.echo(f"сессий {login} завершено: {ended}")
 
 
 @app.command("import")

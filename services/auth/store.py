@@ -1,20 +1,27 @@
 """Users and session tokens in PostgreSQL. Passwords are hashed with Argon2id (argon2-cffi);
-session tokens are random and stored only as their SHA-256."""
+session tokens are random and stored only as their SHA-256.
+
+Account changes (add, disable, enable, password, role, scope, logout) each write one
+``audit_log`` row — who, what, when, of whom, details without secrets — in the transaction of
+the change; the time is the caller's (``Change.at``, from the clock), never read here.
+Disabling, a new password, a new role or a new scope delete the user's sessions in the same
+transaction, so a token that worked stops working at once."""
 
 import hashlib
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from kernel.db.schema import auth_sessions, users
+from kernel.db.schema import audit_log, auth_sessions, users
 from services.auth.roles import Role
-from services.auth.scopes import Scope
+from services.auth.scopes import Scope, ScopeError
+from sla.domain.policy import SlaPolicy, UnknownIdError
 
 _HASHER = PasswordHasher()
 # Verifying against a dummy hash for unknown logins keeps the response time the same.
@@ -29,7 +36,54 @@ class User:
     scope: Scope = field(default_factory=Scope)
 
 
-class UserExistsError(ValueError):
+@dataclass(frozen=True)
+class Account:
+    """A user as the admin sees it (``sessions``: live ones at the time asked)."""
+
+    login: str
+    role: Role
+    display_name: str
+    scope: Scope
+    origin: str
+    disabled: bool
+    created_at: datetime
+    sessions: int
+
+
+@dataclass(frozen=True)
+class Change:
+    """Who changes an account and when: ``cli:<user>`` or an admin's login; the caller's clock."""
+
+    actor: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    target: str
+    details: dict[str, Any]
+
+
+AuditAction = Literal["add", "disable", "enable", "set-password", "set-role", "set-scope", "logout"]
+
+
+class AccountError(ValueError):
+    """An account change refused (message in Russian)."""
+
+
+class UserExistsError(AccountError):
+    pass
+
+
+class UnknownUserError(AccountError):
+    pass
+
+
+class LastAdminError(AccountError):
     pass
 
 
@@ -41,6 +95,39 @@ def _check_password(password: str) -> None:
         raise ValueError(f"Пароль должен быть не короче {MIN_PASSWORD} символов")
 
 
+def check_scope(scope: Scope, policy: SlaPolicy) -> Scope:
+    """``scope`` if the policy knows its municipalities, regions and departments; ScopeError
+    (Russian) otherwise, so a typo cannot give a user an empty or phantom place."""
+    try:
+        for municipality in sorted(scope.municipalities):
+            policy.require_municipality(municipality)
+        for department in sorted(scope.departments):
+            policy.require_department(department)
+    except UnknownIdError as error:
+        raise ScopeError(str(error)) from error
+    for region in sorted(scope.regions):
+        if not policy.municipalities_of(region):
+            known = sorted({m.region for m in policy.spec.municipalities.values() if m.region})
+            raise ScopeError(
+                f"неизвестный регион «{region}»; в политике SLA: {', '.join(known) or 'ни одного'}"
+            )
+    return scope
+
+
+async def _audit(
+    connection: AsyncConnection,
+    by: Change,
+    action: AuditAction,
+    target: str,
+    details: dict[str, Any] | None = None,
+) -> None:
+    await connection.execute(
+        insert(audit_log).values(
+            at=by.at, actor=by.actor, action=action, target=target, details=details or {}
+        )
+    )
+
+
 async def add_user(
     connection: AsyncConnection,
     *,
@@ -49,9 +136,18 @@ async def add_user(
     role: Role,
     display_name: str,
     scope: Scope | None = None,
+    by: Change | None = None,
+    policy: SlaPolicy | None = None,
 ) -> User:
+    """A local user. With ``policy`` the scope is checked against it; with ``by`` the addition
+    is audited (the CLI and the admin page pass both; test fixtures and the demo's own
+    administrator neither)."""
     _check_password(password)
     scope = scope or Scope()
+    if policy is not None:
+        check_scope(scope, policy)
+    if not login.strip() or login != login.strip():
+        raise AccountError("Логин не может быть пустым или начинаться и кончаться пробелом")
     if await connection.scalar(select(users.c.login).where(users.c.login == login)):
         raise UserExistsError(f"Пользователь {login} уже существует")
     await connection.execute(
@@ -63,16 +159,177 @@ async def add_user(
             scope=scope.to_json(),
         )
     )
+    if by is not None:
+        details = {"role": role.value, "display_name": display_name, "scope": scope.to_json()}
+        await _audit(connection, by, "add", login, details)
     return User(login, role, display_name, scope)
 
 
-async def set_password(connection: AsyncConnection, *, login: str, password: str) -> bool:
-    """False when there is no such user."""
+async def _locked(connection: AsyncConnection, login: str, *, admins: bool = False) -> Any:
+    """The user's row, locked until the transaction ends; UnknownUserError if there is none.
+    ``admins``: take _ADMIN_LOCK first (a change that may leave no administrator)."""
+    if admins:
+        await connection.execute(select(func.pg_advisory_xact_lock(_ADMIN_LOCK)))
+    row = (
+        await connection.execute(select(users).where(users.c.login == login).with_for_update())
+    ).first()
+    if row is None:
+        raise UnknownUserError(f"Пользователя {login} нет")
+    return row
+
+
+# Serialises the changes that can take away an administrator (the migrations use 7215).
+_ADMIN_LOCK = 7216
+
+
+async def _refuse_last_admin(connection: AsyncConnection, row: Any, doing: str) -> None:
+    """Refuse ``doing`` if ``row`` is the last enabled administrator. The caller holds
+    _ADMIN_LOCK from before it read ``row``, so two admins disabling each other at once cannot
+    both succeed: the second waits for the first and then sees one admin fewer."""
+    if Role(row.role) is not Role.ADMIN or row.disabled:
+        return
+    others = await connection.scalar(
+        select(func.count()).where(
+            users.c.role == Role.ADMIN.value,
+            users.c.disabled.is_(False),
+            users.c.login != row.login,
+        )
+    )
+    if not others:
+        raise LastAdminError(
+            f"Нельзя {doing} {row.login}: это последний действующий администратор. "
+            "Сначала назначьте администратором другого пользователя."
+        )
+
+
+async def _end_sessions(connection: AsyncConnection, login: str) -> int:
+    result = await connection.execute(delete(auth_sessions).where(auth_sessions.c.login == login))
+    return result.rowcount
+
+
+async def set_password(
+    connection: AsyncConnection, *, login: str, password: str, by: Change | None = None
+) -> bool:
+    """False when there is no such user. Ends the user's sessions; audited with ``by``."""
     _check_password(password)
-    result = await connection.execute(
+    row = (await connection.execute(select(users).where(users.c.login == login))).first()
+    if row is None:
+        return False
+    if row.origin != "local":
+        raise AccountError(
+            f"{login} входит через каталог ({row.origin}): пароль меняется в каталоге"
+        )
+    await connection.execute(
         update(users).where(users.c.login == login).values(password_hash=_HASHER.hash(password))
     )
-    return result.rowcount == 1
+    ended = await _end_sessions(connection, login)
+    if by is not None:
+        await _audit(connection, by, "set-password", login, {"sessions_ended": ended})
+    return True
+
+
+async def reset_password(
+    connection: AsyncConnection, login: str, password: str, by: Change
+) -> None:
+    """set_password for an admin: UnknownUserError when there is no such user."""
+    if not await set_password(connection, login=login, password=password, by=by):
+        raise UnknownUserError(f"Пользователя {login} нет")
+
+
+async def disable_user(connection: AsyncConnection, login: str, by: Change) -> bool:
+    """Disable and end every session; False if already disabled (nothing written)."""
+    row = await _locked(connection, login, admins=True)
+    if row.disabled:
+        return False
+    await _refuse_last_admin(connection, row, "отключить")
+    await connection.execute(update(users).where(users.c.login == login).values(disabled=True))
+    ended = await _end_sessions(connection, login)
+    await _audit(connection, by, "disable", login, {"sessions_ended": ended})
+    return True
+
+
+async def enable_user(connection: AsyncConnection, login: str, by: Change) -> bool:
+    """False if already enabled (nothing written)."""
+    row = await _locked(connection, login)
+    if not row.disabled:
+        return False
+    await connection.execute(update(users).where(users.c.login == login).values(disabled=False))
+    await _audit(connection, by, "enable", login)
+    return True
+
+
+async def set_role(connection: AsyncConnection, login: str, role: Role, by: Change) -> bool:
+    """A new role ends the user's sessions (they carried the old rights); False if unchanged."""
+    row = await _locked(connection, login, admins=True)
+    if Role(row.role) is role:
+        return False
+    if role is not Role.ADMIN:
+        await _refuse_last_admin(connection, row, "понизить роль")
+    await connection.execute(update(users).where(users.c.login == login).values(role=role.value))
+    ended = await _end_sessions(connection, login)
+    details = {"from": row.role, "to": role.value, "sessions_ended": ended}
+    await _audit(connection, by, "set-role", login, details)
+    return True
+
+
+async def set_scope(
+    connection: AsyncConnection, login: str, scope: Scope, by: Change, policy: SlaPolicy
+) -> bool:
+    """A new scope (checked against ``policy``) ends the user's sessions; False if unchanged."""
+    check_scope(scope, policy)
+    row = await _locked(connection, login)
+    before = Scope.from_json(row.scope)
+    if before == scope:
+        return False
+    await connection.execute(
+        update(users).where(users.c.login == login).values(scope=scope.to_json())
+    )
+    ended = await _end_sessions(connection, login)
+    details = {"from": before.to_json(), "to": scope.to_json(), "sessions_ended": ended}
+    await _audit(connection, by, "set-scope", login, details)
+    return True
+
+
+async def end_sessions(connection: AsyncConnection, login: str, by: Change) -> int:
+    """Sign the user out everywhere: the number of sessions ended (audited even when 0)."""
+    await _locked(connection, login)
+    ended = await _end_sessions(connection, login)
+    await _audit(connection, by, "logout", login, {"sessions_ended": ended})
+    return ended
+
+
+async def list_users(connection: AsyncConnection, now: datetime) -> list[Account]:
+    """Every user by login, with the number of sessions still live at ``now``."""
+    live = (
+        select(func.count())
+        .where(auth_sessions.c.login == users.c.login, auth_sessions.c.expires_at > now)
+        .scalar_subquery()
+    )
+    rows = await connection.execute(select(users, live.label("sessions")).order_by(users.c.login))
+    return [
+        Account(
+            login=row.login,
+            role=Role(row.role),
+            display_name=row.display_name,
+            scope=Scope.from_json(row.scope),
+            origin=row.origin,
+            disabled=row.disabled,
+            created_at=row.created_at,
+            sessions=row.sessions,
+        )
+        for row in rows
+    ]
+
+
+async def audit_entries(connection: AsyncConnection, limit: int = 100) -> list[AuditEntry]:
+    """The latest account changes, newest first."""
+    rows = await connection.execute(
+        select(audit_log).order_by(audit_log.c.at.desc(), audit_log.c.id.desc()).limit(limit)
+    )
+    return [
+        AuditEntry(row.id, row.at, row.actor, row.action, row.target, dict(row.details))
+        for row in rows
+    ]
 
 
 async def authenticate(connection: AsyncConnection, login: str, password: str) -> User | None:
