@@ -1,6 +1,7 @@
 """All settings in one place. Built once in an entrypoint and passed down; nothing reads the
 environment elsewhere. Every field is listed in the README (a test keeps the two in step)."""
 
+import ipaddress
 from datetime import time, timedelta
 from functools import cached_property
 from pathlib import Path
@@ -42,6 +43,12 @@ class Settings(BaseSettings):
     consumer_group_prefix: str = Field(default="otklik", description="Kafka consumer group prefix")
     http_host: str = Field(default="127.0.0.1", description="Bind address of HTTP servers")
     http_port: int = Field(default=8080, description="Port of the web app / moderator queue API")
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1,::1",
+        description="Reverse proxies (comma-separated addresses or CIDR networks, * = any) whose "
+        "X-Forwarded-For/-Proto `otklik web` believes: the client address (which the sign-in "
+        "throttle counts) and scheme it sees",
+    )
     ingest_http_port: int = Field(
         default=8081, description="Port of `otklik ingest http` (VK Callback API, appeal intake)"
     )
@@ -120,6 +127,18 @@ class Settings(BaseSettings):
     imap_poll_interval_seconds: float = Field(
         default=60.0, gt=0, description="Pause between two checks of the appeal mailboxes"
     )
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        """uvicorn takes a malformed entry for a host name and silently trusts nobody by it."""
+        for entry in (part.strip() for part in value.split(",")):
+            if entry and entry != "*":
+                try:
+                    _ = ipaddress.ip_network(entry) if "/" in entry else ipaddress.ip_address(entry)
+                except ValueError:
+                    raise ValueError(f"not an address or network: {entry!r}") from None
+        return value
 
     @field_validator("clock_offset", mode="before")
     @classmethod

@@ -2,11 +2,30 @@
 
 import asyncio
 import contextlib
+from typing import TYPE_CHECKING
 
 from kernel.observability import Metrics
 from kernel.settings import Settings
 from sla.gauges import run_response_seeding
 from sla.stage import open_sla
+
+if TYPE_CHECKING:
+    import uvicorn
+    from fastapi import FastAPI
+
+
+def server_config(app: "FastAPI", settings: Settings) -> "uvicorn.Config":
+    """uvicorn's configuration: behind a proxy of OTKLIK_FORWARDED_ALLOW_IPS the client address
+    and scheme are the forwarded ones (the throttle counts that address, the Secure cookie follows
+    that scheme); from any other peer X-Forwarded-* is ignored. Always passed explicitly, so
+    uvicorn's own FORWARDED_ALLOW_IPS variable is never read."""
+    import uvicorn
+
+    return uvicorn.Config(
+        app, host=settings.http_host, port=settings.http_port,
+        proxy_headers=True, forwarded_allow_ips=settings.forwarded_allow_ips,
+        timeout_graceful_shutdown=5,  # open pages hold event streams (services/web/ui/events.py)
+    )  # fmt: skip
 
 
 async def run_web(settings: Settings) -> None:
@@ -16,10 +35,7 @@ async def run_web(settings: Settings) -> None:
 
     metrics = Metrics()
     context = await open_sla(settings, metrics)
-    config = uvicorn.Config(
-        create_app(context, settings), host=settings.http_host, port=settings.http_port,
-        timeout_graceful_shutdown=5,  # open pages hold event streams (services/web/ui/events.py)
-    )  # fmt: skip
+    config = server_config(create_app(context, settings), settings)
     # Moderators' answers are observed here: their histogram series must exist before them.
     seeding = asyncio.create_task(
         run_response_seeding(context.db, metrics, settings.deadline_watch_seconds)

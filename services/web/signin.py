@@ -1,31 +1,29 @@
-"""Signing in, shared by the JSON API (POST /api/login) and the login form: the rate limit
+"""Signing in, shared by the JSON API (POST /api/login) and the login form: the throttle
 (services/web/login_limit.py), the password check, the session and its cookie."""
 
 from fastapi import Request, Response
 
 from services.auth.store import User, authenticate, open_session
-from services.web.login_limit import ADDRESS_FAILURES, LOGIN_FAILURES, BadCredentialsError
+from services.web.login_limit import BadCredentialsError
 from services.web.security import SESSION_COOKIE, WebState
 
 
 def client_address(request: Request) -> str:
-    # Behind a reverse proxy uvicorn puts the forwarded address here (--forwarded-allow-ips).
+    # Behind a reverse proxy listed in OTKLIK_FORWARDED_ALLOW_IPS uvicorn puts the client's
+    # address here (from X-Forwarded-For); from any other peer the header is ignored.
     return request.client.host if request.client is not None else "unknown"
 
 
 async def sign_in(state: WebState, login: str, password: str, address: str) -> tuple[User, str]:
     """The user and a new session token; BadCredentialsError or TooManyAttemptsError."""
     limiter = state.login_limiter
-    login_key = f"login:{login.casefold()}"
-    keys = {login_key: LOGIN_FAILURES, f"ip:{address}": ADDRESS_FAILURES}
-    now = state.context.clock()
-    limiter.attempt(keys, now)
+    limiter.attempt(login, address)
     async with state.context.db.transaction() as connection:
         user = await authenticate(connection, login, password)
         if user is None:
             raise BadCredentialsError
-        token = await open_session(connection, user, now, state.session_lifetime)
-    limiter.succeeded(keys, now, login_key)
+        token = await open_session(connection, user, state.context.clock(), state.session_lifetime)
+    limiter.succeeded(login, address)
     return user, token
 
 

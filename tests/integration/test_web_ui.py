@@ -1,6 +1,7 @@
-"""The web interface over HTTP on a real PostgreSQL: sign-in form with CSRF and rate limit,
-CSRF on cookie-authenticated API calls, escaping of residents' texts, roles on the pages, the
-programme pages, and a queue of 10,000 open incidents. In a real browser: tests/e2e/test_browser.py.
+"""The web interface over HTTP on a real PostgreSQL: sign-in form with CSRF (its throttle:
+test_login_throttle.py), CSRF on cookie-authenticated API calls, escaping of residents' texts,
+roles on the pages, the programme pages, and a queue of 10,000 open incidents. In a real browser:
+tests/e2e/test_browser.py.
 """
 
 import re
@@ -104,24 +105,6 @@ async def test_the_login_form_needs_its_csrf_token(
     assert forged.status_code == 403
     assert "Форма входа устарела" in forged.text
     assert "otklik_session" not in forged.headers.get("set-cookie", "")
-
-
-async def test_failed_logins_are_rate_limited_on_the_form_and_the_api(
-    web: tuple[httpx.AsyncClient, SlaContext],
-) -> None:
-    client, _ = web
-    for _ in range(5):
-        wrong = await sign_in(client, "anna", "wrong password")
-        assert wrong.status_code == 401
-        assert "Неверный логин или пароль" in wrong.text
-    blocked = await sign_in(client, "anna")  # even the right password: no more guesses
-    assert blocked.status_code == 429
-    assert int(blocked.headers["retry-after"]) > 200
-    assert "Слишком много неудачных попыток входа" in blocked.text
-    api = await client.post("/api/login", json={"login": "anna", "password": PASSWORD})
-    assert api.status_code == 429
-    other = await client.post("/api/login", json={"login": "vera", "password": PASSWORD})
-    assert other.status_code == 200  # the block is per login (the address allows 20)
 
 
 async def test_cookie_sessions_need_the_csrf_token_for_every_action(
