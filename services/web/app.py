@@ -10,7 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from kernel.settings import Settings
 from services.bundled import default_plans_file
-from services.web import api_auth, api_incidents, api_indicators, ui
+from services.web import api_admin, api_auth, api_incidents, api_indicators, ui
 from services.web.api_reports import reports_router
 from services.web.security import WebState, web_state
 from services.web.templates_store import load_reply_templates
@@ -29,6 +29,7 @@ def create_app(context: SlaContext, settings: Settings) -> FastAPI:
     app.include_router(api_incidents.router)
     app.include_router(api_auth.router)
     app.include_router(api_indicators.router)
+    app.include_router(api_admin.router)
     app.include_router(reports_router(default_plans_file(settings)))
     app.add_api_route("/healthz", healthz)
     app.add_api_route("/metrics", metrics)

@@ -80,6 +80,30 @@ MATRIX: dict[tuple[str, str], tuple[object, str, dict[str, Any] | None]] = {
     ("POST", "/api/incidents/bulk"): (
         SUPERVISOR, "/api/incidents/bulk", {"action": "claim", "incident_ids": [ID]},
     ),
+    # Account administration: admins only. The changes name a user who does not exist (404
+    # once past authorisation), so no run changes the users the matrix signs in as.
+    ("GET", "/admin/users"): (Role.ADMIN, "/admin/users", None),
+    ("GET", "/api/admin/users"): (Role.ADMIN, "/api/admin/users", None),
+    ("GET", "/api/admin/audit"): (Role.ADMIN, "/api/admin/audit", None),
+    ("POST", "/api/admin/users"): (
+        Role.ADMIN, "/api/admin/users", {"login": "matrix-new", "password": PASSWORD},
+    ),
+    ("POST", "/api/admin/users/{login}/disable"): (
+        Role.ADMIN, "/api/admin/users/nobody/disable", None,
+    ),
+    ("POST", "/api/admin/users/{login}/enable"): (
+        Role.ADMIN, "/api/admin/users/nobody/enable", None,
+    ),
+    ("POST", "/api/admin/users/{login}/password"): (
+        Role.ADMIN, "/api/admin/users/nobody/password", {"password": PASSWORD},
+    ),
+    ("POST", "/api/admin/users/{login}/role"): (
+        Role.ADMIN, "/api/admin/users/nobody/role", {"role": "viewer"},
+    ),
+    ("POST", "/api/admin/users/{login}/scope"): (Role.ADMIN, "/api/admin/users/nobody/scope", {}),
+    ("POST", "/api/admin/users/{login}/logout"): (
+        Role.ADMIN, "/api/admin/users/nobody/logout", None,
+    ),
 }  # fmt: skip
 ROLES = [None, *Role]
 

@@ -8,7 +8,7 @@ from fastapi.staticfiles import StaticFiles
 from kernel.settings import Settings
 from services.bundled import default_plans_file
 from services.web.security import WebState
-from services.web.ui import auth_views, events, incident_views, queue_views
+from services.web.ui import admin_views, auth_views, events, incident_views, queue_views
 from services.web.ui.pages import HERE, LoginRequiredError, login_redirect
 from services.web.ui.programme_views import programme_router
 
@@ -23,6 +23,7 @@ def install(app: FastAPI, settings: Settings) -> None:
         incident_views.router,
         programme_router(default_plans_file(settings)),
         events.router,
+        admin_views.router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
