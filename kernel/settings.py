@@ -5,6 +5,7 @@ import ipaddress
 from datetime import time, timedelta
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import Field, SecretStr, field_validator
@@ -95,6 +96,12 @@ class Settings(BaseSettings):
         default=30, ge=1, description="How long a moderator's claim locks an incident"
     )
     session_hours: int = Field(default=12, ge=1, description="Lifetime of a login session")
+    secure_cookies: Literal["auto", "true", "false"] = Field(
+        default="auto",
+        description="Secure flag of the web's cookies: auto = on, except for a browser on this "
+        "very host over plain HTTP (`make demo`); true = always; false = never (a plain-HTTP "
+        "pilot only: the session token then crosses the network in clear)",
+    )
     reply_templates_file: Path | None = Field(
         default=None, description="Canned reply templates YAML; unset = the bundled ones"
     )

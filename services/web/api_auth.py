@@ -55,7 +55,7 @@ async def login(
         raise HTTPException(429, str(blocked), headers=headers) from blocked
     except BadCredentialsError as wrong:
         raise HTTPException(401, str(wrong)) from wrong
-    set_session_cookie(response, state, token)
+    set_session_cookie(request, response, state, token)
     return SessionInfo(
         token=token, login=user.login, role=user.role.value, display_name=user.display_name
     )

@@ -23,9 +23,10 @@ def create_app(context: SlaContext, settings: Settings) -> FastAPI:
         context=context,
         claim_lock=timedelta(minutes=settings.claim_lock_minutes),
         session_lifetime=timedelta(hours=settings.session_hours),
-        secure_cookie=settings.http_host not in {"127.0.0.1", "localhost"},
+        secure_cookie=settings.secure_cookies == "true",  # per request: signin.secure_cookie
         templates=load_reply_templates(settings.reply_templates_file),
     )
+    app.state.secure_cookies = settings.secure_cookies  # read by services/web/signin.py
     app.include_router(api_incidents.router)
     app.include_router(api_auth.router)
     app.include_router(api_indicators.router)

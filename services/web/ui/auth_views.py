@@ -12,7 +12,7 @@ from services.auth.store import close_session
 from services.web import csrf
 from services.web.login_limit import BadCredentialsError, TooManyAttemptsError
 from services.web.security import SESSION_COOKIE, WebState, token_from, web_state
-from services.web.signin import client_address, set_session_cookie, sign_in
+from services.web.signin import client_address, secure_cookie, set_session_cookie, sign_in
 from services.web.ui.pages import (
     LoginRequiredError,
     error_page,
@@ -47,7 +47,7 @@ def _login_form(
     )  # fmt: skip
     response.set_cookie(
         csrf.PRELOGIN_COOKIE, token, max_age=3600, path="/login", httponly=True,
-        samesite="strict", secure=web_state(request).secure_cookie,
+        samesite="strict", secure=secure_cookie(request),
     )  # fmt: skip
     return response
 
@@ -86,7 +86,7 @@ async def login_submit(request: Request, state: State) -> Response:
     except BadCredentialsError as wrong:
         return _login_form(request, next_path, 401, f"{wrong}.", login)
     response = RedirectResponse(next_path, status_code=303)
-    set_session_cookie(response, state, token)
+    set_session_cookie(request, response, state, token)
     response.delete_cookie(csrf.PRELOGIN_COOKIE, path="/login")
     return response
 
