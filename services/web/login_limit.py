@@ -38,6 +38,7 @@ ADDRESS_FAILURES = 100  # per address (or IPv6 /64) across logins …
 ADDRESS_WINDOW = 900.0  # … within 15 minutes
 MAX_PAIRS = 100_000
 MAX_ADDRESSES = 10_000
+MAX_LOGIN = 100  # characters of a login kept in a key (POST /api/login takes no more)
 
 
 class TooManyAttemptsError(Exception):
@@ -66,6 +67,11 @@ def address_key(address: str) -> str:
     return str(parsed)
 
 
+def _login_key(login: str) -> str:
+    """Logins compare case-insensitively; the form takes up to 16 KiB, a key keeps 100 chars."""
+    return login.casefold()[:MAX_LOGIN]
+
+
 def delay_after(failures: int) -> float:
     """How long the next attempt of a pair waits after its ``failures``-th failure."""
     if failures <= FREE_FAILURES:
@@ -88,7 +94,8 @@ class LoginLimiter:
     def attempt(self, login: str, address: str) -> None:
         """Count an attempt as a failure, or raise TooManyAttemptsError without counting it."""
         now = self.clock()
-        pair_key, where = (login.casefold(), address_key(address)), address_key(address)
+        where = address_key(address)
+        pair_key = (_login_key(login), where)
         waits = [0.0]
         pair = self.pairs.get(pair_key)
         if pair is not None and now - pair.last >= PAIR_MEMORY:
@@ -115,7 +122,7 @@ class LoginLimiter:
     def succeeded(self, login: str, address: str) -> None:
         """The attempt was right: the pair's slate is clean and it was no failure of the
         address."""
-        self.pairs.pop((login.casefold(), address_key(address)), None)
+        self.pairs.pop((_login_key(login), address_key(address)), None)
         recent = self.addresses.get(address_key(address))
         if recent:
             recent.pop()

@@ -145,6 +145,8 @@ def test_memory_is_bounded_against_rotating_logins_and_addresses(
         time.now += 0.01
         limiter.attempt(f"user{index}", f"10.1.{index // 200}.{index % 200}")
     assert len(limiter.pairs) == 50 and len(limiter.addresses) == 20
+    limiter.attempt("x" * 16_000, ATTACKER)  # a login as long as the form allows
+    assert max(len(login) for login, _ in limiter.pairs) == 100
     for _ in range(FREE_FAILURES + 1):
         limiter.attempt("anna", ATTACKER)  # the newest entries are the ones kept
     assert refused_for(limiter, "anna", ATTACKER) == 1
