@@ -67,14 +67,16 @@ async def demo_user(context: SlaContext) -> str:
     """The demo's administrator gets a fresh random password each run (printed, never stored
     in clear), so the served queue can be tried at once and no fixed password exists."""
     password = secrets.token_urlsafe(12)
+    by = store.Change("demo", context.clock())  # in the audit log like any account change
     async with context.db.transaction() as connection:
-        if not await store.set_password(connection, login=DEMO_LOGIN, password=password):
+        if not await store.set_password(connection, login=DEMO_LOGIN, password=password, by=by):
             await store.add_user(
                 connection,
                 login=DEMO_LOGIN,
                 password=password,
                 role=Role.ADMIN,
                 display_name="Демо-администратор",
+                by=by,
             )
     return password
 
