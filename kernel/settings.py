@@ -54,7 +54,7 @@ class Settings(BaseSettings):
         default=8081, description="Port of `otklik ingest http` (VK Callback API, appeal intake)"
     )
     metrics_port: int = Field(
-        default=9108, description="Port of /metrics for stages without their own HTTP server"
+        default=9108, description="Port of /metrics of every process but `otklik ingest http`"
     )
     model_dir: Path | None = Field(
         default=None, description="Classifier model registry; unset = <data_dir>/models"
@@ -101,6 +101,11 @@ class Settings(BaseSettings):
         description="Secure flag of the web's cookies: auto = on, except for a browser on this "
         "very host over plain HTTP (`make demo`); true = always; false = never (a plain-HTTP "
         "pilot only: the session token then crosses the network in clear)",
+    )
+    api_docs: bool = Field(
+        default=True,
+        description="`otklik web` serves /docs and /redoc (from local assets) and /openapi.json; "
+        "false switches all three off",
     )
     reply_templates_file: Path | None = Field(
         default=None, description="Canned reply templates YAML; unset = the bundled ones"

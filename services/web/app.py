@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, FastAPI
 from fastapi.responses import Response
+from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from kernel.settings import Settings
@@ -17,8 +18,10 @@ from services.web.templates_store import load_reply_templates
 from sla.stage import SlaContext
 
 
-def create_app(context: SlaContext, settings: Settings) -> FastAPI:
-    app = FastAPI(title="otklik — очередь модератора", version="1")
+def create_app(context: SlaContext, settings: Settings, *, serve_metrics: bool = True) -> FastAPI:
+    """``serve_metrics``: /metrics on this app's port. `otklik web` serves it on a port of its
+    own instead (services/web/serve.py); the embedded demo and the tests keep it here."""
+    app = _new_app(settings.api_docs)
     app.state.otklik = WebState(
         context=context,
         claim_lock=timedelta(minutes=settings.claim_lock_minutes),
@@ -33,9 +36,20 @@ def create_app(context: SlaContext, settings: Settings) -> FastAPI:
     app.include_router(api_admin.router)
     app.include_router(reports_router(default_plans_file(settings)))
     app.add_api_route("/healthz", healthz)
-    app.add_api_route("/metrics", metrics)
+    if serve_metrics:
+        app.add_api_route("/metrics", metrics)
     ui.install(app, settings)  # the pages (services/web/ui), after the API routes
     return app
+
+
+def _new_app(api_docs: bool) -> FastAPI:
+    """/docs and /redoc from the Swagger UI and ReDoc assets of the fastapi-offline wheel
+    (FastAPI's own pages load them from a CDN, so they fail offline), or, with
+    OTKLIK_API_DOCS=false, no description of the API at all (no /openapi.json either)."""
+    title, version = "otklik — очередь модератора", "1"
+    if api_docs:
+        return FastAPIOffline(title=title, version=version)
+    return FastAPI(title=title, version=version, docs_url=None, redoc_url=None, openapi_url=None)
 
 
 async def healthz() -> dict[str, str]:

@@ -1,8 +1,11 @@
-"""`otklik web`: the web app served by uvicorn, with the response-time series seeded."""
+"""`otklik web`: the web app served by uvicorn, with the response-time series seeded, and
+/metrics on a port of its own (OTKLIK_METRICS_PORT, like every stage), not on the public one."""
 
 import asyncio
 import contextlib
 from typing import TYPE_CHECKING
+
+from prometheus_client import start_http_server
 
 from kernel.observability import Metrics
 from kernel.settings import Settings
@@ -35,7 +38,12 @@ async def run_web(settings: Settings) -> None:
 
     metrics = Metrics()
     context = await open_sla(settings, metrics)
-    config = server_config(create_app(context, settings), settings)
+    config = server_config(create_app(context, settings, serve_metrics=False), settings)
+    # Prometheus scrapes this port inside the cluster or the compose network; the public port,
+    # behind the city's proxy, answers 404 to /metrics.
+    metrics_server, _ = start_http_server(
+        settings.metrics_port, addr=settings.http_host, registry=metrics.registry
+    )
     # Moderators' answers are observed here: their histogram series must exist before them.
     seeding = asyncio.create_task(
         run_response_seeding(context.db, metrics, settings.deadline_watch_seconds)
@@ -46,4 +54,5 @@ async def run_web(settings: Settings) -> None:
         seeding.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await seeding
+        metrics_server.shutdown()
         await context.db.close()

@@ -59,6 +59,13 @@ def expected_port(args: list[str]) -> int:
     return int(settings["OTKLIK_METRICS_PORT"])
 
 
+def expected_ports(args: list[str]) -> list[int]:
+    """The ports the container declares: the web serves /metrics on a port of its own."""
+    if args == ["web"]:
+        return [expected_port(args), int(env()["OTKLIK_METRICS_PORT"])]
+    return [expected_port(args)]
+
+
 def test_every_document_is_a_named_namespaced_object() -> None:
     assert len(ALL) >= 15
     for doc in ALL:
@@ -88,7 +95,7 @@ def test_every_deployment_has_probes_and_resources_on_the_port_its_settings_open
     for name, deployment in deployments.items():
         box = container(deployment)
         ports = {p["name"]: p["containerPort"] for p in box["ports"]}
-        assert list(ports.values()) == [expected_port(box["args"])], name
+        assert list(ports.values()) == expected_ports(box["args"]), name
         for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
             assert box[probe]["httpGet"]["port"] in ports, (name, probe)
             expected_path = (
@@ -98,7 +105,7 @@ def test_every_deployment_has_probes_and_resources_on_the_port_its_settings_open
         for bound in ("requests", "limits"):
             assert set(box["resources"][bound]) == {"cpu", "memory"}, (name, bound)
         annotations = deployment["spec"]["template"]["metadata"]["annotations"]
-        assert int(annotations["prometheus.io/port"]) == expected_port(box["args"])
+        assert int(annotations["prometheus.io/port"]) == expected_ports(box["args"])[-1]
         assert box["envFrom"][0]["configMapRef"]["name"] == "otklik-env"
         if component(deployment) in SINGLETONS:
             assert deployment["spec"]["replicas"] == 1
