@@ -25,10 +25,12 @@ from sla.reports.indicator_views import (
     check_municipality,
     months_without_revision,
     no_revision_hint,
+    within,
 )
 from sla.reports.xlsx import indicators_xlsx, plan_fact_xlsx
 from sla.stage import sla_for_command
 from sla.storage.aggregation import current_records
+from sla.storage.queue import EVERYWHERE, Reach
 
 INDICATOR_FORMATS = ("json", "csv", "xlsx")
 REPORT_FORMATS = ("json", "xlsx", "html")
@@ -106,26 +108,31 @@ async def collect_report(
     period_code: str,
     municipality: str | None,
     now: datetime,
+    reach: Reach = EVERYWHERE,
 ) -> PlanFactReport:
     """The report from the latest stored revision of every month of the period (of the
-    municipalities of the policy: an id it does not name is refused)."""
+    municipalities of the policy: an id it does not name is refused; one outside ``reach``
+    likewise, and without ``municipality`` only the sections within ``reach``)."""
     try:
         period = parse_period(period_code)
     except ValueError as error:
         raise ReportError(str(error)) from error
     if municipality is not None:
         try:
-            await check_municipality(connection, policy, municipality)
+            await check_municipality(connection, policy, municipality, reach)
         except UnknownIdError as error:
             raise ReportError(str(error)) from error
     records: list[IndicatorRecord] = []
     for month in period.months:
-        records += await current_records(connection, month, municipality)
-    return build_report(
+        records += within(reach, await current_records(connection, month, municipality))
+    report = build_report(
         plans, period, records,
         names={key: known.name for key, known in policy.spec.municipalities.items()},
         generated_at=now, timezone=policy.spec.defaults.timezone, municipality=municipality,
     )  # fmt: skip
+    # A municipality with a plan of its own has a section even without data: not outside reach.
+    sections = [s for s in report.municipalities if reach.covers_place(s.municipality)]
+    return report.model_copy(update={"municipalities": tuple(sections)})
 
 
 async def plan_fact_report(

@@ -5,7 +5,11 @@ behind each number.
 Reads only: the aggregator is the one writer of revisions (sla/aggregator.py). A read that finds
 no revision for a month that has data says so (``NoRevisionError``, with how to get one) instead of
 computing it; an id the SLA policy does not know is refused (``UnknownIdError``), so a typo can
-neither look like "no data" nor leave a phantom revision behind."""
+neither look like "no data" nor leave a phantom revision behind.
+
+Every read takes the reader's ``Reach``: a municipality outside it is refused exactly as an
+unknown one (the same message, listing only what the reader may see), a region shows only its
+municipalities within it, and lists leave the others out (docs/web-ui.md, «Security»)."""
 
 from collections.abc import Iterable
 from typing import Any
@@ -24,6 +28,7 @@ from sla.storage.aggregation import (
     with_data,
 )
 from sla.storage.drilldown import Measure, drill_down
+from sla.storage.queue import EVERYWHERE, Reach
 from sla.storage.rollup import region_rollup
 
 
@@ -55,24 +60,40 @@ def no_revision_hint(month: str) -> str:
 
 
 async def check_municipality(
-    connection: AsyncConnection, policy: SlaPolicy, municipality: str
+    connection: AsyncConnection, policy: SlaPolicy, municipality: str, reach: Reach = EVERYWHERE
 ) -> None:
     """Refuse an id that is neither in the SLA policy nor ever had data: a typo. (A municipality
     the sources map to but the policy does not list is governed by the policy's defaults and
-    its data are published, so it stays readable.)"""
-    known = policy.spec.municipalities
-    if municipality not in known and not await has_any_data(connection, municipality):
-        raise UnknownIdError(
-            f"неизвестный муниципалитет «{municipality}»; известны: {', '.join(sorted(known))}"
-        )
+    its data are published, so it stays readable.) One outside ``reach`` is refused with the
+    very message of a typo, which then lists only the reach."""
+    known = sorted(policy.spec.municipalities if reach.municipalities is None
+                   else reach.municipalities)  # fmt: skip
+    if reach.covers_place(municipality) and (
+        municipality in policy.spec.municipalities or await has_any_data(connection, municipality)
+    ):
+        return
+    listed = ", ".join(known)
+    raise UnknownIdError(f"неизвестный муниципалитет «{municipality}»; известны: {listed}")
 
 
-def regions(policy: SlaPolicy) -> list[str]:
-    return sorted({m.region for m in policy.spec.municipalities.values() if m.region is not None})
+def places_within(reach: Reach, municipality: str | None) -> list[str] | None:
+    """The municipalities a read of ``municipality`` (None: every one) covers within ``reach``;
+    None for every municipality."""
+    if municipality is not None:
+        return [municipality]
+    return None if reach.municipalities is None else sorted(reach.municipalities)
 
 
-def check_region(policy: SlaPolicy, region: str) -> None:
-    known = regions(policy)
+def regions(policy: SlaPolicy, reach: Reach = EVERYWHERE) -> list[str]:
+    """The policy's regions with at least one municipality within ``reach``."""
+    return sorted(
+        {m.region for key, m in policy.spec.municipalities.items()
+         if m.region is not None and reach.covers_place(key)}
+    )  # fmt: skip
+
+
+def check_region(policy: SlaPolicy, region: str, reach: Reach = EVERYWHERE) -> None:
+    known = regions(policy, reach)
     if region not in known:
         listed = ", ".join(known) if known else "в файле политики регионов нет"
         raise UnknownIdError(f"неизвестный регион «{region}»; известны: {listed}")
@@ -84,11 +105,12 @@ async def months_without_revision(
     months: Iterable[str],
     municipality: str | None,
     stored: Iterable[IndicatorRecord],
+    reach: Reach = EVERYWHERE,
 ) -> list[str]:
-    """The ``months`` with data for the municipality (or any of the policy's) but no revision
-    among ``stored`` (the records read for them)."""
+    """The ``months`` with data for the municipality (or any of the policy's within ``reach``)
+    but no revision among ``stored`` (the records read for them)."""
     have = {record.month for record in stored}
-    scope = None if municipality is None else [municipality]
+    scope = places_within(reach, municipality)
     return [
         month
         for month in months
@@ -97,24 +119,32 @@ async def months_without_revision(
 
 
 async def month_records(
-    context: SlaContext, month: str, municipality: str | None, revision: int | None = None
+    context: SlaContext,
+    month: str,
+    municipality: str | None,
+    revision: int | None = None,
+    reach: Reach = EVERYWHERE,
 ) -> list[IndicatorRecord]:
     """The latest revision of the month of the municipality (or of every municipality of the
-    policy), or its revision ``revision``."""
+    policy within ``reach``), or its revision ``revision``."""
     policy = context.policy
     async with context.db.engine.connect() as connection:
         if municipality is not None:
-            await check_municipality(connection, policy, municipality)
+            await check_municipality(connection, policy, municipality, reach)
         if revision is not None:
             if municipality is None:
                 raise ValueError("a revision is one municipality's")
             return [await _revision(connection, municipality, month, revision)]
-        records = await current_records(connection, month, municipality)
+        records = within(reach, await current_records(connection, month, municipality))
         if not records and await months_without_revision(
-            connection, policy, [month], municipality, records
+            connection, policy, [month], municipality, records, reach
         ):
             raise NoRevisionError(no_revision_hint(month))
     return records
+
+
+def within(reach: Reach, records: Iterable[IndicatorRecord]) -> list[IndicatorRecord]:
+    return [record for record in records if reach.covers_place(record.municipality)]
 
 
 async def _revision(
@@ -128,12 +158,17 @@ async def _revision(
     return record
 
 
-async def region_of(context: SlaContext, month: str, region: str | None = None) -> RegionRollup:
-    """The region's month (a region of the policy file), or every municipality's."""
+async def region_of(
+    context: SlaContext, month: str, region: str | None = None, reach: Reach = EVERYWHERE
+) -> RegionRollup:
+    """The region's month (a region of the policy file), or every municipality's; only its
+    municipalities within ``reach`` count, in the totals and in the ranking alike."""
     policy = context.policy
     if region is not None:
-        check_region(policy, region)
-    members = None if region is None else policy.municipalities_of(region)
+        check_region(policy, region, reach)
+    members = places_within(reach, None)
+    if region is not None:
+        members = [m for m in policy.municipalities_of(region) if reach.covers_place(m)]
     async with context.db.engine.connect() as connection:
         rollup = await region_rollup(connection, month, region, members)
         if rollup is not None:
@@ -149,13 +184,14 @@ async def drill_down_of(
     municipality: str,
     measure: Measure,
     revision: int | None = None,
+    reach: Reach = EVERYWHERE,
 ) -> tuple[IndicatorRecord | None, list[dict[str, Any]]]:
     """The municipality's record of the month (the latest, or revision ``revision``) and the
-    rows behind ``measure`` as they are stored now; the record is None when the month has no
-    data at all."""
+    rows behind ``measure`` as they are stored now (those within ``reach``); the record is None
+    when the month has no data at all."""
     zone = context.policy.timezone(municipality)
     async with context.db.engine.connect() as connection:
-        await check_municipality(connection, context.policy, municipality)
+        await check_municipality(connection, context.policy, municipality, reach)
         if revision is not None:
             record: IndicatorRecord | None = await _revision(
                 connection, municipality, month, revision
@@ -163,7 +199,7 @@ async def drill_down_of(
         else:
             records = await current_records(connection, month, municipality)
             record = records[0] if records else None
-        rows = await drill_down(connection, municipality, month, zone, measure)
+        rows = await drill_down(connection, municipality, month, zone, measure, reach)
         if record is None and await with_data(
             connection, month, [municipality], context.policy.timezone
         ):

@@ -21,16 +21,29 @@ class Change:
     incident_id: str
     status: str
     updated_at: datetime
+    # Where the incident is now, so each page is told only of its reader's incidents; a change
+    # of unknown place ("") is outside every limited scope.
+    municipality: str = ""
+    department: str | None = None
 
 
 async def changed_since(connection: AsyncConnection, since: datetime) -> list[Change]:
     rows = await connection.execute(
-        select(incidents.c.incident_id, incidents.c.status, incidents.c.updated_at)
+        select(
+            incidents.c.incident_id,
+            incidents.c.status,
+            incidents.c.updated_at,
+            incidents.c.municipality,
+            incidents.c.department,
+        )
         .where(incidents.c.updated_at > since)
         .order_by(incidents.c.updated_at)
         .limit(BATCH)
     )
-    return [Change(row.incident_id, row.status, row.updated_at) for row in rows]
+    return [
+        Change(row.incident_id, row.status, row.updated_at, row.municipality, row.department)
+        for row in rows
+    ]
 
 
 @dataclass

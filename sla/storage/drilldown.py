@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kernel.db.schema import incidents, messages
 from sla.storage.aggregation import EXCLUDED, assigned_in, month_bounds, residents_messages_in
+from sla.storage.queue import EVERYWHERE, Reach
 
 
 class Measure(StrEnum):
@@ -63,11 +64,22 @@ def _incident_condition(measure: Measure) -> ColumnElement[bool]:
 
 
 async def drill_down(
-    connection: AsyncConnection, municipality: str, month: str, zone: ZoneInfo, measure: Measure
+    connection: AsyncConnection,
+    municipality: str,
+    month: str,
+    zone: ZoneInfo,
+    measure: Measure,
+    reach: Reach = EVERYWHERE,
 ) -> list[dict[str, Any]]:
     """Rows behind ``measure``: incidents with their deadlines, the on-time decision, its reason
-    and the policy that set the deadlines; for ``negative``, the messages."""
+    and the policy that set the deadlines; for ``negative``, the messages. Only the rows within
+    ``reach``: a department-limited reader sees their departments' incidents and no messages
+    (a message has no department)."""
     start, end = month_bounds(month, zone)
+    if not reach.covers_place(municipality):
+        return []
+    if measure is Measure.NEGATIVE and reach.departments is not None:
+        return []
     if measure is Measure.NEGATIVE:
         query = (
             select(*_MESSAGE_COLUMNS)
@@ -80,6 +92,7 @@ async def drill_down(
             select(*_INCIDENT_COLUMNS)
             .join(messages, messages.c.message_id == incidents.c.message_id)
             .where(assigned_in(municipality, start, end), _incident_condition(measure))
+            .where(*reach.conditions())
             .order_by(incidents.c.assigned_at, incidents.c.incident_id)
         )
     return [dict(row._mapping) for row in await connection.execute(query)]

@@ -1,4 +1,5 @@
-"""Read side of the moderator queue: filtered, deadline-sorted, paginated on the server."""
+"""Read side of the moderator queue: filtered, deadline-sorted, paginated on the server, and
+limited to the reader's reach (their scope resolved against the policy, docs/web-ui.md)."""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -9,6 +10,36 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kernel.contracts.incidents import OPEN_STATUSES, Status
 from kernel.db.schema import incident_events, incidents, messages
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Where a reader works: the municipalities (None: all) and departments (None: all) their
+    scope resolves to. An incident outside it does not exist for them; one without a department
+    is outside a department-limited reach."""
+
+    municipalities: frozenset[str] | None = None
+    departments: frozenset[str] | None = None
+
+    def covers_place(self, municipality: str) -> bool:
+        return self.municipalities is None or municipality in self.municipalities
+
+    def covers(self, municipality: str, department: str | None) -> bool:
+        return self.covers_place(municipality) and (
+            self.departments is None or department in self.departments
+        )
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        """The same rule in SQL, for every query of incidents."""
+        found: list[ColumnElement[bool]] = []
+        if self.municipalities is not None:
+            found.append(incidents.c.municipality.in_(sorted(self.municipalities)))
+        if self.departments is not None:  # IN leaves out NULL, as covers() does
+            found.append(incidents.c.department.in_(sorted(self.departments)))
+        return found
+
+
+EVERYWHERE = Reach()
 
 
 @dataclass(frozen=True)
@@ -25,6 +56,7 @@ class QueueFilter:
     limit: int = 50
     offset: int = 0
     awaiting: bool = False  # leave out what only awaits closing (answered with a final answer)
+    reach: Reach = EVERYWHERE
 
 
 def _next_due() -> ColumnElement[datetime]:
@@ -37,7 +69,7 @@ def _next_due() -> ColumnElement[datetime]:
 
 
 def _conditions(flt: QueueFilter, now: datetime) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = []
+    conditions = flt.reach.conditions()
     if flt.status is not None:
         conditions.append(incidents.c.status == flt.status)
     elif flt.open_only:
@@ -107,12 +139,15 @@ async def list_incidents(
     return int(total or 0), [dict(row._mapping) for row in rows]
 
 
-async def incident_detail(connection: AsyncConnection, incident_id: str) -> dict[str, Any] | None:
+async def incident_detail(
+    connection: AsyncConnection, incident_id: str, reach: Reach = EVERYWHERE
+) -> dict[str, Any] | None:
+    """The incident with its history; None when it is missing or outside ``reach`` alike."""
     row = (
         await connection.execute(
             select(*_COLUMNS)
             .join(messages, messages.c.message_id == incidents.c.message_id)
-            .where(incidents.c.incident_id == incident_id)
+            .where(incidents.c.incident_id == incident_id, *reach.conditions())
         )
     ).first()
     if row is None:
