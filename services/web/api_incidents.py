@@ -1,6 +1,8 @@
 """Moderator queue API: list, detail, claim, answer, reject, reassign, category, close, reopen,
 bulk.
-Views translate HTTP to service calls and nothing else."""
+Views translate HTTP to service calls and nothing else. Each works within the user's reach: the
+list leaves out what lies outside it, and an incident outside it is 404 as a missing one
+(``incident_in_reach``, before every action)."""
 
 from typing import Annotated, Any, Literal
 
@@ -10,11 +12,19 @@ from pydantic import BaseModel, Field, ValidationError
 from kernel.contracts.categories import DEPARTMENTS
 from services.auth.roles import Action
 from services.auth.store import User
-from services.web.security import WebState, requires, web_state
+from services.web.security import (
+    INCIDENT_NOT_FOUND,
+    WebState,
+    incident_in_reach,
+    reach_of,
+    requires,
+    web_state,
+)
 from services.web.templates_store import ReplyTemplate
 from sla.domain.calendar import CalendarYearMissingError
 from sla.domain.lifecycle import (
     Answer,
+    Claim,
     Close,
     Command,
     IllegalTransitionError,
@@ -26,7 +36,7 @@ from sla.domain.lifecycle import (
 )
 from sla.domain.policy import UnknownIdError
 from sla.service import IncidentNotFoundError
-from sla.storage.queue import QueueFilter, incident_detail, list_incidents
+from sla.storage.queue import QueueFilter, list_incidents
 
 router = APIRouter(prefix="/api")
 Text = Annotated[str, Field(min_length=1, max_length=10_000)]
@@ -81,14 +91,17 @@ def _outcome(incident: Incident) -> Outcome:
 
 
 async def _run(
-    state: WebState, incident_id: str, command: Command, *, override: bool = False
+    state: WebState, user: User, incident_id: str, command: Command, *, override: bool = False
 ) -> Outcome:
+    # Checked before the service locks the incident: a reassignment committed in between could
+    # still move it out of reach first (the service takes no reach; see docs/web-ui.md).
+    await incident_in_reach(state, user, incident_id)
     try:
         return _outcome(
             await state.context.service.act(incident_id, command, override_claim=override)
         )
     except IncidentNotFoundError as missing:
-        raise HTTPException(404, "Инцидент не найден") from missing
+        raise HTTPException(404, INCIDENT_NOT_FOUND) from missing
     except IllegalTransitionError as refused:
         raise HTTPException(409, str(refused)) from refused
     except UnknownIdError as unknown:
@@ -113,10 +126,11 @@ async def queue(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> QueuePage:
     """Open incidents, the deadline still to be met soonest first, paginated on the server.
-    ``source`` is a source id from the sources file (e.g. ``vk:-210000001``)."""
+    ``source`` is a source id from the sources file (e.g. ``vk:-210000001``). Only those within
+    the user's scope: a ``municipality`` outside it gives an empty page."""
     flt = QueueFilter(
         status, municipality, department, category, channel, source, overdue,
-        due_within_hours, True, limit, offset,
+        due_within_hours, True, limit, offset, reach=reach_of(user, state.context.policy),
     )  # fmt: skip
     async with state.context.db.engine.connect() as connection:
         total, items = await list_incidents(connection, flt, state.context.clock())
@@ -126,48 +140,42 @@ async def queue(
 @router.get("/incidents/{incident_id}")
 async def detail(incident_id: str, state: State, user: Reader) -> dict[str, Any]:
     """One incident with its message and full history."""
-    async with state.context.db.engine.connect() as connection:
-        found = await incident_detail(connection, incident_id)
-    if found is None:
-        raise HTTPException(404, "Инцидент не найден")
-    return found
+    return await incident_in_reach(state, user, incident_id)
 
 
 @router.post("/incidents/{incident_id}/claim", response_model=Outcome)
 async def claim(incident_id: str, state: State, user: Handler) -> Outcome:
     """Take the incident into work; locks it for OTKLIK_CLAIM_LOCK_MINUTES."""
-    try:
-        return _outcome(
-            await state.context.service.claim(incident_id, user.login, state.claim_lock)
-        )
-    except IncidentNotFoundError as missing:
-        raise HTTPException(404, "Инцидент не найден") from missing
-    except IllegalTransitionError as refused:
-        raise HTTPException(409, str(refused)) from refused
-    except UnknownIdError as unknown:
-        raise HTTPException(422, str(unknown)) from unknown
-    except CalendarYearMissingError as missing:  # the installation's to fix, not the user's
-        raise HTTPException(503, str(missing)) from missing
+    lock_until = state.context.clock() + state.claim_lock
+    return await _run(state, user, incident_id, Claim(user.login, lock_until))
 
 
 @router.post("/incidents/{incident_id}/answer", response_model=Outcome)
 async def answer(incident_id: str, body: AnswerBody, state: State, user: Handler) -> Outcome:
     """Record a public reply (intermediate with final=false)."""
-    return await _run(state, incident_id, Answer(user.login, body.text, body.final))
+    return await _run(state, user, incident_id, Answer(user.login, body.text, body.final))
 
 
 @router.post("/incidents/{incident_id}/reject", response_model=Outcome)
 async def reject(incident_id: str, body: ReasonBody, state: State, user: Handler) -> Outcome:
     """«Не инцидент», with a reason (becomes a label for the classifier)."""
-    return await _run(state, incident_id, Reject(user.login, body.reason))
+    return await _run(state, user, incident_id, Reject(user.login, body.reason))
 
 
 @router.post("/incidents/{incident_id}/reassign", response_model=Outcome)
 async def reassign(incident_id: str, body: ReassignBody, state: State, user: Supervisor) -> Outcome:
     """Hand over to another department or municipality of the policy (supervisors); new
-    deadlines when the policy restarts the clock."""
+    deadlines when the policy restarts the clock. Only within the supervisor's scope: from an
+    incident they see to a place it covers (403 otherwise)."""
+    await incident_in_reach(state, user, incident_id)
+    if not reach_of(user, state.context.policy).covers(body.municipality, body.department):
+        place = body.municipality + (f", {body.department}" if body.department else "")
+        raise HTTPException(
+            403, f"Переназначить в «{place}» нельзя: это вне вашей области доступа "
+            f"({user.scope.describe()})",
+        )  # fmt: skip
     command = Reassign(user.login, body.municipality, body.department, body.reason)
-    return await _run(state, incident_id, command, override=True)
+    return await _run(state, user, incident_id, command, override=True)
 
 
 @router.post("/incidents/{incident_id}/category", response_model=Outcome)
@@ -178,17 +186,17 @@ async def recategorise(
     if body.category not in DEPARTMENTS:
         known = ", ".join(sorted(DEPARTMENTS))
         raise HTTPException(422, f"Неизвестная категория «{body.category}»; допустимые: {known}")
-    return await _run(state, incident_id, Recategorise(user.login, body.category))
+    return await _run(state, user, incident_id, Recategorise(user.login, body.category))
 
 
 @router.post("/incidents/{incident_id}/close", response_model=Outcome)
 async def close(incident_id: str, state: State, user: Handler) -> Outcome:
-    return await _run(state, incident_id, Close(user.login))
+    return await _run(state, user, incident_id, Close(user.login))
 
 
 @router.post("/incidents/{incident_id}/reopen", response_model=Outcome)
 async def reopen(incident_id: str, body: ReasonBody, state: State, user: Handler) -> Outcome:
-    return await _run(state, incident_id, Reopen(user.login, body.reason))
+    return await _run(state, user, incident_id, Reopen(user.login, body.reason))
 
 
 @router.post("/incidents/bulk", response_model=list[Outcome])

@@ -2,7 +2,10 @@
 region's totals with the ranking by A_2, and the drill-down behind each number. Any signed-in
 role that may read. Reads only: the aggregator writes the revisions. An unknown municipality,
 region or revision, and a month with data but no revision yet, are 404 with a Russian
-``detail`` (docs/indicators.md)."""
+``detail`` (docs/indicators.md). Each read is limited to the user's scope: a municipality or
+region outside it is 404 like an unknown one; lists, totals and rankings hold only the
+municipalities within it (indicators have no department: a department-limited user sees those
+of their municipalities)."""
 
 from collections.abc import Awaitable
 from typing import Annotated, Any, TypeVar
@@ -12,7 +15,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from kernel.contracts.indicators import IndicatorRecord, RegionRollup
 from services.auth.roles import Action
 from services.auth.store import User
-from services.web.security import WebState, requires, web_state
+from services.web.security import WebState, reach_of, requires, web_state
 from sla.reports.indicator_views import (
     IndicatorReadError,
     drill_down_of,
@@ -51,13 +54,15 @@ async def indicators(
         raise HTTPException(
             422, "ревизии нумеруются у каждого муниципалитета: укажите municipality"
         )
-    return await _found(month_records(state.context, month, municipality, revision))
+    reach = reach_of(user, state.context.policy)
+    return await _found(month_records(state.context, month, municipality, revision, reach))
 
 
 @router.get("/region", response_model=RegionRollup)
 async def region(state: State, user: Reader, month: Month, region: str | None = None) -> Any:
     """Свод по региону (все муниципалитеты без ``region``) и рейтинг по A_2."""
-    return await _found(region_of(state.context, month, region))
+    reach = reach_of(user, state.context.policy)
+    return await _found(region_of(state.context, month, region, reach))
 
 
 @router.get("/drill-down")
@@ -70,8 +75,9 @@ async def drill_down(
     revision: Annotated[int | None, Query(ge=1)] = None,
 ) -> dict[str, Any]:
     """Инциденты (или сообщения), из которых сложилось число, и ревизия, которую они дают."""
+    reach = reach_of(user, state.context.policy)
     record, rows = await _found(
-        drill_down_of(state.context, month, municipality, measure, revision)
+        drill_down_of(state.context, month, municipality, measure, revision, reach)
     )
     return {
         "municipality": municipality,

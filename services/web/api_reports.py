@@ -1,5 +1,6 @@
 """The programme's plan/fact report over HTTP: JSON by default, XLSX or printable HTML with
-``?format=``. Protected like /api/indicators: any signed-in role that may read."""
+``?format=``. Protected like /api/indicators: any signed-in role that may read, and only the
+municipalities of the user's scope (one outside it is refused as an unknown one)."""
 
 from pathlib import Path
 from typing import Annotated, Literal
@@ -9,7 +10,7 @@ from fastapi.responses import Response
 
 from services.auth.roles import Action
 from services.auth.store import User
-from services.web.security import WebState, requires, web_state
+from services.web.security import WebState, reach_of, requires, web_state
 from sla.domain.plan_fact import PERIOD_PATTERN, PlanFactReport
 from sla.domain.plans import PlansError
 from sla.reports.exports import (
@@ -46,8 +47,9 @@ def reports_router(plans_file: Path) -> APIRouter:
         async with state.context.db.engine.connect() as connection:
             try:
                 report = await collect_report(
-                    connection, plans, policy, period, municipality, state.context.clock()
-                )
+                    connection, plans, policy, period, municipality, state.context.clock(),
+                    reach_of(user, policy),
+                )  # fmt: skip
             except ReportError as error:
                 raise HTTPException(422, str(error)) from error
         if fmt == "json":

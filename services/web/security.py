@@ -1,9 +1,12 @@
-"""Authentication (session token in a Bearer header or an HttpOnly cookie) and role checks.
-Every endpoint declares the action it needs; the check runs on the server for every request."""
+"""Authentication (session token in a Bearer header or an HttpOnly cookie), role checks and
+scopes. Every endpoint declares the action it needs; the check runs on the server for every
+request. Every read and action is then limited to the user's reach (``reach_of``): what lies
+outside it answers as if it did not exist (404), so ids do not leak (docs/web-ui.md)."""
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from fastapi import HTTPException, Request
 
@@ -12,9 +15,12 @@ from services.auth.store import User, session_user
 from services.web.csrf import check_session_header
 from services.web.login_limit import LoginLimiter
 from services.web.templates_store import ReplyTemplate
+from sla.domain.policy import SlaPolicy
 from sla.stage import SlaContext
+from sla.storage.queue import Reach, incident_detail
 
 SESSION_COOKIE = "otklik_session"
+INCIDENT_NOT_FOUND = "Инцидент не найден"
 
 
 @dataclass(frozen=True)
@@ -64,3 +70,20 @@ def requires(action: Action) -> Callable[[Request], Awaitable[User]]:
         return user
 
     return dependency
+
+
+def reach_of(user: User, policy: SlaPolicy) -> Reach:
+    """The user's scope resolved against the policy now (a region's municipalities as the
+    policy file places them today)."""
+    scope = user.scope
+    return Reach(scope.municipalities_in(policy.municipalities_of), scope.departments or None)
+
+
+async def incident_in_reach(state: WebState, user: User, incident_id: str) -> dict[str, Any]:
+    """The incident with its history, if it exists within the user's reach; 404 otherwise, with
+    the same body either way. Every incident route and page reads or acts through this."""
+    async with state.context.db.engine.connect() as connection:
+        found = await incident_detail(connection, incident_id, reach_of(user, state.context.policy))
+    if found is None:
+        raise HTTPException(404, INCIDENT_NOT_FOUND)
+    return found

@@ -1,9 +1,15 @@
-"""Every endpoint of the web app against every role: who is refused (401 / redirect to the
-sign-in form, or 403) and who gets past authorisation. The matrix is written by hand and must
-name every route the app serves, so a new endpoint cannot appear without a decision here."""
+"""Every endpoint of the web app against every role and every scope: who is refused (401 /
+redirect to the sign-in form, or 403), who gets past authorisation, and what a user of the right
+role sees of an incident (and its municipality) inside or outside their scope. MATRIX (roles)
+and SCOPE (scopes) are written by hand and must name every route the app serves, so a new
+endpoint cannot appear without a decision here; the account administration under
+ADMIN_PREFIXES is checked by prefix (admins only, no scope)."""
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+import contextlib
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, MutableMapping
+from dataclasses import dataclass
 from typing import Any
 from unittest.mock import MagicMock
 
@@ -11,15 +17,18 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from kernel.contracts.classification import ClassifiedMessage
 from kernel.db.schema import incidents
 from kernel.observability import Metrics
 from kernel.settings import Settings
 from services.auth.roles import Role
+from services.auth.scopes import Scope
 from services.auth.store import add_user
 from services.web.app import create_app
-from sla.stage import open_sla
+from services.web.ui.events import ChangeFeed
+from sla.stage import SlaContext, open_sla
 from tests.conftest import SettingsFactory
 from tests.factories import classified, raw_message
 
@@ -75,7 +84,8 @@ MATRIX: dict[tuple[str, str], tuple[object, str, dict[str, Any] | None]] = {
         MODERATOR, f"/api/incidents/{ID}/reopen", {"reason": "снова"},
     ),
     ("POST", "/api/incidents/{incident_id}/reassign"): (
-        SUPERVISOR, f"/api/incidents/{ID}/reassign", {"municipality": "zarechny", "reason": "их"},
+        SUPERVISOR, f"/api/incidents/{ID}/reassign",
+        {"municipality": "zarechny", "department": "ЖКХ", "reason": "их"},
     ),
     ("POST", "/api/incidents/bulk"): (
         SUPERVISOR, "/api/incidents/bulk", {"action": "claim", "incident_ids": [ID]},
@@ -106,6 +116,79 @@ MATRIX: dict[tuple[str, str], tuple[object, str, dict[str, Any] | None]] = {
     ),
 }  # fmt: skip
 ROLES = [None, *Role]
+# Account administration: admins only and never scoped, by prefix: its routes need no line in
+# SCOPE, and one not (yet) in MATRIX is still checked for admins only by
+# test_admin_routes_are_for_admins_only.
+ADMIN_PREFIXES = ("/api/admin", "/admin")
+
+# The incident of the matrix is testgrad's, department ЖКХ; a neighbour's incident is
+# severogorsk's, department «Дороги».
+PLACE = "testgrad"
+UNSCOPED = "unscoped"  # public, or the user's own (session, reply templates)
+ITEM = "item"  # outside: 404 with the body of a missing one; inside: gets past it
+LISTING = "listing"  # outside: answers without it; inside: with it
+BULK = "bulk"  # outside: that item's error «Инцидент не найден»; inside: any other outcome
+STREAM = "stream"  # outside: its change is not announced; inside: it is
+# (method, path as routed) -> (rule, what marks the incident or its municipality, a URL of a
+# missing one for ITEM: the answer outside must be the same)
+SCOPE: dict[tuple[str, str], tuple[str, str, str | None]] = {
+    ("GET", "/healthz"): (UNSCOPED, "", None),
+    ("GET", "/metrics"): (UNSCOPED, "", None),
+    ("POST", "/api/login"): (UNSCOPED, "", None),
+    ("GET", "/login"): (UNSCOPED, "", None),
+    ("POST", "/login"): (UNSCOPED, "", None),
+    ("POST", "/api/logout"): (UNSCOPED, "", None),
+    ("POST", "/logout"): (UNSCOPED, "", None),
+    ("GET", "/api/me"): (UNSCOPED, "", None),
+    ("GET", "/api/reply-templates"): (UNSCOPED, "", None),
+    ("GET", "/"): (UNSCOPED, "", None),  # a redirect to /queue
+    ("GET", "/api/incidents"): (LISTING, ID, None),
+    ("GET", "/api/incidents/{incident_id}"): (ITEM, ID, "/api/incidents/vk:nope"),
+    ("GET", "/api/indicators"): (LISTING, PLACE, None),
+    ("GET", "/api/indicators/region"): (LISTING, PLACE, None),
+    ("GET", "/api/indicators/drill-down"): (
+        ITEM, PLACE, f"/api/indicators/drill-down?{MONTH}&municipality=nowhere&measure=assigned",
+    ),
+    ("GET", "/api/reports/plan-fact"): (LISTING, PLACE, None),
+    ("GET", "/queue"): (LISTING, ID, None),
+    ("GET", "/queue/results"): (LISTING, ID, None),
+    ("GET", "/incidents/{incident_id}"): (ITEM, ID, "/incidents/vk:nope"),
+    ("GET", "/indicators"): (LISTING, PLACE, None),
+    ("GET", "/indicators/drill-down"): (
+        ITEM, PLACE, f"/indicators/drill-down?{MONTH}&municipality=nowhere&measure=assigned",
+    ),
+    ("GET", "/ui/events"): (STREAM, ID, None),
+    ("POST", "/api/incidents/{incident_id}/claim"): (ITEM, ID, "/api/incidents/vk:nope/claim"),
+    ("POST", "/api/incidents/{incident_id}/answer"): (ITEM, ID, "/api/incidents/vk:nope/answer"),
+    ("POST", "/api/incidents/{incident_id}/reject"): (ITEM, ID, "/api/incidents/vk:nope/reject"),
+    ("POST", "/api/incidents/{incident_id}/category"): (
+        ITEM, ID, "/api/incidents/vk:nope/category",
+    ),
+    ("POST", "/api/incidents/{incident_id}/close"): (ITEM, ID, "/api/incidents/vk:nope/close"),
+    ("POST", "/api/incidents/{incident_id}/reopen"): (ITEM, ID, "/api/incidents/vk:nope/reopen"),
+    ("POST", "/api/incidents/{incident_id}/reassign"): (
+        ITEM, ID, "/api/incidents/vk:nope/reassign",
+    ),
+    ("POST", "/api/incidents/bulk"): (BULK, ID, None),
+}  # fmt: skip
+# name -> (the scope, whether it covers the matrix's incident, and its municipality: the
+# indicators have no department, so a department-limited user sees those of testgrad)
+SCOPES: dict[str, tuple[Scope, bool, bool]] = {
+    "everything": (Scope(), True, True),
+    # zarechny too: the reassignment of the matrix goes there
+    "own": (Scope(municipalities=frozenset({PLACE, "zarechny"})), True, True),
+    "own-department": (
+        Scope(municipalities=frozenset({PLACE, "zarechny"}), departments=frozenset({"ЖКХ"})),
+        True, True,
+    ),
+    "neighbour": (Scope(municipalities=frozenset({"severogorsk"})), False, False),
+    "region": (Scope(regions=frozenset({"demo"})), False, False),  # severogorsk and zarechny
+    "other-department": (Scope(departments=frozenset({"Дороги"})), False, True),
+}  # fmt: skip
+
+
+def admin_only(path: str) -> bool:
+    return path.startswith(ADMIN_PREFIXES)
 
 
 def served_routes(app: FastAPI) -> Iterator[tuple[str, str]]:
@@ -117,17 +200,48 @@ def served_routes(app: FastAPI) -> Iterator[tuple[str, str]]:
                 yield from ((method, context.path) for method in (context.methods or set()))
 
 
-def test_the_matrix_names_every_route() -> None:
+def app_routes() -> set[tuple[str, str]]:
     served = {pair for pair in served_routes(create_app(MagicMock(), Settings()))}
     served -= {("GET", p) for p in ("/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc")}
-    served = {(m, p) for m, p in served if m != "HEAD"}
-    assert served == set(MATRIX)
+    return {(m, p) for m, p in served if m != "HEAD"}
+
+
+def test_the_matrix_names_every_route() -> None:
+    served = app_routes()
+    assert set(MATRIX) <= served  # nothing stale
+    assert {route for route in served if not admin_only(route[1])} <= set(MATRIX)
+
+
+def test_every_route_has_a_scope_rule() -> None:
+    assert {route for route in app_routes() if not admin_only(route[1])} == set(SCOPE)
+
+
+@dataclass
+class Web:
+    client: httpx.AsyncClient
+    app: FastAPI
+    context: SlaContext
+    incident_id: str  # testgrad's, ЖКХ
+    neighbours: str  # severogorsk's, «Дороги»
+
+
+def neighbour_message() -> ClassifiedMessage:
+    """An incident of severogorsk's roads department, with a text of its own."""
+    message = raw_message(2, text="Яма на мосту в Северогорске").model_copy(
+        update={"municipality": "severogorsk"}
+    )
+    found = classified(message)
+    assert found.decision is not None
+    decision = found.decision.model_copy(update={"category": "roads", "department": "Дороги"})
+    return found.model_copy(update={"decision": decision})
+
+
+def login_of(role: Role, scope: str | None = None) -> str:
+    return role.value if scope is None else f"{role.value}-{scope}"
 
 
 @pytest.fixture
-async def web(
-    settings_factory: SettingsFactory, database_url: str
-) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
+async def web(settings_factory: SettingsFactory, database_url: str) -> AsyncIterator[Web]:
     settings = settings_factory(database_url=database_url)
     context = await open_sla(settings, Metrics())
     async with context.db.transaction() as connection:
@@ -136,20 +250,26 @@ async def web(
                 connection, login=role.value, password=PASSWORD, role=role, display_name=role
             )
     await context.service.on_classified(classified(raw_message(1)))
+    await context.service.on_classified(neighbour_message())
+    await context.aggregator.run_once()  # the indicators of 2026-09, for the scope checks
     async with context.db.engine.connect() as connection:
-        incident_id = str(await connection.scalar(select(incidents.c.incident_id)))
-    transport = httpx.ASGITransport(app=create_app(context, settings))
+        found = dict((await connection.execute(
+            select(incidents.c.municipality, incidents.c.incident_id)
+        )).all())  # fmt: skip
+    app = create_app(context, settings)
+    app.state.otklik_feed = ChangeFeed(context.db, context.clock, interval=0.2)
+    transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
-        yield client, incident_id
+        yield Web(client, app, context, found[PLACE], found["severogorsk"])
     await context.db.close()
 
 
-async def signed_in(client: httpx.AsyncClient, role: Role | None) -> dict[str, str]:
-    """Bearer headers of a fresh session of ``role`` (nothing for a stranger)."""
+async def signed_in(client: httpx.AsyncClient, login: str | None) -> dict[str, str]:
+    """Bearer headers of a fresh session of ``login`` (nothing for a stranger)."""
     client.cookies.clear()
-    if role is None:
+    if login is None:
         return {}
-    response = await client.post("/api/login", json={"login": role.value, "password": PASSWORD})
+    response = await client.post("/api/login", json={"login": login, "password": PASSWORD})
     assert response.status_code == 200, response.text
     client.cookies.clear()
     return {"Authorization": f"Bearer {response.json()['token']}"}
@@ -172,16 +292,155 @@ async def status_of(client: httpx.AsyncClient, method: str, url: str, **kwargs: 
 
 @pytest.mark.parametrize("role", ROLES, ids=lambda r: r.value if r else "stranger")
 async def test_every_endpoint_refuses_exactly_the_roles_it_should(
-    web: tuple[httpx.AsyncClient, str], role: Role | None
+    web: Web, role: Role | None
 ) -> None:
-    client, incident_id = web
+    client, incident_id = web.client, web.incident_id
     wrong: list[str] = []
     for (method, path), (who, url, body) in MATRIX.items():
-        headers = await signed_in(client, role)
+        headers = await signed_in(client, role and role.value)
         status = await status_of(
             client, method, url.replace(ID, incident_id), headers=headers, json=body
         )
         refused = status in {401, 403} or (status == 303 and role is None)
         if refused == allowed(who, role):
             wrong.append(f"{method} {path}: {status}")
+    assert wrong == [], wrong
+
+
+def _same_page(text: str, marker: str) -> str:
+    """An answer with the asked id replaced and the per-request parts of a page left out."""
+    text = re.sub(r'<meta name="(server-time|csrf-token)"[^>]*>', "", text)
+    return text.replace(marker, "ID")
+
+
+async def announced(
+    app: FastAPI, context: SlaContext, headers: dict[str, str], *incident_ids: str
+) -> str:
+    """What /ui/events sends a user when ``incident_ids`` change together: up to the first
+    announcement, or nothing after 3 s. Driven as raw ASGI: httpx's ASGI transport returns only
+    once a response ends, and a stream does not."""
+    chunks: asyncio.Queue[bytes] = asyncio.Queue()
+    gone = asyncio.Event()
+
+    async def receive() -> dict[str, Any]:
+        await gone.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        if message["type"] == "http.response.body":
+            await chunks.put(message.get("body", b""))
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+        "scheme": "http", "path": "/ui/events", "raw_path": b"/ui/events", "query_string": b"",
+        "root_path": "", "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80),
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+    }  # fmt: skip
+    task = asyncio.create_task(app(scope, receive, send))
+    seen = ""
+    try:
+        async with asyncio.timeout(10):
+            while "event: ready" not in seen:
+                seen += (await chunks.get()).decode()
+        await touch(context, *incident_ids)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(3):  # one announcement: all changed in one statement
+                while "event: incidents" not in seen:
+                    seen += (await chunks.get()).decode()
+    finally:
+        gone.set()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    return seen
+
+
+async def touch(context: SlaContext, *incident_ids: str) -> None:
+    async with context.db.transaction() as connection:
+        await connection.execute(
+            update(incidents)
+            .where(incidents.c.incident_id.in_(incident_ids))
+            .values(updated_at=context.clock())
+        )
+
+
+async def scope_check(
+    web: Web, rule: str, marker: str, missing: str | None, inside: bool,
+    call: Callable[[str], Awaitable[httpx.Response]], url: str, headers: dict[str, str],
+) -> str | None:  # fmt: skip
+    """What is wrong with the answer of a route under its scope rule (None: nothing)."""
+    mark = marker.replace(ID, web.incident_id)
+    if rule == STREAM:
+        seen = await announced(web.app, web.context, headers, web.incident_id, web.neighbours)
+        return None if (mark in seen) == inside else f"{mark} announced: {not inside}"
+    answer = await call(url)
+    if rule == ITEM and not inside:
+        assert missing is not None
+        other = await call(missing)
+        gone = marker.replace(ID, "vk:nope").replace(PLACE, "nowhere")
+        if (answer.status_code, _same_page(answer.text, mark)) != (
+            404, _same_page(other.text, gone)
+        ):  # fmt: skip
+            return f"{answer.status_code} {answer.text[:200]} unlike {other.text[:200]}"
+        return None
+    if rule == ITEM:
+        return None if answer.status_code not in {401, 403, 404} else f"{answer.status_code}"
+    if rule == BULK:
+        refused = answer.json()[0]["error"] == "Инцидент не найден"
+        return None if refused != inside else answer.text[:200]
+    if answer.status_code != 200:
+        return f"{answer.status_code} {answer.text[:200]}"
+    return None if (mark in answer.text) == inside else f"{mark} shown: {not inside}"
+
+
+@pytest.mark.parametrize("scope", SCOPES)
+@pytest.mark.parametrize("role", list(Role), ids=lambda r: r.value)
+async def test_every_endpoint_keeps_to_the_scope(web: Web, role: Role, scope: str) -> None:
+    """A user of ``role`` and ``scope``: refused by role exactly as in MATRIX; where the role
+    passes, the route follows its SCOPE rule for the testgrad incident (ЖКХ)."""
+    given, covers_incident, covers_place = SCOPES[scope]
+    async with web.context.db.transaction() as connection:  # one user: each costs an Argon2 hash
+        await add_user(
+            connection, login=login_of(role, scope), password=PASSWORD, role=role,
+            display_name=scope, scope=given,
+        )  # fmt: skip
+    wrong: list[str] = []
+    headers = await signed_in(web.client, login_of(role, scope))
+    for (method, path), (who, url, body) in MATRIX.items():
+        rule, marker, missing = (UNSCOPED, "", None) if admin_only(path) else SCOPE[(method, path)]
+        if "logout" in path:  # ends the session it is called with: a fresh one of its own
+            await web.client.post(path, headers=await signed_in(web.client, login_of(role, scope)))
+            continue
+        if not allowed(who, role) or rule == UNSCOPED:
+            status = await status_of(web.client, method, url, headers=headers, json=body)
+            if (status in {401, 403}) == allowed(who, role):
+                wrong.append(f"{method} {path}: {status}")
+            continue
+
+        async def call(target: str, method: str = method, body: Any = body) -> httpx.Response:
+            if body is not None and ID in str(body):
+                body = {**body, "incident_ids": [web.incident_id]}
+            target = target.replace(ID, web.incident_id)
+            return await web.client.request(method, target, headers=headers, json=body)
+
+        inside = covers_place if marker == PLACE else covers_incident
+        problem = await scope_check(web, rule, marker, missing, inside, call, url, headers)
+        if problem is not None:
+            wrong.append(f"{method} {path}: {problem}")
+    assert wrong == [], wrong
+
+
+async def test_admin_routes_are_for_admins_only(web: Web) -> None:
+    """Whatever the account administration serves under ADMIN_PREFIXES refuses every other role
+    (what admins get: the routes' own tests)."""
+    wrong = []
+    for role in (None, VIEWER, MODERATOR, SUPERVISOR):
+        for method, path in sorted(app_routes()):
+            if not admin_only(path):
+                continue
+            headers = await signed_in(web.client, role and role.value)
+            url = re.sub(r"\{[^}]+\}", "x", path)
+            status = await status_of(web.client, method, url, headers=headers, json={})
+            if status not in ({401, 303} if role is None else {403}):
+                wrong.append(f"{role} {method} {path}: {status}")
     assert wrong == [], wrong

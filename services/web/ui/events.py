@@ -5,6 +5,8 @@ One poller per web process (``ChangeFeed``) asks PostgreSQL every 1.5 s which in
 one query, not a hundred. It runs only while some page listens. A stream ends after five
 minutes and the browser reconnects by itself (``retry``), so no connection outlives a restart or
 a proxy's idle timeout for long; a comment line every 15 s keeps idle connections open.
+Each stream passes on only the changes of incidents within its reader's scope, as they stand
+after the change: an incident reassigned away is no longer announced to its former readers.
 """
 
 import asyncio
@@ -23,8 +25,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from kernel.db.engine import Database
 from services.auth.roles import Action
 from services.auth.store import User
-from services.web.security import requires
+from services.web.security import WebState, reach_of, requires, web_state
 from sla.storage.changes import Change, ChangeCursor, changed_since
+from sla.storage.queue import Reach
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 1.5
@@ -83,7 +86,7 @@ def _event(changes: list[Change]) -> str:
     return f"event: incidents\ndata: {json.dumps(payload, ensure_ascii=False)}\n\n"
 
 
-async def _stream(request: Request, feed: ChangeFeed) -> AsyncIterator[str]:
+async def _stream(request: Request, feed: ChangeFeed, reach: Reach) -> AsyncIterator[str]:
     yield "retry: 3000\n\n"
     ends = time.monotonic() + STREAM_SECONDS
     async with feed.subscription() as queue:
@@ -96,7 +99,9 @@ async def _stream(request: Request, feed: ChangeFeed) -> AsyncIterator[str]:
                     return
                 yield ": ping\n\n"
                 continue
-            yield _event(changes)
+            mine = [c for c in changes if reach.covers(c.municipality, c.department)]
+            if mine:
+                yield _event(mine)
 
 
 @router.get("/ui/events")
@@ -104,9 +109,12 @@ async def events(
     request: Request,
     user: Annotated[User, Depends(requires(Action.READ))],
     feed: Annotated[ChangeFeed, Depends(change_feed)],
+    state: Annotated[WebState, Depends(web_state)],
 ) -> StreamingResponse:
-    """Events ``incidents`` with the ids and statuses of incidents that changed."""
+    """Events ``incidents`` with the ids and statuses of incidents that changed (those within
+    the user's scope)."""
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+    reach = reach_of(user, state.context.policy)
     return StreamingResponse(
-        _stream(request, feed), media_type="text/event-stream", headers=headers
+        _stream(request, feed, reach), media_type="text/event-stream", headers=headers
     )

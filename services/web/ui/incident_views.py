@@ -1,12 +1,13 @@
 """The incident page: the message in its thread, the classifier's verdict, the history, and the
-forms of every action (which post to the JSON API; the API checks the role of each)."""
+forms of every action (which post to the JSON API; the API checks the role of each). An
+incident outside the reader's scope is «не найден», as a missing one."""
 
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse
 
-from services.web.security import WebState, web_state
+from services.web.security import WebState, reach_of, web_state
 from services.web.ui import queries
 from services.web.ui.pages import PageSession, error_page, page_session, render
 
@@ -17,7 +18,8 @@ Session = Annotated[PageSession, Depends(page_session)]
 
 @router.get("/incidents/{incident_id}")
 async def incident_page(incident_id: str, state: State, session: Session) -> HTMLResponse:
-    found = await queries.incident(state.context, incident_id)
+    reach = reach_of(session.user, state.context.policy)
+    found = await queries.incident(state.context, incident_id, reach)
     if found is None:
         hint = "Его могли удалить или ссылка неполная. Вернитесь в очередь и откройте его оттуда."
         return error_page(session, 404, "Инцидент не найден", hint)
@@ -25,5 +27,5 @@ async def incident_page(incident_id: str, state: State, session: Session) -> HTM
     return render(
         "incident.html", session, active="queue", view=found, item=found.incident,
         zone=policy.timezone(found.incident["municipality"]), templates=state.templates,
-        options=queries.options(state.context), names=queries.municipality_names(policy),
+        options=queries.options(state.context, reach), names=queries.municipality_names(policy),
     )  # fmt: skip

@@ -1,5 +1,7 @@
 """The programme team's pages: the period's plan/fact per municipality with the year's months
-and charts, and the drill-down list behind each number. Exports link to /api/reports/plan-fact."""
+and charts, and the drill-down list behind each number. Exports link to /api/reports/plan-fact.
+Both show only the municipalities of the reader's scope; one outside it is «не найден», as an
+unknown one."""
 
 import re
 from pathlib import Path
@@ -8,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse
 
-from services.web.security import WebState, web_state
+from services.web.security import WebState, reach_of, web_state
 from services.web.ui import queries
 from services.web.ui.labels import MEASURES
 from services.web.ui.pages import PageSession, error_page, page_session, render
@@ -37,16 +39,20 @@ def programme_router(plans_file: Path) -> APIRouter:
             hint = "Укажите год (2026), полугодие (2026-H2), квартал (2026-Q3) или месяц (2026-09)."
             return error_page(session, 422, f"Период «{chosen}» не распознан", hint)
         municipality = municipality or None
+        reach = reach_of(session.user, state.context.policy)
         try:
             view = await queries.overview(
-                state.context, plans_file, chosen, municipality, state.context.clock()
+                state.context, plans_file, chosen, municipality, state.context.clock(), reach
             )
-        except (PlansError, ReportError) as error:
+        except PlansError as error:
             hint = f"{error}. Сообщите администратору: файл планов задаётся OTKLIK_PLANS_FILE."
             return error_page(session, 500, "Отчёт не построен", hint)
+        except ReportError as error:  # the period passed the pattern: an unknown municipality
+            hint = "Выберите муниципалитет из списка на странице показателей."
+            return error_page(session, 404, _sentence(str(error)), hint)
         return render(
             "indicators.html", session, active="indicators", view=view, period=chosen,
-            municipality=municipality or "", options=queries.options(state.context),
+            municipality=municipality or "", options=queries.options(state.context, reach),
         )  # fmt: skip
 
     @router.get("/indicators/drill-down")
@@ -57,8 +63,9 @@ def programme_router(plans_file: Path) -> APIRouter:
             hint = "Откройте расшифровку по ссылке из таблицы показателей."
             return error_page(session, 422, "Неверная ссылка на расшифровку", hint)
         try:
+            reach = reach_of(session.user, state.context.policy)
             record, rows = await queries.drill_down(
-                state.context, month, municipality, Measure(measure)
+                state.context, month, municipality, Measure(measure), reach
             )
         except UnknownIdError as error:
             hint = "Откройте расшифровку по ссылке из таблицы показателей."

@@ -1,5 +1,6 @@
 """What the pages show, read through the existing services (queue, incident detail, thread,
-plan/fact report, drill-down). Views call these and render; nothing here knows about HTTP."""
+plan/fact report, drill-down). Views call these and render; nothing here knows about HTTP.
+Each takes the reader's ``Reach`` and shows nothing outside it."""
 
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,11 +14,16 @@ from services.web.ui.labels import CATEGORIES, CHANNELS, OPEN_STATUSES, STATUSES
 from sla.domain.plan_fact import PlanFactReport, parse_period
 from sla.domain.policy import SlaPolicy
 from sla.reports.exports import collect_report, load_plans_file
-from sla.reports.indicator_views import drill_down_of, months_without_revision, no_revision_hint
+from sla.reports.indicator_views import (
+    drill_down_of,
+    months_without_revision,
+    no_revision_hint,
+    within,
+)
 from sla.stage import SlaContext
 from sla.storage.aggregation import current_records, published_months
 from sla.storage.drilldown import Measure
-from sla.storage.queue import QueueFilter, incident_detail, list_incidents
+from sla.storage.queue import QueueFilter, Reach, incident_detail, list_incidents
 from sla.storage.thread import root_of, thread_of
 
 SHORT_MONTHS = ("янв", "фев", "мар", "апр", "май", "июн", "июл", "авг", "сен", "окт", "ноя", "дек")
@@ -34,11 +40,13 @@ class Options:
     channels: list[tuple[str, str]]
 
 
-def options(context: SlaContext) -> Options:
+def options(context: SlaContext, reach: Reach) -> Options:
+    """The municipalities offered (filters, reassignment) are those of the reader's reach."""
     known = context.policy.spec.municipalities
+    places = [(key, spec.name) for key, spec in known.items() if reach.covers_place(key)]
     return Options(
         statuses=[(code, STATUSES[code]) for code in OPEN_STATUSES],
-        municipalities=sorted(((key, spec.name) for key, spec in known.items()), key=_by_name),
+        municipalities=sorted(places, key=_by_name),
         departments=sorted(set(DEPARTMENTS.values())),
         categories=sorted(((c, CATEGORIES.get(c, c)) for c in DEPARTMENTS), key=_by_name),
         channels=list(CHANNELS.items()),
@@ -68,9 +76,10 @@ class IncidentView:
     root: dict[str, Any] | None  # the post a comment was written under
 
 
-async def incident(context: SlaContext, incident_id: str) -> IncidentView | None:
+async def incident(context: SlaContext, incident_id: str, reach: Reach) -> IncidentView | None:
+    """None when the incident is missing or outside ``reach`` alike."""
     async with context.db.engine.connect() as connection:
-        found = await incident_detail(connection, incident_id)
+        found = await incident_detail(connection, incident_id, reach)
         if found is None:
             return None
         total, thread = await thread_of(connection, message_id=found["message_id"])
@@ -100,17 +109,23 @@ async def overview(
     period: str,
     municipality: str | None,
     now: datetime,
+    reach: Reach,
 ) -> Overview:
-    """PlansError (the server's file) and ReportError (the period) are left to the caller."""
+    """PlansError (the server's file) and ReportError (the period, a municipality unknown or
+    outside ``reach``) are left to the caller."""
     policy = context.policy
     plans = load_plans_file(plans_file, policy.spec.municipalities)
     year = parse_period(period).year
     months = [f"{year}-{number:02d}" for number in range(1, 13)]
     async with context.db.engine.connect() as connection:
-        report = await collect_report(connection, plans, policy, period, municipality, now)
-        records = [r for m in months for r in await current_records(connection, m, municipality)]
+        report = await collect_report(connection, plans, policy, period, municipality, now, reach)
+        records = [
+            r
+            for m in months
+            for r in within(reach, await current_records(connection, m, municipality))
+        ]
         missing = await months_without_revision(
-            connection, policy, parse_period(period).months, municipality, records
+            connection, policy, parse_period(period).months, municipality, records, reach
         )
     names = municipality_names(policy)
     wanted = sorted({r.municipality for r in records}, key=lambda key: names.get(key, key))
@@ -145,7 +160,8 @@ def _value(record: IndicatorRecord | None, field: str) -> float | None:
 
 
 async def drill_down(
-    context: SlaContext, month: str, municipality: str, measure: Measure
+    context: SlaContext, month: str, municipality: str, measure: Measure, reach: Reach
 ) -> tuple[IndicatorRecord | None, list[dict[str, Any]]]:
-    """IndicatorReadError (unknown municipality, no revision yet) is left to the caller."""
-    return await drill_down_of(context, month, municipality, measure)
+    """IndicatorReadError (a municipality unknown or outside ``reach``, no revision yet) is left
+    to the caller."""
+    return await drill_down_of(context, month, municipality, measure, reach=reach)

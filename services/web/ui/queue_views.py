@@ -2,14 +2,14 @@
 incidents changed). Filters come from the query string; a value the form never offers is
 ignored rather than answered with an error page."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
-from services.web.security import WebState, web_state
+from services.web.security import WebState, reach_of, web_state
 from services.web.ui import queries
 from services.web.ui.labels import DUE_WITHIN, OPEN_STATUSES, PAGE_SIZES
 from services.web.ui.pages import PageSession, page_session, render
@@ -60,8 +60,9 @@ def parse_params(request: Request) -> QueueParams:
     return QueueParams(values, _int(raw.get("page"), 1), size if size in PAGE_SIZES else 50)
 
 
-async def _results(state: WebState, params: QueueParams) -> dict[str, Any]:
-    total, rows = await queries.queue(state.context, params.to_filter(), state.context.clock())
+async def _results(state: WebState, session: PageSession, params: QueueParams) -> dict[str, Any]:
+    flt = replace(params.to_filter(), reach=reach_of(session.user, state.context.policy))
+    total, rows = await queries.queue(state.context, flt, state.context.clock())
     pages = max(1, -(-total // params.size))
     policy = state.context.policy
     zones = {m: policy.timezone(m) for m in {row["municipality"] for row in rows}}
@@ -77,13 +78,15 @@ async def _results(state: WebState, params: QueueParams) -> dict[str, Any]:
 @router.get("/queue")
 async def queue_page(request: Request, state: State, session: Session) -> HTMLResponse:
     params = parse_params(request)
-    results = await _results(state, params)
+    results = await _results(state, session, params)
+    reach = reach_of(session.user, state.context.policy)
     return render(
-        "queue.html", session, active="queue", options=queries.options(state.context),
+        "queue.html", session, active="queue", options=queries.options(state.context, reach),
         templates=state.templates, **results,
     )  # fmt: skip
 
 
 @router.get("/queue/results")
 async def queue_results(request: Request, state: State, session: Session) -> HTMLResponse:
-    return render("_queue_results.html", session, **await _results(state, parse_params(request)))
+    results = await _results(state, session, parse_params(request))
+    return render("_queue_results.html", session, **results)
