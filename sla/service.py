@@ -314,13 +314,21 @@ class IncidentService:
         return await self._save(connection, incident, decide(incident, command, at))
 
     async def act(
-        self, incident_id: str, command: Command, *, override_claim: bool = False
+        self,
+        incident_id: str,
+        command: Command,
+        *,
+        override_claim: bool = False,
+        admit: Callable[[Incident], bool] | None = None,
     ) -> Incident:
         """Apply a moderator's command now; raises IllegalTransitionError when refused, also
-        when another moderator holds a live claim (unless a supervisor overrides it)."""
+        when another moderator holds a live claim (unless a supervisor overrides it).
+        ``admit`` decides on the locked incident whether the caller may act on it at all (the
+        web's scope: a reassignment committed just before cannot slip past it); refused, the
+        incident does not exist for the caller (IncidentNotFoundError)."""
         async with self._transaction() as connection:
             incident = await repository.load_incident(connection, incident_id=incident_id)
-            if incident is None:
+            if incident is None or (admit is not None and not admit(incident)):
                 raise IncidentNotFoundError(incident_id)
             return await self.act_in(connection, incident, command, self._clock(), override_claim)
 

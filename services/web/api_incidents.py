@@ -93,12 +93,18 @@ def _outcome(incident: Incident) -> Outcome:
 async def _run(
     state: WebState, user: User, incident_id: str, command: Command, *, override: bool = False
 ) -> Outcome:
-    # Checked before the service locks the incident: a reassignment committed in between could
-    # still move it out of reach first (the service takes no reach; see docs/web-ui.md).
+    # Checked again by the service on the locked incident (``admit``), so a reassignment
+    # committed in between cannot move it out of reach unnoticed.
     await incident_in_reach(state, user, incident_id)
+    reach = reach_of(user, state.context.policy)
     try:
         return _outcome(
-            await state.context.service.act(incident_id, command, override_claim=override)
+            await state.context.service.act(
+                incident_id,
+                command,
+                override_claim=override,
+                admit=lambda incident: reach.covers(incident.municipality, incident.department),
+            )
         )
     except IncidentNotFoundError as missing:
         raise HTTPException(404, INCIDENT_NOT_FOUND) from missing

@@ -17,6 +17,8 @@ from kernel.contracts.messages import (
 )
 from kernel.db.schema import incident_events, incidents, message_revisions, messages, outbox
 from kernel.observability import Metrics
+from sla.domain.lifecycle import Incident, Reject
+from sla.service import IncidentNotFoundError
 from sla.stage import SlaContext, open_sla
 from tests.conftest import SettingsFactory
 from tests.factories import GROUP, classified, raw_message
@@ -49,6 +51,26 @@ async def test_redelivered_message_is_stored_once_and_opens_one_incident(sla: Sl
     assert await count(sla, incidents) == 1
     assert await count(sla, incident_events) == 2  # opened, assigned
     assert await count(sla, outbox) == 2
+
+
+async def test_an_incident_the_caller_may_not_act_on_does_not_exist_for_them(
+    sla: SlaContext,
+) -> None:
+    """``admit`` is asked on the locked incident (the web's scope), and a refusal changes
+    nothing."""
+    await sla.service.on_classified(classified(raw_message(1)))
+    async with sla.db.engine.connect() as connection:
+        incident_id = str(await connection.scalar(select(incidents.c.incident_id)))
+    seen: list[str] = []
+
+    def elsewhere(incident: Incident) -> bool:
+        seen.append(incident.municipality)
+        return False
+
+    with pytest.raises(IncidentNotFoundError):
+        await sla.service.act(incident_id, Reject("anna", "реклама"), admit=elsewhere)
+    assert seen == ["testgrad"]
+    assert await count(sla, incident_events) == 2  # opened, assigned: nothing more
 
 
 async def test_non_incident_is_stored_without_incident(sla: SlaContext) -> None:
