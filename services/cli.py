@@ -140,7 +140,7 @@ def aggregate(
 
 @app.command()
 def web() -> None:
-    """API очереди модератора и /metrics."""
+    """Веб-интерфейс и API очереди модератора; /metrics — на OTKLIK_METRICS_PORT."""
     from services.web.serve import run_web
 
     asyncio.run(run_web(_settings()))

@@ -40,6 +40,7 @@ class Me(BaseModel):
     login: str
     role: str
     display_name: str
+    scope: dict[str, list[str]]  # {} is everything; docs/web-ui.md, "Scopes"
 
 
 @router.post("/login", response_model=SessionInfo)
@@ -74,4 +75,9 @@ async def logout(request: Request, response: Response, state: State) -> None:
 
 @router.get("/me", response_model=Me)
 async def me(user: Annotated[User, Depends(requires(Action.READ))]) -> Me:
-    return Me(login=user.login, role=user.role.value, display_name=user.display_name)
+    return Me(
+        login=user.login,
+        role=user.role.value,
+        display_name=user.display_name,
+        scope=user.scope.to_json(),
+    )

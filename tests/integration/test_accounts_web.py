@@ -125,6 +125,7 @@ async def test_the_admin_page_for_an_admin_and_nobody_else(client: httpx.AsyncCl
     page = await client.get("/admin/users")
     assert page.status_code == 200, page.text
     assert page.headers["content-security-policy"].startswith("default-src 'self'")
+    assert 'href="/admin/users" aria-current="page"' in page.text  # in the admin's menu
     for text in ("Пользователи", "<code>mod</code>", "Журнал изменений", "сессии завершены",
                  'data-url="/api/admin/users/mod/disable"', "/static/admin.js"):  # fmt: skip
         assert text in page.text, text

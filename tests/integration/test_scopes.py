@@ -92,6 +92,8 @@ async def test_a_moderator_does_not_see_the_neighbours_texts(site: Site) -> None
     async def get(url: str, **params: str) -> httpx.Response:
         return await client.get(url, headers=anna, params=params)
 
+    me = (await get("/api/me")).json()
+    assert me["scope"] == {"municipalities": ["severogorsk"]}  # what the client is told
     listed = (await get("/api/incidents")).json()
     assert [item["incident_id"] for item in listed["items"]] == [site.own]
     # A filter on a municipality outside the scope is an empty page, like one without incidents.
