@@ -38,22 +38,7 @@
   async function submit(event) {
     event.preventDefault();
     const form = event.currentTarget;
-    const error = form.querySelector(".form-error");
-    const button = form.querySelector("button[type=submit]");
-    if (!form.reportValidity()) return;
-    error.hidden = true;
-    button.disabled = true;
-    button.setAttribute("aria-busy", "true");
-    try {
-      await otklik.api("POST", form.dataset.url, body(form));
-      otklik.flash(form.dataset.done || "Готово.");
-      location.reload();
-    } catch (failure) {
-      error.textContent = failure.message;
-      error.hidden = false;
-      button.disabled = false;
-      button.removeAttribute("aria-busy");
-    }
+    await otklik.send(form, form.dataset.url, body(form), form.dataset.done);
   }
 
   for (const form of document.querySelectorAll("form.admin-action")) {

@@ -177,5 +177,26 @@ const otklik = (() => {
     setInterval(tick, 30e3);
   });
 
-  return { api, fetchText, toast, flash, live, keys, tick, ApiError };
+  // A page form's action: POST ``payload`` to ``url``, then reload with ``done`` as the message;
+  // a refusal shows the server's reason next to the form, which stays as it was typed.
+  async function send(form, url, payload, done) {
+    const error = form.querySelector(".form-error");
+    const button = form.querySelector("button[type=submit]");
+    if (!form.reportValidity()) return;
+    error.hidden = true;
+    button.disabled = true;
+    button.setAttribute("aria-busy", "true");
+    try {
+      await api("POST", url, payload);
+      flash(done || "Готово.");
+      location.reload();
+    } catch (failure) {
+      error.textContent = failure.message;
+      error.hidden = false;
+      button.disabled = false;
+      button.removeAttribute("aria-busy");
+    }
+  }
+
+  return { api, fetchText, toast, flash, live, keys, tick, send, ApiError };
 })();

@@ -33,23 +33,10 @@
   async function submit(event) {
     event.preventDefault();
     const form = event.currentTarget;
-    const error = form.querySelector(".form-error");
-    const button = form.querySelector("button[type=submit]");
     if (!form.reportValidity()) return;
-    error.hidden = true;
-    button.disabled = true;
-    button.setAttribute("aria-busy", "true");
     ownActionAt = Date.now();
-    try {
-      await otklik.api("POST", `/api/incidents/${encodeURIComponent(id)}/${form.dataset.action}`, body(form));
-      otklik.flash(DONE[form.dataset.action] || "Готово.");
-      location.reload();
-    } catch (failure) {
-      error.textContent = failure.message;
-      error.hidden = false;
-      button.disabled = false;
-      button.removeAttribute("aria-busy");
-    }
+    const url = `/api/incidents/${encodeURIComponent(id)}/${form.dataset.action}`;
+    await otklik.send(form, url, body(form), DONE[form.dataset.action]);
   }
 
   for (const form of document.querySelectorAll("form.action")) {
