@@ -24,7 +24,9 @@ from kernel.db.engine import Database, open_database
 from kernel.db.migrate import upgrade
 from kernel.settings import Settings
 from tests.moments import DEFAULT, SUITE_MOMENTS, chosen
+from tools import slapd
 from tools.kafka import INSTALL_HINT, KafkaServer, ToolMissingError, missing_tools
+from tools.slapd import SlapdServer
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
@@ -85,6 +87,23 @@ def kafka_server() -> Iterator[KafkaServer]:
     except (ToolMissingError, RuntimeError, TimeoutError, OSError) as error:
         unavailable(f"Kafka could not start: {error}")
     print(f"\nKafka started in {server.startup_seconds:.1f}s on {server.bootstrap}")
+    yield server
+    server.stop()
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def slapd_server() -> Iterator[SlapdServer]:
+    """Debian's slapd on a free port, an empty directory (tools/slapd.py); tests add their own
+    people and groups under names of their own."""
+    if slapd.missing_tools():
+        unavailable(f"slapd missing. {slapd.INSTALL_HINT}")
+    directory = Path(tempfile.mkdtemp(prefix="otk-slapd-"))
+    server = SlapdServer(directory)
+    try:
+        server.start()
+    except (RuntimeError, TimeoutError, OSError) as error:
+        unavailable(f"slapd could not start: {error}")
     yield server
     server.stop()
     shutil.rmtree(directory, ignore_errors=True)

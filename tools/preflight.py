@@ -1,6 +1,7 @@
 """First step of `make test`: make sure Java and Maven are there and Kafka's jars are cached,
-that dovecot (the real IMAP server of the e-mail channel tests) is installed, Debian's prometheus
-(the dashboard and alert tests), and Chromium with its WebDriver (the browser tests).
+that dovecot (the real IMAP server of the e-mail channel tests) is installed, Debian's slapd (the
+directory sign-in tests), Debian's prometheus (the dashboard and alert tests), and Chromium with
+its WebDriver (the browser tests).
 
 With CI=true a missing tool is a failure; on a developer's machine it is a warning and the tests
 that need Kafka (or IMAP, or a browser) are skipped with the same message.
@@ -12,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tools import prometheus
+from tools import prometheus, slapd
 from tools.browser import BROWSER_HINT, missing_browser
 from tools.kafka import INSTALL_HINT, ensure_jars, missing_tools
 
@@ -31,6 +32,15 @@ def ensure_dovecot() -> bool:
         return True
     _apt_install(["dovecot-imapd"])
     return _has_dovecot()
+
+
+def ensure_slapd() -> bool:
+    """Debian's slapd (OpenLDAP) under the same conditions as dovecot: in a container the
+    package's service is not started; the tests run their own slapd on a free port with a
+    configuration of their own (tools/slapd.py), none is left running."""
+    if slapd.missing_tools():
+        _apt_install([slapd.PACKAGE])
+    return not slapd.missing_tools()
 
 
 def ensure_browser() -> list[str]:
@@ -70,6 +80,10 @@ def main() -> int:
     in_ci = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
     if not ensure_dovecot():
         print(f"preflight: dovecot missing. {DOVECOT_HINT}", file=sys.stderr)
+        if in_ci:
+            return 1
+    if not ensure_slapd():
+        print(f"preflight: slapd missing. {slapd.INSTALL_HINT}", file=sys.stderr)
         if in_ci:
             return 1
     if not ensure_prometheus():
