@@ -107,6 +107,52 @@ class Settings(BaseSettings):
         description="`otklik web` serves /docs and /redoc (from local assets) and /openapi.json; "
         "false switches all three off",
     )
+    ldap_url: str | None = Field(
+        default=None,
+        description="Directory sign-in (LDAP, Active Directory): ldap://host[:port] or "
+        "ldaps://host[:port]; unset = local accounts only (docs/web-ui.md, Directory sign-in)",
+    )
+    ldap_starttls: bool = Field(
+        default=False, description="Upgrade an ldap:// connection with STARTTLS before any bind"
+    )
+    ldap_ca_file: Path | None = Field(
+        default=None, description="CA certificates (PEM) for ldaps:// or STARTTLS; unset = system's"
+    )
+    ldap_user_dn_template: str | None = Field(
+        default=None,
+        description="The user's DN with {login}, e.g. uid={login},ou=people,dc=city,dc=ru; or "
+        "set OTKLIK_LDAP_USER_BASE to search for it",
+    )
+    ldap_user_base: str | None = Field(
+        default=None, description="Where to search for the user (instead of the DN template)"
+    )
+    ldap_user_filter: str = Field(
+        default="(uid={login})",
+        description="Filter finding the user under OTKLIK_LDAP_USER_BASE (AD: "
+        "(sAMAccountName={login}))",
+    )
+    ldap_bind_dn: str | None = Field(
+        default=None, description="Service account that searches the directory; unset = anonymous"
+    )
+    ldap_bind_password_secret: str | None = Field(
+        default=None, description="Name of the secret holding the service account's password"
+    )
+    ldap_group_base: str | None = Field(
+        default=None, description="Where the groups of OTKLIK_LDAP_GROUPS_FILE are searched"
+    )
+    ldap_group_filter: str = Field(
+        default="(member={dn})",
+        description="Filter finding the groups of a user's DN {dn} (e.g. "
+        "(uniqueMember={dn}) for groupOfUniqueNames)",
+    )
+    ldap_groups_file: Path | None = Field(
+        default=None,
+        description="YAML: group DN -> role and scope of its members (highest role, union of "
+        "scopes); a user in none is refused",
+    )
+    ldap_timeout_seconds: float = Field(
+        default=5.0, gt=0, description="Bound of each network step of a directory sign-in"
+    )
     reply_templates_file: Path | None = Field(
         default=None, description="Canned reply templates YAML; unset = the bundled ones"
     )

@@ -16,6 +16,7 @@ from typing import Any, Literal
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
 from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kernel.db.schema import audit_log, auth_sessions, users
@@ -350,6 +351,61 @@ async def authenticate(connection: AsyncConnection, login: str, password: str) -
             update(users).where(users.c.login == login).values(password_hash=_HASHER.hash(password))
         )
     return _user(row)
+
+
+DIRECTORY_ORIGIN = "ldap"
+
+
+async def local_account(connection: AsyncConnection, login: str) -> bool:
+    """Whether ``login`` is a local account (a password here): then the directory is never
+    asked for it, so a directory user of the same name cannot take it over."""
+    origin = await connection.scalar(select(users.c.origin).where(users.c.login == login))
+    return origin is not None and origin != DIRECTORY_ORIGIN
+
+
+async def sign_in_directory_user(
+    connection: AsyncConnection,
+    *,
+    login: str,
+    display_name: str,
+    role: Role,
+    scope: Scope,
+    at: datetime,
+) -> User | None:
+    """The directory vouched for ``login`` with this role and scope (from its groups): create
+    its row (origin 'ldap', no password here) or bring it up to date. A role or scope that
+    changed ends the user's other sessions (they carried the old rights) and is audited with
+    the actor 'ldap', as is the first sign-in. None if the row is disabled or is a local
+    account (nothing changes then)."""
+    by = Change(actor=DIRECTORY_ORIGIN, at=at)
+    values = {"role": role.value, "display_name": display_name, "scope": scope.to_json()}
+    inserted = await connection.execute(
+        pg_insert(users)
+        .values(login=login, password_hash=None, origin=DIRECTORY_ORIGIN, **values)
+        .on_conflict_do_nothing(index_elements=[users.c.login])
+        .returning(users.c.login)
+    )
+    if inserted.first() is not None:
+        await _audit(connection, by, "add", login, {**values, "origin": DIRECTORY_ORIGIN})
+        return User(login, role, display_name, scope)
+    row = (
+        await connection.execute(select(users).where(users.c.login == login).with_for_update())
+    ).first()
+    if row is None or row.origin != DIRECTORY_ORIGIN or row.disabled:
+        return None
+    before = Scope.from_json(row.scope)
+    changed = Role(row.role) is not role or before != scope
+    if changed or row.display_name != display_name:
+        await connection.execute(update(users).where(users.c.login == login).values(**values))
+    if changed:
+        ended = await _end_sessions(connection, login)
+        if Role(row.role) is not role:
+            details = {"from": row.role, "to": role.value, "sessions_ended": ended}
+            await _audit(connection, by, "set-role", login, details)
+        if before != scope:
+            details = {"from": before.to_json(), "to": scope.to_json(), "sessions_ended": ended}
+            await _audit(connection, by, "set-scope", login, details)
+    return User(login, role, display_name, scope)
 
 
 def _user(row: Any) -> User:

@@ -18,7 +18,7 @@ from services.web.security import (
     token_from,
     web_state,
 )
-from services.web.signin import client_address, set_session_cookie, sign_in
+from services.web.signin import client_address, directory_of, set_session_cookie, sign_in
 
 router = APIRouter(prefix="/api")
 State = Annotated[WebState, Depends(web_state)]
@@ -49,8 +49,9 @@ async def login(
 ) -> SessionInfo:
     try:
         user, token = await sign_in(
-            state, credentials.login, credentials.password, client_address(request)
-        )
+            state, credentials.login, credentials.password, client_address(request),
+            directory_of(request),
+        )  # fmt: skip
     except TooManyAttemptsError as blocked:
         headers = {"Retry-After": str(blocked.retry_after_seconds)}
         raise HTTPException(429, str(blocked), headers=headers) from blocked

@@ -10,6 +10,7 @@ from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from kernel.settings import Settings
+from services.auth.directory import Directory
 from services.bundled import default_plans_file
 from services.web import api_admin, api_auth, api_incidents, api_indicators, ui
 from services.web.api_reports import reports_router
@@ -30,6 +31,9 @@ def create_app(context: SlaContext, settings: Settings, *, serve_metrics: bool =
         templates=load_reply_templates(settings.reply_templates_file),
     )
     app.state.secure_cookies = settings.secure_cookies  # read by services/web/signin.py
+    app.state.directory = Directory.from_settings(
+        settings, context.policy
+    )  # None: local accounts only
     app.include_router(api_incidents.router)
     app.include_router(api_auth.router)
     app.include_router(api_indicators.router)

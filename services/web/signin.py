@@ -7,7 +7,14 @@ from typing import Literal
 
 from fastapi import Request, Response
 
-from services.auth.store import User, authenticate, open_session
+from services.auth.directory import Directory
+from services.auth.store import (
+    User,
+    authenticate,
+    local_account,
+    open_session,
+    sign_in_directory_user,
+)
 from services.web.login_limit import BadCredentialsError
 from services.web.security import SESSION_COOKIE, WebState
 
@@ -23,16 +30,70 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client is not None else "unknown"
 
 
-async def sign_in(state: WebState, login: str, password: str, address: str) -> tuple[User, str]:
-    """The user and a new session token; BadCredentialsError or TooManyAttemptsError."""
+class NotInOtklikGroupsError(BadCredentialsError):
+    """The directory accepted the password, but none of the user's groups is one of otklik's."""
+
+    def __init__(self) -> None:
+        Exception.__init__(
+            self,
+            "Вход через каталог отклонён: учётная запись не входит ни в одну группу otklik. "
+            "Обратитесь к администратору",
+        )
+
+
+def directory_of(request: Request) -> Directory | None:
+    """The directory sign-in goes through, if OTKLIK_LDAP_URL is set (create_app builds it)."""
+    directory: Directory | None = getattr(request.app.state, "directory", None)
+    return directory
+
+
+async def sign_in(
+    state: WebState, login: str, password: str, address: str, directory: Directory | None = None
+) -> tuple[User, str]:
+    """The user and a new session token; BadCredentialsError or TooManyAttemptsError.
+
+    A local account (a password here) signs in here and only here. Any other login goes to the
+    ``directory``, if there is one: on its word the user's row is created or updated from their
+    groups (services/auth/store.py, sign_in_directory_user), unless an admin disabled it."""
     limiter = state.login_limiter
     limiter.attempt(login, address)
+    if directory is not None:
+        async with state.context.db.engine.connect() as connection:
+            local = await local_account(connection, login)
+        if not local:
+            signed_in = await _directory_sign_in(state, directory, login, password)
+            limiter.succeeded(login, address)
+            return signed_in
     async with state.context.db.transaction() as connection:
         user = await authenticate(connection, login, password)
         if user is None:
             raise BadCredentialsError
         token = await open_session(connection, user, state.context.clock(), state.session_lifetime)
     limiter.succeeded(login, address)
+    return user, token
+
+
+async def _directory_sign_in(
+    state: WebState, directory: Directory, login: str, password: str
+) -> tuple[User, str]:
+    found = await directory.authenticate(login, password)
+    if found is None:
+        raise BadCredentialsError
+    grant = directory.grant(found)
+    if grant is None:
+        log.info("directory sign-in of %r refused: in none of the groups of otklik", login)
+        raise NotInOtklikGroupsError
+    now = state.context.clock()
+    async with state.context.db.transaction() as connection:
+        user = await sign_in_directory_user(
+            connection, login=login, display_name=found.display_name, role=grant.role,
+            scope=grant.scope, at=now,
+        )  # fmt: skip
+        if user is None:
+            log.info("directory sign-in of %r refused: the account is disabled here", login)
+            raise BadCredentialsError
+        token = await open_session(connection, user, now, state.session_lifetime)
+    log.info("directory sign-in of %r: %s, %s", login, user.role.value, user.scope.describe())
     return user, token
 
 

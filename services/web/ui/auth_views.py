@@ -12,7 +12,13 @@ from services.auth.store import close_session
 from services.web import csrf
 from services.web.login_limit import BadCredentialsError, TooManyAttemptsError
 from services.web.security import SESSION_COOKIE, WebState, token_from, web_state
-from services.web.signin import client_address, secure_cookie, set_session_cookie, sign_in
+from services.web.signin import (
+    client_address,
+    directory_of,
+    secure_cookie,
+    set_session_cookie,
+    sign_in,
+)
 from services.web.ui.pages import (
     LoginRequiredError,
     error_page,
@@ -78,7 +84,9 @@ async def login_submit(request: Request, state: State) -> Response:
     if not login or not form.get("password"):
         return _login_form(request, next_path, 422, "Введите логин и пароль.", login)
     try:
-        _, token = await sign_in(state, login, form["password"], client_address(request))
+        _, token = await sign_in(
+            state, login, form["password"], client_address(request), directory_of(request)
+        )
     except TooManyAttemptsError as blocked:
         refused = _login_form(request, next_path, 429, str(blocked), login)
         refused.headers["Retry-After"] = str(blocked.retry_after_seconds)
