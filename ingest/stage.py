@@ -11,8 +11,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
-from fastapi.responses import Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from ingest.appeals.imap import ImapPoller
 from ingest.appeals.intake import AppealIntake, intake_router
@@ -140,17 +138,14 @@ def vk_stage(
 def http_app(
     settings: Settings, catalog: SourceCatalog, publisher: Publisher, metrics: Metrics
 ) -> FastAPI:
-    """`otklik ingest http`: the VK Callback API and the appeal intake, with /metrics."""
+    """`otklik ingest http`: the VK Callback API and the appeal intake. Its /metrics are served on
+    OTKLIK_METRICS_PORT by services/ingest_http.py, never on this public port."""
     series_at_zero(metrics)
     ingestor = VkEventIngestor(catalog, publisher, metrics, settings.clock)
     intake = AppealIntake(catalog, settings, publisher, metrics, settings.clock, APPEAL_ZONE)
     app = FastAPI(title="otklik — приём событий VK и обращений", version="1")
     app.include_router(callback_router(ingestor, settings))
     app.include_router(intake_router(intake))
-
-    @app.get("/metrics")
-    async def metrics_view() -> Response:
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:

@@ -75,11 +75,9 @@ class Scenario:
     answered: list[str] = field(default_factory=list)
 
     def targets(self) -> dict[str, str]:
-        """Every process's /metrics endpoint, by process name (the web's is on its metrics port,
-        not on the public one)."""
-        ports = dict(self.pipeline.metrics_ports)
-        ports["ingest-http"] = int(self.intake.rsplit(":", 1)[1])
-        return {name: f"127.0.0.1:{port}" for name, port in ports.items()}
+        """Every process's /metrics endpoint, by process name: each on its metrics port (the web's
+        and the intake's public ports serve none)."""
+        return {name: f"127.0.0.1:{port}" for name, port in self.pipeline.metrics_ports.items()}
 
 
 @dataclass

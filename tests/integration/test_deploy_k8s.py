@@ -60,8 +60,9 @@ def expected_port(args: list[str]) -> int:
 
 
 def expected_ports(args: list[str]) -> list[int]:
-    """The ports the container declares: the web serves /metrics on a port of its own."""
-    if args == ["web"]:
+    """The ports the container declares: the public processes serve /metrics on a port of their
+    own."""
+    if args in (["web"], ["ingest", "http"]):
         return [expected_port(args), int(env()["OTKLIK_METRICS_PORT"])]
     return [expected_port(args)]
 

@@ -8,6 +8,9 @@ from unittest.mock import MagicMock
 import httpx
 from fastapi import FastAPI
 
+from ingest.domain.sources import SourceCatalog
+from ingest.stage import http_app
+from kernel.observability import Metrics
 from kernel.settings import Settings
 from services.web.app import create_app
 
@@ -40,3 +43,12 @@ async def test_the_api_docs_can_be_switched_off() -> None:
 async def test_otklik_web_has_no_metrics_on_its_public_port() -> None:
     async with client(create_app(MagicMock(), Settings(), serve_metrics=False)) as http:
         assert (await http.get("/metrics")).status_code == 404
+
+
+async def test_the_intake_has_no_metrics_on_its_public_port() -> None:
+    """`otklik ingest http` faces the internet through the city's proxy: its /metrics (source ids,
+    dead-letter counts) are on OTKLIK_METRICS_PORT (services/ingest_http.py)."""
+    app = http_app(Settings(), SourceCatalog(sources=()), MagicMock(), Metrics())
+    async with client(app) as http:
+        assert (await http.get("/metrics")).status_code == 404
+        assert (await http.get("/healthz")).status_code == 200
