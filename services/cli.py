@@ -41,13 +41,21 @@ def demo(
     serve: Annotated[
         bool, typer.Option(help="После воспроизведения обслуживать API и /metrics")
     ] = True,
+    as_recorded: Annotated[
+        bool,
+        typer.Option(
+            help="Даты событий как в файле (по умолчанию выборка сдвигается на целые недели, "
+            "чтобы закончиться на этой неделе)"
+        ),
+    ] = False,
 ) -> None:
     """Весь конвейер в одном процессе: встроенная шина и PostgreSQL, демо-выборка VK."""
     from services.bundled import DEMO_DATA
     from services.demo.embedded import run_embedded
 
     settings = _settings()
-    asyncio.run(run_embedded(settings, sample or DEMO_DATA / "vk_sample.jsonl", serve))
+    sample = sample or DEMO_DATA / "vk_sample.jsonl"
+    asyncio.run(run_embedded(settings, sample, serve, as_recorded=as_recorded))
 
 
 @ingest_app.command("replay")

@@ -24,6 +24,7 @@ from kernel.settings import Settings
 from services.auth import store
 from services.auth.roles import Role
 from services.bundled import default_sources_file
+from services.demo.living import living_copy
 from services.supervision import keep_running
 from services.web.app import create_app
 from sla.gauges import export_indicators
@@ -81,10 +82,20 @@ async def demo_user(context: SlaContext) -> str:
     return password
 
 
-async def run_embedded(settings: Settings, sample: Path, serve: bool) -> DemoResult:
+async def run_embedded(
+    settings: Settings, sample: Path, serve: bool, as_recorded: bool = False
+) -> DemoResult:
+    """Replay ``sample`` through every stage, print the indicators and, with ``serve``, serve the
+    queue. Unless ``as_recorded``, the sample is first moved to end in the week before today
+    (services/demo/living.py)."""
     metrics = Metrics()
     bus = InMemoryBus(metrics)
     context = await open_sla(settings, metrics)
+    if not as_recorded:
+        living = Path(settings.data_dir) / "demo" / sample.name
+        weeks = living_copy(sample, living, context.clock())
+        print(f"Выборка сдвинута на {weeks} нед., чтобы закончиться на этой неделе")
+        sample = living
     stages = [classifier_stage(settings, bus, metrics), sla_stage(context, settings, bus)]
     for stage in stages:
         for subscription in stage.subscriptions:

@@ -154,7 +154,7 @@ def recompute(
             "sources_file": tmp_path / "sources.yaml",
         }
     )
-    asyncio.run(run_embedded(settings, events, serve=False))
+    asyncio.run(run_embedded(settings, events, serve=False, as_recorded=True))
     return create_engine(sqlalchemy_url(database_url))
 
 

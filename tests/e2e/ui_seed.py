@@ -94,7 +94,7 @@ async def add_fresh(context: SlaContext, now: datetime) -> None:
 
 def demo_seed(settings: Settings) -> Callable[[SlaContext], Awaitable[None]]:
     async def seed(context: SlaContext) -> None:
-        await run_embedded(settings, DEMO_DATA / "vk_sample.jsonl", serve=False)
+        await run_embedded(settings, DEMO_DATA / "vk_sample.jsonl", serve=False, as_recorded=True)
         async with context.db.transaction() as connection:
             for login, (role, name) in USERS.items():
                 await add_user(

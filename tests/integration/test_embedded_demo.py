@@ -1,12 +1,15 @@
 """The embedded mode end to end: the bundled VK sample through every stage in one process."""
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import func, select
 
+from kernel.clock import Clock
+from kernel.contracts.incidents import Status
 from kernel.db.engine import open_database
 from kernel.db.schema import dead_letters, incidents, messages
 from services.bundled import DEMO_DATA
@@ -35,8 +38,9 @@ async def test_demo_replays_the_sample_and_publishes_both_months(
     settings_factory: SettingsFactory, database_url: str, model_dir: Path
 ) -> None:
     settings = settings_factory(database_url=database_url, model_dir=model_dir)
-    result = await run_embedded(settings, SAMPLE, serve=False)
-    again = await run_embedded(settings, SAMPLE, serve=False)  # a second replay changes nothing
+    result = await run_embedded(settings, SAMPLE, serve=False, as_recorded=True)
+    # A second replay changes nothing.
+    again = await run_embedded(settings, SAMPLE, serve=False, as_recorded=True)
 
     months = {(r.municipality, r.month) for r in result.records}
     assert {("severogorsk", "2026-09"), ("severogorsk", "2026-10")} <= months
@@ -103,3 +107,26 @@ async def test_queue_api_lists_and_answers(
         metrics_text = (await client.get("/metrics")).text
         assert "otklik_incident_transitions_total" in metrics_text
     await context.db.close()
+
+
+async def test_the_living_demo_ends_this_week_and_its_queue_runs_from_fresh_to_overdue(
+    settings_factory: SettingsFactory, database_url: str, model_dir: Path, clock: Clock
+) -> None:
+    settings = settings_factory(database_url=database_url, model_dir=model_dir)
+    await run_embedded(settings, SAMPLE, serve=False)
+    now = clock()
+    db = open_database(settings)
+    async with db.engine.connect() as connection:
+        written = (await connection.scalars(select(messages.c.created_at))).all()
+        open_dues = (
+            await connection.scalars(
+                select(incidents.c.final_answer_due).where(
+                    incidents.c.final_answer_at.is_(None),
+                    incidents.c.status.not_in([Status.REJECTED, Status.CLOSED]),
+                )
+            )
+        ).all()
+    await db.close()
+    assert now - timedelta(days=7) < max(written) <= now
+    assert min(written) > now - timedelta(days=70)  # two months of the sample, not more
+    assert any(due < now for due in open_dues) and any(due > now for due in open_dues)
