@@ -29,6 +29,7 @@ from kernel.contracts.incidents import IncidentEvent
 from kernel.contracts.messages import Channel, SourceKind
 from kernel.contracts.topics import Topic
 from kernel.db.engine import Database
+from kernel.http_limits import BodyLimit
 from kernel.observability import Metrics
 from kernel.settings import Settings
 
@@ -144,6 +145,7 @@ def http_app(
     ingestor = VkEventIngestor(catalog, publisher, metrics, settings.clock)
     intake = AppealIntake(catalog, settings, publisher, metrics, settings.clock, APPEAL_ZONE)
     app = FastAPI(title="otklik — приём событий VK и обращений", version="1")
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.include_router(callback_router(ingestor, settings))
     app.include_router(intake_router(intake))
 

@@ -53,6 +53,12 @@ class Settings(BaseSettings):
     ingest_http_port: int = Field(
         default=8081, description="Port of `otklik ingest http` (VK Callback API, appeal intake)"
     )
+    max_body_bytes: int = Field(
+        default=1 << 20,
+        ge=1024,
+        description="Largest request body any HTTP endpoint reads (VK Callback API, intake, web); "
+        "a larger one is refused with 413 before it is read",
+    )
     metrics_port: int = Field(
         default=9108, description="Port of /metrics of every process but `otklik ingest http`"
     )

@@ -9,6 +9,7 @@ from fastapi.responses import Response
 from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from kernel.http_limits import BodyLimit
 from kernel.settings import Settings
 from services.auth.directory import Directory
 from services.bundled import default_plans_file
@@ -23,6 +24,7 @@ def create_app(context: SlaContext, settings: Settings, *, serve_metrics: bool =
     """``serve_metrics``: /metrics on this app's port. `otklik web` serves it on a port of its
     own instead (services/web/serve.py); the embedded demo and the tests keep it here."""
     app = _new_app(settings.api_docs)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.state.otklik = WebState(
         context=context,
         claim_lock=timedelta(minutes=settings.claim_lock_minutes),
