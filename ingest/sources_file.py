@@ -2,23 +2,20 @@
 
 from pathlib import Path
 
-import yaml
+from pydantic import ValidationError
 
 from ingest.domain.sources import SourceCatalog
-
-# libyaml where the wheel has it: the pure-Python parser takes time quadratic in the nesting of
-# [ and { (a megabyte of "[" would not finish), libyaml refuses nesting beyond 1,000 levels.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+from kernel.yaml_files import ConfigFileError, load
 
 
-class SourcesFileError(ValueError):
+class SourcesFileError(ConfigFileError):
     """The sources file cannot be used; the text says where and why."""
 
 
 def load_sources(path: Path) -> SourceCatalog:
     try:
-        text = path.read_text(encoding="utf-8")
-        return SourceCatalog.model_validate(yaml.load(text, Loader=_LOADER))  # noqa: S506 - safe
-    except (OSError, yaml.YAMLError, ValueError, RecursionError) as error:
-        # ValueError: also invalid UTF-8 and numbers of over 4,300 digits
-        raise SourcesFileError(f"{path}: {error}") from error
+        return SourceCatalog.model_validate(load(path, "файл источников"))
+    except ConfigFileError as error:
+        raise SourcesFileError(str(error)) from error
+    except ValidationError as error:
+        raise SourcesFileError(f"файл источников {path}: {error}") from error

@@ -7,11 +7,12 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from kernel.clock import Clock
+from kernel.yaml_files import ConfigFileError
+from kernel.yaml_files import load as load_yaml
 
 
 class Settings(BaseSettings):
@@ -227,9 +228,9 @@ class Settings(BaseSettings):
         """Read once: secrets are looked up on every callback and intake request."""
         if self.secrets_file is None:
             return {}
-        loaded = yaml.safe_load(self.secrets_file.read_text(encoding="utf-8")) or {}
+        loaded = load_yaml(self.secrets_file, "файл секретов") or {}
         if not isinstance(loaded, dict):
-            raise ValueError(f"{self.secrets_file}: expected a mapping of name: value")
+            raise ConfigFileError(f"файл секретов {self.secrets_file}: нужен словарь имя: значение")
         return {str(key): SecretStr(str(value)) for key, value in loaded.items()}
 
     @property

@@ -7,14 +7,32 @@ import re
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from kernel.observability import configure_logging
 from kernel.settings import Settings
+from kernel.yaml_files import ConfigFileError
+
+
+class _Commands(TyperGroup):
+    """Every command: a file otklik is configured with that cannot be used (kernel/yaml_files.py:
+    too big, not UTF-8, an alias bomb, a value out of range) ends it with the file's name, the
+    reason and code 2 — never a traceback, which would also print the chained validation error
+    with the file's whole content."""
+
+    def invoke(self, ctx: Any) -> Any:  # typer's vendored click.Context
+        try:
+            return super().invoke(ctx)
+        except ConfigFileError as error:
+            typer.echo(f"файл настройки не принят: {error}", err=True)
+            raise typer.Exit(2) from None
+
 
 app = typer.Typer(
+    cls=_Commands,
     help="otklik — обращения жителей: сбор, классификация, SLA и ежемесячные показатели.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,

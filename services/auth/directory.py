@@ -20,13 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from ldap3 import BASE, NONE, SUBTREE, Connection, Server, Tls
 from ldap3.core.exceptions import LDAPException
 from ldap3.utils.conv import escape_filter_chars
 from ldap3.utils.dn import escape_rdn
 
 from kernel.settings import Settings
+from kernel.yaml_files import ConfigFileError, load
 from services.auth.roles import Role
 from services.auth.scopes import Scope, ScopeError
 from services.auth.store import check_scope
@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 _ORDER = list(Role)  # viewer < moderator < supervisor < admin
 
 
-class DirectoryConfigError(ValueError):
+class DirectoryConfigError(ConfigFileError):
     """The directory settings or the groups file cannot work (said at start-up)."""
 
 
@@ -64,9 +64,9 @@ def _key(dn: str) -> str:
 def load_groups(path: Path) -> dict[str, GroupGrant]:
     """The groups file: a YAML mapping of a group's DN to its role and (optional) scope."""
     try:
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as error:
-        raise DirectoryConfigError(f"{path}: {error}") from error
+        loaded = load(path, "файл групп каталога") or {}
+    except ConfigFileError as error:
+        raise DirectoryConfigError(str(error)) from error
     if not isinstance(loaded, dict) or not loaded:
         raise DirectoryConfigError(f"{path}: expected a mapping of group DN: {{role, scope}}")
     grants: dict[str, GroupGrant] = {}

@@ -2,8 +2,9 @@
 
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from kernel.yaml_files import ConfigFileError, load
 
 BUNDLED = Path(__file__).with_name("reply_templates.yaml")
 
@@ -23,4 +24,7 @@ class _File(BaseModel):
 
 def load_reply_templates(path: Path | None) -> list[ReplyTemplate]:
     source = path or BUNDLED
-    return _File.model_validate(yaml.safe_load(source.read_text(encoding="utf-8"))).templates
+    try:
+        return _File.model_validate(load(source, "файл шаблонов ответов")).templates
+    except ValidationError as error:
+        raise ConfigFileError(f"файл шаблонов ответов {source}: {error}") from error

@@ -48,6 +48,7 @@ EventName = Literal[
     "source_deleted",
     "source_restored",
 ]
+ID_LENGTH = 200
 _REQUIRED: dict[str, tuple[str, ...]] = {
     "message": ("municipality", "text"),
     "answered": ("text",),
@@ -65,8 +66,10 @@ class HistoryEvent(BaseModel):
     message_id: str = Field(min_length=1, max_length=300)
     actor: str = Field(default="history", min_length=1, max_length=200)
     channel: Literal["vk", "web", "email", "import"] = "vk"
-    municipality: str | None = Field(default=None, min_length=1)
-    department: str | None = None
+    # Ids, compared with the policy's and indexed in PostgreSQL (a b-tree row holds < 2,704
+    # bytes): a longer one is a broken line, refused with its number before any query.
+    municipality: str | None = Field(default=None, min_length=1, max_length=ID_LENGTH)
+    department: str | None = Field(default=None, max_length=ID_LENGTH)
     category: str | None = None
     text: str | None = Field(default=None, max_length=100_000)
     sentiment: Literal["negative", "neutral", "positive"] | None = None

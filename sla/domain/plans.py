@@ -14,16 +14,15 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from kernel.yaml_files import ConfigFileError, compose
+
 KeyPath = tuple[str, ...]
-# libyaml where the wheel has it: the pure-Python parser takes time quadratic in the nesting of
-# [ and { (a megabyte of "[" would not finish), libyaml refuses nesting beyond 1,000 levels.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # A wrong value as an error names it: cut short, where YAML aliases can make it millions of items.
 _SHOWN = reprlib.Repr()
 _SHOWN.maxlevel, _SHOWN.maxlist, _SHOWN.maxdict, _SHOWN.maxstring = 2, 4, 4, 80
 
 
-class PlansError(ValueError):
+class PlansError(ConfigFileError):
     """The plans file is invalid; the message lists every problem with its key and line."""
 
 
@@ -138,11 +137,9 @@ def load_plans(text: str, known_municipalities: Collection[str]) -> Plans:
     that would otherwise silently fall back to the default plan.
     """
     try:
-        root = yaml.compose(text, Loader=_LOADER)
-        data = yaml.load(text, Loader=_LOADER)  # noqa: S506 - a safe loader
-    except (yaml.YAMLError, ValueError, RecursionError) as error:
-        # ValueError: a number of over 4,300 digits; RecursionError: nesting, without libyaml
-        raise PlansError(f"файл планов: не YAML ({error})") from error
+        root, data = compose(text, "файл планов")
+    except ConfigFileError as error:
+        raise PlansError(str(error)) from error
     lines = dict(_lines(root)) if root is not None else {}
     try:
         spec = PlansFile.model_validate(data)

@@ -11,10 +11,10 @@ from datetime import datetime, timedelta
 from typing import Any, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from kernel.contracts.categories import DEPARTMENTS
+from kernel.yaml_files import ConfigFileError, parse
 from sla.domain.calendar import WorkingClock, WorkingHours
 from sla.domain.on_time import Deadlines
 
@@ -23,12 +23,9 @@ _UNITS = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(day
 # No duration is longer than a year: a bigger number is a typo, and it would make every deadline
 # computation overflow or walk the calendar for centuries, for every message.
 MAX_DAYS = 366
-# libyaml where the wheel has it: the pure-Python parser takes time quadratic in the nesting of
-# [ and { (a megabyte of "[" would not finish), libyaml refuses nesting beyond 1,000 levels.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class PolicyError(ValueError):
+class PolicyError(ConfigFileError):
     """The policy file is invalid; the message lists every problem with its place."""
 
 
@@ -237,10 +234,9 @@ def _place(location: tuple[Any, ...]) -> str:
 def load_policy(text: str) -> SlaPolicy:
     """Parse and validate; raises PolicyError naming every problem and its place."""
     try:
-        data = yaml.load(text, Loader=_LOADER)  # noqa: S506 - a safe loader
-    except (yaml.YAMLError, ValueError, RecursionError) as error:
-        # ValueError: a number of over 4,300 digits; RecursionError: nesting, without libyaml
-        raise PolicyError(f"политика SLA: не YAML ({error})") from error
+        data = parse(text, "политика SLA")
+    except ConfigFileError as error:
+        raise PolicyError(str(error)) from error
     try:
         spec = PolicyFile.model_validate(data)
     except ValidationError as error:
