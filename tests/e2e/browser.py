@@ -71,6 +71,24 @@ def press(browser: webdriver.Chrome, keys: str) -> None:
     browser.find_element(By.TAG_NAME, "body").send_keys(keys)
 
 
+# The Russian (ЙЦУКЕН) layout: what a physical key types there, by the key's code.
+RUSSIAN = {"KeyJ": "о", "KeyK": "л", "KeyX": "ч", "KeyG": "п", "KeyI": "ш", "Slash": "."}
+
+
+def press_keys(browser: webdriver.Chrome, codes: list[str], layout: dict[str, str]) -> None:
+    """Physical keys pressed through Chromium's input pipeline (DevTools), as a keyboard on
+    ``layout`` would send them: WebDriver's send_keys can only type Latin-layout keys. A code
+    "Shift+Slash" holds Shift (on the Russian layout it types «,»)."""
+    for pressed in codes:
+        shift = pressed.startswith("Shift+")
+        code = pressed.removeprefix("Shift+")
+        key = "," if shift and code == "Slash" else layout[code]
+        vk = ord(code[-1]) if code.startswith("Key") else 0xBF  # VK_OEM_2 for the slash key
+        event = {"code": code, "key": key, "windowsVirtualKeyCode": vk, "modifiers": 8 * shift}
+        browser.execute_cdp_cmd("Input.dispatchKeyEvent", {"type": "keyDown", "text": key, **event})
+        browser.execute_cdp_cmd("Input.dispatchKeyEvent", {"type": "keyUp", **event})
+
+
 def fits_the_screen(browser: webdriver.Chrome) -> bool:
     """No horizontal scrolling at 1366 px."""
     width = browser.execute_script("return document.documentElement.scrollWidth")

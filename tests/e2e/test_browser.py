@@ -20,9 +20,11 @@ from selenium.webdriver.support.ui import Select
 from kernel.clock import Clock
 from tests.conftest import SettingsFactory, unavailable
 from tests.e2e.browser import (
+    RUSSIAN,
     chrome,
     fits_the_screen,
     press,
+    press_keys,
     row_ids,
     row_texts,
     screenshot,
@@ -198,6 +200,32 @@ def test_keyboard_help_and_screenshots_of_the_queue_and_indicators(
         README_IMAGES.mkdir(exist_ok=True)
         shutil.copyfile(queue, README_IMAGES / "queue.png")
         shutil.copyfile(indicators, README_IMAGES / "indicators.png")
+
+
+def test_the_shortcuts_work_on_the_russian_layout(app: LiveApp, browsers: Browser) -> None:
+    """A moderator typing answers is on the Russian layout: the same physical keys work (a
+    supervisor here, who also has the bulk bar)."""
+    glava = browsers("glava")
+    sign_in(glava, app.base, "glava", PASSWORD)
+    glava.get(f"{app.base}/queue?overdue=no")
+    first, second = wait(glava, row_ids)[:2]
+    cursor = "#queue-results tr.cursor"
+    press_keys(glava, ["KeyJ"], RUSSIAN)  # «о»
+    wait(glava, lambda b: b.find_element(By.CSS_SELECTOR, cursor).get_attribute("data-id") == first)
+    press_keys(glava, ["KeyJ", "KeyJ", "KeyK"], RUSSIAN)  # «о», «о», «л»
+    wait(
+        glava, lambda b: b.find_element(By.CSS_SELECTOR, cursor).get_attribute("data-id") == second
+    )
+    press_keys(glava, ["KeyX"], RUSSIAN)  # «ч» picks the row for a bulk action
+    wait(glava, lambda b: b.find_element(By.ID, "bulk-count").text == "1")
+    press_keys(glava, ["KeyX"], RUSSIAN)
+    help_box = glava.find_element(By.ID, "help")
+    press_keys(glava, ["Shift+Slash"], RUSSIAN)  # «,» on the key of «?»
+    wait(glava, lambda b: help_box.is_displayed())
+    press(glava, "\ue00c")
+    wait(glava, lambda b: not help_box.is_displayed())
+    press_keys(glava, ["KeyG", "KeyI"], RUSSIAN)  # «п» «ш»: to the indicators
+    wait(glava, lambda b: b.current_url.startswith(f"{app.base}/indicators"))
 
 
 def test_a_supervisor_rejects_in_bulk_and_the_reason_is_required(

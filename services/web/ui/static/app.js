@@ -146,8 +146,17 @@ const otklik = (() => {
       (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName));
   }
 
+  // Shortcuts are named by the Latin letter of the physical key (KeyboardEvent.code), so they
+  // work on the Russian layout too: «о» is the J key, «с» the C key. "/" and "?" likewise.
+  function keyName(event) {
+    if (/^Key[A-Z]$/.test(event.code)) return event.code.slice(3).toLowerCase();
+    if (event.code === "Slash") return event.shiftKey ? "?" : "/";
+    return event.key;
+  }
+
   function onKey(event) {
     const help = document.getElementById("help");
+    const key = keyName(event);
     if (event.key === "Escape") {
       if (typing(event.target)) event.target.blur();
       return;
@@ -156,13 +165,13 @@ const otklik = (() => {
     if (help && help.open) return;
     if (prefix === "g") {
       prefix = null;
-      if (event.key === "q") location.assign("/queue");
-      if (event.key === "i") location.assign("/indicators");
+      if (key === "q") location.assign("/queue");
+      if (key === "i") location.assign("/indicators");
       return;
     }
-    if (event.key === "g") { prefix = "g"; setTimeout(() => { prefix = null; }, 1200); return; }
-    if (event.key === "?" && help) { event.preventDefault(); help.showModal(); return; }
-    const handler = keys.get(event.key);
+    if (key === "g") { prefix = "g"; setTimeout(() => { prefix = null; }, 1200); return; }
+    if (key === "?" && help) { event.preventDefault(); help.showModal(); return; }
+    const handler = keys.get(key);
     if (handler) { event.preventDefault(); handler(event); }
   }
 
