@@ -697,10 +697,12 @@ def import_file(
         typer.echo(f"файл не импортирован, ничего не опубликовано:\n{error}", err=True)
         raise typer.Exit(2) from error
     typer.echo(f"импортировано обращений: {report.imported}")
-    if report.bad_rows:
-        typer.echo(f"строк с ошибками: {len(report.bad_rows)} (сохранены в dead letters)")
+    if report.bad_count:
+        typer.echo(f"строк с ошибками: {report.bad_count} (сохранены в dead letters)")
         for row, reason in report.bad_rows:
             typer.echo(f"  строка {row}: {reason}")
+        if report.bad_count > len(report.bad_rows):
+            typer.echo(f"  … показаны первые {len(report.bad_rows)}")
         raise typer.Exit(1)
 
 

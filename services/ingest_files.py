@@ -1,6 +1,7 @@
 """`otklik import` and `otklik ingest replay`: a file of appeals (CSV/XLSX) or of VK events
-(JSON lines) published to Kafka. The import reads and checks the whole file before it connects,
-so a file that cannot be imported fails fast and publishes nothing."""
+(JSON lines) published to Kafka. The import reads and checks the whole file (a stream, within
+its limits) before it connects, so a file that cannot be imported fails fast and publishes
+nothing; then it reads the file again and publishes it in pipelined batches."""
 
 import asyncio
 from pathlib import Path
@@ -9,9 +10,9 @@ from zoneinfo import ZoneInfo
 from ingest.appeals.importer import (
     ImportFileError,
     ImportReport,
-    plan_import,
-    publish_plan,
-    read_table,
+    check_table,
+    open_table,
+    publish_table,
 )
 from ingest.domain.appeals import DEFAULT_ZONE
 from ingest.domain.sources import Source, SourceCatalog
@@ -39,13 +40,14 @@ async def import_appeals(
     settings: Settings, file: Path, source_name: str, zone: str = DEFAULT_ZONE
 ) -> ImportReport:
     source = import_source(load_sources(default_sources_file(settings)), source_name)
-    table = await asyncio.to_thread(read_table, file)
-    plan = plan_import(table, source, received_at=settings.clock(), zone=ZoneInfo(zone))
+    received_at, local = settings.clock(), ZoneInfo(zone)
+    table = await asyncio.to_thread(open_table, file)
+    checked = await asyncio.to_thread(check_table, table, source, received_at, local)
     metrics = Metrics()
     transport = KafkaTransport(settings, metrics, client_id="otklik-import")
     await transport.start()
     try:
-        return await publish_plan(plan, table.name, transport, metrics)
+        return await publish_table(table, source, checked, transport, metrics, received_at, local)
     finally:
         await transport.stop()
 

@@ -22,10 +22,10 @@ from openpyxl import Workbook
 
 from ingest.appeals.importer import (
     ImportFileError,
-    Table,
-    plan_import,
-    publish_plan,
-    read_table,
+    check_table,
+    import_file,
+    open_table,
+    publish_table,
 )
 from ingest.domain.appeals import InvalidAppealError, normalise_appeal
 from ingest.domain.mail import email_record
@@ -199,16 +199,15 @@ def appeal_lists(draw: st.DrawFn, bad_cells: list[tuple[str, str]]) -> Listed:
     return rows, good, bad
 
 
-async def check_import(table: Table, good: list[str], bad: list[int]) -> None:
-    plan = plan_import(table, IMPORT, received_at=NOW, zone=MOSCOW)
+async def check_import(path: Path, good: list[str], bad: list[int]) -> None:
     publisher = KafkaSizedPublisher()
-    report = await publish_plan(plan, table.name, publisher, Metrics())
+    report = await import_file(path, IMPORT, publisher, Metrics(), lambda: NOW, MOSCOW)
     assert [m.message_id for m in publisher.messages()] == [
         f"appeal:import:appeal:import:{number}" for number in good
     ]
     assert [row for row, _ in report.bad_rows] == bad
     assert [letter.reason.split(":", 1)[0] for letter in publisher.letters()] == [
-        f"{table.name}, строка {row}" for row in bad
+        f"{path.name}, строка {row}" for row in bad
     ]
     for message in publisher.messages():
         assert_publishable(message)
@@ -225,7 +224,7 @@ async def test_a_csv_imports_every_good_row_next_to_bad_ones(
     path = tmp_path / "appeals.csv"
     with path.open("w", encoding="utf-8-sig", newline="") as file:
         csv.writer(file, delimiter=delimiter).writerows([APPEAL_IMPORT_HEADER, *rows])
-    await check_import(read_table(path), good, bad)
+    await check_import(path, good, bad)
 
 
 def _xlsx_cell(value: str, as_number: bool) -> object:
@@ -251,7 +250,7 @@ async def test_an_xlsx_imports_every_good_row_next_to_bad_ones(
         sheet.append([_xlsx_cell(cell, as_number) for cell in row])
     path = tmp_path / "appeals.xlsx"
     workbook.save(path)
-    await check_import(read_table(path), good, bad)
+    await check_import(path, good, bad)
 
 
 def _valid_xlsx() -> bytes:
@@ -311,14 +310,14 @@ async def test_a_damaged_xlsx_is_read_or_refused_whole(tmp_path: Path, content: 
 
 async def read_and_plan(path: Path) -> None:
     try:
-        table = read_table(path)
-        plan = plan_import(table, IMPORT, received_at=NOW, zone=MOSCOW)
+        table = open_table(path)
+        checked = check_table(table, IMPORT, NOW, MOSCOW)
     except ImportFileError as error:
         assert path.name in str(error)
         return
     publisher = KafkaSizedPublisher()
-    report = await publish_plan(plan, table.name, publisher, Metrics())
-    assert report.imported + len(report.bad_rows) == len(table.rows)
+    report = await publish_table(table, IMPORT, checked, publisher, Metrics(), NOW, MOSCOW)
+    assert report.imported + report.bad_count == checked.rows
 
 
 @settings(
@@ -349,4 +348,4 @@ async def test_a_megabyte_cell_is_one_bad_row_and_the_rest_of_the_csv_imports(
     ]
     with path.open("w", encoding="utf-8", newline="") as file:
         csv.writer(file, delimiter=";").writerows([APPEAL_IMPORT_HEADER[:3], *rows])
-    await check_import(read_table(path), ["1", "3"], [3])
+    await check_import(path, ["1", "3"], [3])
