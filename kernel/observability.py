@@ -2,6 +2,7 @@
 municipality, source kind, category, stage — never message or user ids)."""
 
 import logging
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -34,10 +35,66 @@ INDICATOR_GAUGES: dict[str, tuple[str, str]] = {
 }
 
 
-def configure_logging(level: str) -> None:
+# Secrets with a shape, wherever they are written: a query parameter (urllib3 logs the VK long poll
+# URL with its key at DEBUG, and a connection failure at WARNING; requests puts it in the
+# exception), a key of a dict or JSON body, the password of a URL, a VK token.
+_NAMES = r"key|access_token|token|secret|password|client_secret"
+_SHAPED = [
+    re.compile(rf"(?i)(?<![\w-])((?:{_NAMES})=)[^&\s'\"]+"),
+    re.compile(rf"(?i)(['\"](?:{_NAMES})['\"]\s*:\s*['\"])[^'\"]+"),
+    re.compile(r"(://[^/\s:@]+:)[^@\s/]+(?=@)"),
+    re.compile(r"()\bvk1\.a\.[\w-]+"),
+    re.compile(r"()\b[0-9a-f]{85}\b"),  # VK's older tokens: 85 hex digits
+]
+_HIDDEN = "***"
+# A shorter configured value would hide ordinary words all over the log; the shaped patterns
+# still hide it where it is written as what it is.
+_SHORTEST_SECRET = 6
+
+
+class SecretRedaction(logging.Filter):
+    """Hides secrets in a record before any handler writes it: the message with its arguments,
+    the exception's traceback and the stack. Installed on the root handlers, so it holds for
+    every logger that propagates (otklik's, urllib3's, vk_api's, uvicorn's error log)."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        super().__init__()
+        known = {value for value in secrets if len(value) >= _SHORTEST_SECRET}
+        self._known = sorted(known, key=len, reverse=True)  # a secret inside another: longest first
+
+    def redact(self, text: str) -> str:
+        for value in self._known:
+            text = text.replace(value, _HIDDEN)
+        for pattern in _SHAPED:
+            text = pattern.sub(rf"\1{_HIDDEN}", text)
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):  # arguments that do not fit: shown, but hidden too
+            message = f"{record.msg} {record.args!r}"
+        record.msg, record.args = self.redact(message), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.redact(record.stack_info)
+        return True
+
+
+def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
+    """The process's logging: one line per record on stderr, every root handler hiding
+    ``secrets`` (the configured values) and secrets of a known shape."""
     logging.basicConfig(
         level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    redaction = SecretRedaction(secrets)
+    for handler in logging.getLogger().handlers:
+        for old in [f for f in handler.filters if isinstance(f, SecretRedaction)]:
+            handler.removeFilter(old)
+        handler.addFilter(redaction)
 
 
 class SnapshotGauge:

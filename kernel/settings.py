@@ -6,6 +6,7 @@ from datetime import time, timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -222,6 +223,16 @@ class Settings(BaseSettings):
         if found is None:
             raise KeyError(f"secret {name!r} is not configured (OTKLIK_SECRETS or secrets file)")
         return found
+
+    def secret_values(self) -> list[str]:
+        """The value of every configured secret and the database password: what the log
+        redaction (kernel/observability.py) hides wherever it appears."""
+        named = {**self.secrets, **self._file_secrets}
+        values = [value.get_secret_value() for value in named.values()]
+        if self.database_url is not None:
+            password = urlsplit(self.database_url.get_secret_value()).password
+            values += [password] if password else []
+        return values
 
     @cached_property
     def _file_secrets(self) -> dict[str, SecretStr]:

@@ -49,7 +49,7 @@ app.add_typer(users_app, name="users")
 
 def _settings() -> Settings:
     settings = Settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.secret_values())
     return settings
 
 
