@@ -100,9 +100,15 @@ async def test_a_moderator_does_not_see_the_neighbours_texts(site: Site) -> None
     assert (await get("/api/incidents", municipality="zarechny")).json() == {
         "total": 0, "items": [],
     }  # fmt: skip
-    for url in ("/queue", "/queue/results", "/queue?status=all&municipality=zarechny"):
+    for url in ("/queue", "/queue/results"):
         shown = await get(url)
         assert shown.status_code == 200 and SECRET not in shown.text, url
+    # A filter on a municipality outside the scope is refused as one that does not exist.
+    outside_filter = await get("/queue", status="all", municipality="zarechny")
+    typo_filter = await get("/queue", status="all", municipality="zarechnyy")
+    assert outside_filter.status_code == typo_filter.status_code == 400
+    assert SECRET not in outside_filter.text and "Заречный" not in outside_filter.text
+    assert "значения «zarechny» нет" in outside_filter.text
     assert OWN_TEXT in (await get("/queue")).text
     # Nor is zarechny offered in the filters or as a reassignment target.
     assert "Заречный" not in (await get("/queue")).text

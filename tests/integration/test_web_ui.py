@@ -11,14 +11,16 @@ from datetime import datetime, timedelta
 
 import httpx
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from kernel.clock import Clock
 from kernel.contracts.messages import SourceKind, vk_message_id
+from kernel.db.schema import incidents
 from kernel.observability import Metrics
 from services.auth.roles import Role
 from services.auth.store import add_user
 from services.web.app import create_app
+from sla.domain.lifecycle import Reject
 from sla.stage import SlaContext, open_sla
 from tests.conftest import SettingsFactory
 from tests.factories import GROUP, classified, raw_message
@@ -260,3 +262,31 @@ async def test_the_api_login_reads_json_only(web: tuple[httpx.AsyncClient, SlaCo
         )
         assert response.status_code == 422, content_type
         assert "otklik_session" not in response.headers.get("set-cookie", "")
+
+
+async def test_every_status_can_be_filtered_and_an_unknown_filter_is_refused_visibly(
+    web: tuple[httpx.AsyncClient, SlaContext],
+) -> None:
+    client, context = web
+    message_id = raw_message(2).message_id
+    async with context.db.engine.connect() as connection:
+        rejected = await connection.scalar(
+            select(incidents.c.incident_id).where(incidents.c.message_id == message_id)
+        )
+    assert rejected is not None
+    await context.service.act(rejected, Reject("anna", "реклама"))
+    await sign_in(client, "anna")
+    # A wrong «не инцидент» must be findable to be undone.
+    page = await client.get("/queue", params={"status": "rejected"})
+    assert page.status_code == 200 and "refused-filters" not in page.text
+    assert page.text.count('<tr class="row"') == 1 and "Сосед 2" in page.text
+    assert '<option value="rejected" selected>' in page.text
+    assert "Сосед 2" not in (await client.get("/queue")).text
+    for name, value in (("status", "rejectd"), ("overdue", "maybe"), ("channel", "fax")):
+        for path in ("/queue", "/queue/results"):
+            refused = await client.get(path, params={name: value})
+            assert refused.status_code == 400, (path, name)
+            if path == "/queue":
+                assert f"значения «{value}» нет — не применён" in refused.text
+            # The list is still shown, without the refused filter.
+            assert refused.text.count('<tr class="row"') == 3, (path, name)

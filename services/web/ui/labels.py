@@ -15,6 +15,13 @@ STATUSES: dict[str, str] = {
     Status.SOURCE_DELETED: "удалён в источнике",
 }
 OPEN_STATUSES = tuple(status for status in Status if status in contracts.OPEN_STATUSES)
+# The queue can be filtered by every status: a wrong «не инцидент» is found to be undone.
+FILTER_STATUSES = tuple(Status)
+FILTER_NAMES = {
+    "status": "Статус", "municipality": "Муниципалитет", "department": "Отдел",
+    "category": "Категория", "channel": "Канал", "overdue": "Срок",
+    "due_within": "Истекает в течение",
+}  # fmt: skip
 
 EVENTS: dict[str, str] = {
     EventType.OPENED: "создан по сообщению",

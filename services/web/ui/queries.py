@@ -10,7 +10,7 @@ from typing import Any
 from kernel.contracts.categories import DEPARTMENTS
 from kernel.contracts.indicators import IndicatorRecord
 from services.web.ui.charts import Chart, line_chart
-from services.web.ui.labels import CATEGORIES, CHANNELS, OPEN_STATUSES, STATUSES
+from services.web.ui.labels import CATEGORIES, CHANNELS, FILTER_STATUSES, STATUSES
 from sla.domain.plan_fact import PlanFactReport, parse_period
 from sla.domain.policy import SlaPolicy
 from sla.reports.exports import collect_report, load_plans_file
@@ -45,9 +45,9 @@ def options(context: SlaContext, reach: Reach) -> Options:
     known = context.policy.spec.municipalities
     places = [(key, spec.name) for key, spec in known.items() if reach.covers_place(key)]
     return Options(
-        statuses=[(code, STATUSES[code]) for code in OPEN_STATUSES],
+        statuses=[(code, STATUSES[code]) for code in FILTER_STATUSES],
         municipalities=sorted(places, key=_by_name),
-        departments=sorted(set(DEPARTMENTS.values())),
+        departments=sorted({*DEPARTMENTS.values(), *context.policy.spec.departments}),
         categories=sorted(((c, CATEGORIES.get(c, c)) for c in DEPARTMENTS), key=_by_name),
         channels=list(CHANNELS.items()),
     )

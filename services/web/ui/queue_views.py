@@ -1,6 +1,7 @@
 """The queue page and its results fragment (re-fetched by the page when the event stream says
-incidents changed). Filters come from the query string; a value the form never offers is
-ignored rather than answered with an error page."""
+incidents changed). Filters come from the query string; a value the form does not offer (a
+mistyped link, a municipality outside the user's scope) is not silently dropped: the page says
+which filter it refused and answers 400, showing the list without that filter."""
 
 from dataclasses import dataclass, replace
 from typing import Annotated, Any
@@ -11,9 +12,9 @@ from fastapi.responses import HTMLResponse
 
 from services.web.security import WebState, reach_of, web_state
 from services.web.ui import queries
-from services.web.ui.labels import DUE_WITHIN, OPEN_STATUSES, PAGE_SIZES
+from services.web.ui.labels import DUE_WITHIN, FILTER_NAMES, PAGE_SIZES
 from services.web.ui.pages import PageSession, page_session, render
-from sla.storage.queue import QueueFilter
+from sla.storage.queue import QueueFilter, Reach
 
 router = APIRouter(include_in_schema=False)
 State = Annotated[WebState, Depends(web_state)]
@@ -26,6 +27,7 @@ class QueueParams:
     values: dict[str, str]  # the filters as chosen (for the form and the links)
     page: int
     size: int
+    refused: tuple[str, ...] = ()  # a message per filter value the form does not offer
 
     def to_filter(self) -> QueueFilter:
         overdue = {"yes": True, "no": False}.get(self.values.get("overdue", ""))
@@ -49,15 +51,40 @@ def _int(text: str | None, default: int) -> int:
     return int(text) if text and text.isdigit() and 0 < int(text) < 1_000_000 else default
 
 
-def parse_params(request: Request) -> QueueParams:
+def allowed_values(options: queries.Options) -> dict[str, set[str]]:
+    """What each filter may be: exactly what the form offers this user."""
+    return {
+        "status": {"all", *(code for code, _ in options.statuses)},
+        "municipality": {code for code, _ in options.municipalities},
+        "department": set(options.departments),
+        "category": {code for code, _ in options.categories},
+        "channel": {code for code, _ in options.channels},
+        "overdue": {"yes", "no"},
+        "due_within": set(DUE_WITHIN),
+    }
+
+
+def parse_params(request: Request, options: queries.Options, reach: Reach) -> QueueParams:
+    """The filters of the query string. A municipality the policy does not list is still taken
+    within the reader's reach: a source's municipality missing from the policy must not make its
+    incidents unfindable (its typo shows an empty list)."""
     raw = request.query_params
-    values = {name: raw[name] for name in FIELDS if raw.get(name)}
-    if values.get("status") not in (None, "all", *OPEN_STATUSES):
-        values.pop("status")
-    if values.get("due_within") not in (None, *DUE_WITHIN):
-        values.pop("due_within")
+    allowed = allowed_values(options)
+    values: dict[str, str] = {}
+    refused: list[str] = []
+    for name in FIELDS:
+        value = raw.get(name)
+        if not value:
+            continue
+        if value in allowed[name] or (name == "municipality" and reach.covers_place(value)):
+            values[name] = value
+        else:
+            refused.append(
+                f"Фильтр «{FILTER_NAMES[name]}»: значения «{value[:80]}» нет — не применён"
+            )
     size = _int(raw.get("size"), 50)
-    return QueueParams(values, _int(raw.get("page"), 1), size if size in PAGE_SIZES else 50)
+    page, size = _int(raw.get("page"), 1), size if size in PAGE_SIZES else 50
+    return QueueParams(values, page, size, tuple(refused))
 
 
 async def _results(state: WebState, session: PageSession, params: QueueParams) -> dict[str, Any]:
@@ -75,18 +102,28 @@ async def _results(state: WebState, session: PageSession, params: QueueParams) -
     }  # fmt: skip
 
 
+def _status_code(params: QueueParams) -> int:
+    return 400 if params.refused else 200
+
+
 @router.get("/queue")
 async def queue_page(request: Request, state: State, session: Session) -> HTMLResponse:
-    params = parse_params(request)
-    results = await _results(state, session, params)
     reach = reach_of(session.user, state.context.policy)
-    return render(
-        "queue.html", session, active="queue", options=queries.options(state.context, reach),
-        templates=state.templates, **results,
+    options = queries.options(state.context, reach)
+    params = parse_params(request, options, reach)
+    results = await _results(state, session, params)
+    page = render(
+        "queue.html", session, active="queue", options=options, templates=state.templates,
+        **results,
     )  # fmt: skip
+    page.status_code = _status_code(params)
+    return page
 
 
 @router.get("/queue/results")
 async def queue_results(request: Request, state: State, session: Session) -> HTMLResponse:
-    results = await _results(state, session, parse_params(request))
-    return render("_queue_results.html", session, **results)
+    reach = reach_of(session.user, state.context.policy)
+    params = parse_params(request, queries.options(state.context, reach), reach)
+    page = render("_queue_results.html", session, **await _results(state, session, params))
+    page.status_code = _status_code(params)
+    return page
