@@ -102,10 +102,6 @@ async def _results(state: WebState, session: PageSession, params: QueueParams) -
     }  # fmt: skip
 
 
-def _status_code(params: QueueParams) -> int:
-    return 400 if params.refused else 200
-
-
 @router.get("/queue")
 async def queue_page(request: Request, state: State, session: Session) -> HTMLResponse:
     reach = reach_of(session.user, state.context.policy)
@@ -116,7 +112,7 @@ async def queue_page(request: Request, state: State, session: Session) -> HTMLRe
         "queue.html", session, active="queue", options=options, templates=state.templates,
         **results,
     )  # fmt: skip
-    page.status_code = _status_code(params)
+    page.status_code = 400 if params.refused else 200
     return page
 
 
@@ -124,6 +120,6 @@ async def queue_page(request: Request, state: State, session: Session) -> HTMLRe
 async def queue_results(request: Request, state: State, session: Session) -> HTMLResponse:
     reach = reach_of(session.user, state.context.policy)
     params = parse_params(request, queries.options(state.context, reach), reach)
-    page = render("_queue_results.html", session, **await _results(state, session, params))
-    page.status_code = _status_code(params)
-    return page
+    # 200 even with a refused filter: the page has said so, and its live refresh (queue.js) would
+    # otherwise show an error at every change.
+    return render("_queue_results.html", session, **await _results(state, session, params))
