@@ -2,8 +2,6 @@
 report (JSON, XLSX, HTML). The report itself is built by the pure sla.plan_fact; here the plans
 file and the stored revisions are read and the bytes are written."""
 
-import csv
-import io
 import json
 import sys
 from collections.abc import Collection, Mapping, Sequence
@@ -27,6 +25,7 @@ from sla.reports.indicator_views import (
     no_revision_hint,
     within,
 )
+from sla.reports.spreadsheet import csv_bytes
 from sla.reports.xlsx import indicators_xlsx, plan_fact_xlsx
 from sla.stage import sla_for_command
 from sla.storage.aggregation import current_records
@@ -68,16 +67,12 @@ def render_indicators(records: Sequence[IndicatorRecord], fmt: str) -> bytes:
 
 
 def render_rows(rows: Sequence[Mapping[str, object]], fmt: str) -> bytes:
-    """Plain rows as a JSON array or as CSV (a header, then a line per row); times in ISO 8601."""
-    plain = [{key: _plain(value) for key, value in row.items()} for row in rows]
+    """Plain rows as a JSON array or as CSV (a header, then a line per row); times in ISO 8601.
+    CSV through sla.reports.spreadsheet, which keeps residents' texts from being formulas."""
     if fmt == "json":
+        plain = [{key: _plain(value) for key, value in row.items()} for row in rows]
         return (json.dumps(plain, ensure_ascii=False, indent=2) + "\n").encode()
-    buffer = io.StringIO()
-    if plain:
-        writer = csv.DictWriter(buffer, fieldnames=list(plain[0]))
-        writer.writeheader()
-        writer.writerows(plain)
-    return buffer.getvalue().encode()
+    return csv_bytes(rows)
 
 
 def _plain(value: object) -> object:

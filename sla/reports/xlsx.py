@@ -3,20 +3,20 @@
 Indicators: row 1 holds Russian headers for people, row 2 the English field names of the JSON/CSV
 export for programs (so one file serves both and a field added to IndicatorRecord later still
 gets a column, titled by its field name until it gets a Russian title here); data from row 3.
+Every row is written by sla.reports.spreadsheet.append_row: a text is never a formula.
 """
 
-import io
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
 from kernel.contracts.indicators import IndicatorRecord
 from sla.domain.plan_fact import PlanFactReport
+from sla.reports.spreadsheet import append_row, book_bytes, new_book
 
 FIELD_TITLES = {
     "municipality": "Муниципалитет",
@@ -50,12 +50,6 @@ MONTHS_HEADER = (
 BOLD = Font(bold=True)
 
 
-def _saved(book: Workbook) -> bytes:
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
-
-
 def _bold_row(sheet: Any, row: int) -> None:
     for cell in sheet[row]:
         cell.font = BOLD
@@ -69,19 +63,19 @@ def _widths(sheet: Any, widths: Sequence[int]) -> None:
 
 def indicators_xlsx(records: Sequence[IndicatorRecord]) -> bytes:
     fields = list(IndicatorRecord.model_fields)
-    book = Workbook()
+    book = new_book()
     sheet = book.active
     sheet.title = "Показатели"
-    sheet.append([FIELD_TITLES.get(name, name) for name in fields])
-    sheet.append(fields)
+    append_row(sheet, [FIELD_TITLES.get(name, name) for name in fields])
+    append_row(sheet, fields)
     _bold_row(sheet, 1)
     for record in records:
         # JSON mode: computed_at stays ISO 8601 with its offset (Excel has no time zones).
         values = record.model_dump(mode="json")
-        sheet.append([values[name] for name in fields])
+        append_row(sheet, [values[name] for name in fields])
     sheet.freeze_panes = "A3"
     _widths(sheet, [16] * len(fields))
-    return _saved(book)
+    return book_bytes(book)
 
 
 def _local(moment: datetime | None, zone: ZoneInfo) -> str:
@@ -90,42 +84,42 @@ def _local(moment: datetime | None, zone: ZoneInfo) -> str:
 
 def plan_fact_xlsx(report: PlanFactReport) -> bytes:
     zone = ZoneInfo(report.timezone)
-    book = Workbook()
+    book = new_book()
     sheet = book.active
     sheet.title = "План-факт"
-    sheet.append([f"Отчёт план/факт муниципальной программы: {report.period.label}"])
-    sheet.append([
+    append_row(sheet, [f"Отчёт план/факт муниципальной программы: {report.period.label}"])
+    append_row(sheet, [
         f"Отчёт сформирован {_local(report.generated_at, zone)} ({report.timezone}); "
         f"файл планов {report.plans_version}; эффективно при исполнении "
         f"≥ {report.effective_threshold:g} %"
     ])  # fmt: skip
     sheet["A1"].font = BOLD
-    sheet.append([])
-    sheet.append(REPORT_HEADER)
+    append_row(sheet, [])
+    append_row(sheet, REPORT_HEADER)
     _bold_row(sheet, 4)
     for section in report.municipalities:
         for row in section.rows:
-            sheet.append([
+            append_row(sheet, [
                 section.name, row.title, row.unit, row.plan, row.fact, row.achievement,
                 row.verdict.value,
             ])  # fmt: skip
     sheet.freeze_panes = "A5"
     _widths(sheet, [22, 48, 9, 11, 11, 14, 16])
     _months_sheet(book.create_sheet("Ревизии месяцев"), report, zone)
-    return _saved(book)
+    return book_bytes(book)
 
 
 def _months_sheet(sheet: Any, report: PlanFactReport, zone: ZoneInfo) -> None:
     """Which stored revision each month's facts come from: the audit trail of the report."""
-    sheet.append(MONTHS_HEADER)
+    append_row(sheet, MONTHS_HEADER)
     _bold_row(sheet, 1)
     for section in report.municipalities:
         for month in section.months:
             record = month.record
             if record is None:
-                sheet.append([section.name, month.month, "нет данных"])
+                append_row(sheet, [section.name, month.month, "нет данных"])
                 continue
-            sheet.append([
+            append_row(sheet, [
                 section.name, month.month, record.revision, _local(record.computed_at, zone),
                 record.a2, record.share_processed, record.share_negative,
                 record.n_positive_neutral,
