@@ -7,11 +7,16 @@ the change; the time is the caller's (``Change.at``, from the clock), never read
 Disabling, a new password, a new role or a new scope delete the user's sessions in the same
 transaction, so a token that worked stops working at once."""
 
+import asyncio
 import hashlib
+import math
 import secrets
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
@@ -19,6 +24,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from kernel.db.engine import Database
 from kernel.db.schema import audit_log, auth_sessions, users
 from services.auth.roles import Role
 from services.auth.scopes import Scope, ScopeError
@@ -27,6 +33,61 @@ from sla.domain.policy import SlaPolicy, UnknownIdError
 _HASHER = PasswordHasher()
 # Verifying against a dummy hash for unknown logins keeps the response time the same.
 _DUMMY_HASH = _HASHER.hash("otklik-no-such-user")
+T = TypeVar("T")
+# One Argon2 check is ~140 ms of CPU. On the event loop it stalled every request, page and SSE
+# stream of the process (24 failed sign-ins at once: /healthz waited seconds). argon2-cffi
+# releases the GIL, so the checks run in HASH_THREADS threads of their own (not the default
+# pool, which a flood would fill, nor every core); at most SIGN_IN_QUEUE sign-ins wait for them,
+# and one more is refused at once (PasswordChecksBusyError, answered 429 with Retry-After) rather
+# than making every sign-in wait longer (docs/web-ui.md, "Sign-in under load").
+HASH_THREADS = 2
+SIGN_IN_QUEUE = 32
+_ARGON2 = ThreadPoolExecutor(HASH_THREADS, thread_name_prefix="argon2")
+_SECONDS_PER_CHECK = 0.15
+
+
+class PasswordChecksBusyError(Exception):
+    """Too many sign-ins are waiting for a password check; ``retry_after_seconds`` is when the
+    queue will have drained."""
+
+    def __init__(self, waiting: int) -> None:
+        self.retry_after_seconds = max(1, math.ceil(waiting * _SECONDS_PER_CHECK / HASH_THREADS))
+        super().__init__(
+            "Сервер занят проверкой паролей (много входов сразу). "
+            f"Повторите через {self.retry_after_seconds} с."
+        )
+
+
+class _SignInChecks:
+    """Sign-ins running or waiting for a password check, across the process's event loops."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.pending = 0
+
+    def enter(self) -> None:
+        with self._lock:
+            if self.pending >= HASH_THREADS + SIGN_IN_QUEUE:
+                raise PasswordChecksBusyError(self.pending)
+            self.pending += 1
+
+    def leave(self) -> None:
+        with self._lock:
+            self.pending -= 1
+
+
+_SIGN_INS = _SignInChecks()
+
+
+async def _argon2(work: Callable[[], T]) -> T:
+    return await asyncio.get_running_loop().run_in_executor(_ARGON2, work)
+
+
+def _matches(stored: str, password: str) -> bool:
+    try:
+        return _HASHER.verify(stored, password)
+    except VerificationError:
+        return False
 
 
 @dataclass(frozen=True)
@@ -154,7 +215,7 @@ async def add_user(
     await connection.execute(
         insert(users).values(
             login=login,
-            password_hash=_HASHER.hash(password),
+            password_hash=await _argon2(lambda: _HASHER.hash(password)),
             role=role.value,
             display_name=display_name,
             scope=scope.to_json(),
@@ -220,8 +281,9 @@ async def set_password(
         raise AccountError(
             f"{login} входит через каталог ({row.origin}): пароль меняется в каталоге"
         )
+    new_hash = await _argon2(lambda: _HASHER.hash(password))
     await connection.execute(
-        update(users).where(users.c.login == login).values(password_hash=_HASHER.hash(password))
+        update(users).where(users.c.login == login).values(password_hash=new_hash)
     )
     ended = await _end_sessions(connection, login)
     if by is not None:
@@ -333,23 +395,31 @@ async def audit_entries(connection: AsyncConnection, limit: int = 100) -> list[A
     ]
 
 
-async def authenticate(connection: AsyncConnection, login: str, password: str) -> User | None:
-    row = (
-        await connection.execute(
-            select(users).where(users.c.login == login, users.c.disabled.is_(False))
-        )
-    ).first()
-    stored = None if row is None else row.password_hash  # None: a directory's user
+async def authenticate(db: Database, login: str, password: str) -> User | None:
+    """The enabled local user whose password this is; None otherwise. No database connection
+    is held while the password is checked (a flood of sign-ins would take the whole pool), and
+    the check waits its turn behind a bound: PasswordChecksBusyError past it."""
+    _SIGN_INS.enter()
     try:
-        _HASHER.verify(stored or _DUMMY_HASH, password)
-    except VerificationError:
-        return None
+        async with db.engine.connect() as connection:
+            row = (
+                await connection.execute(
+                    select(users).where(users.c.login == login, users.c.disabled.is_(False))
+                )
+            ).first()
+        stored = None if row is None else row.password_hash  # None: a directory's user
+        if not await _argon2(lambda: _matches(stored or _DUMMY_HASH, password)):
+            return None
+    finally:
+        _SIGN_INS.leave()
     if row is None or stored is None:
         return None
-    if _HASHER.check_needs_rehash(row.password_hash):
-        await connection.execute(
-            update(users).where(users.c.login == login).values(password_hash=_HASHER.hash(password))
-        )
+    if _HASHER.check_needs_rehash(stored):
+        new_hash = await _argon2(lambda: _HASHER.hash(password))
+        async with db.transaction() as connection:
+            await connection.execute(
+                update(users).where(users.c.login == login).values(password_hash=new_hash)
+            )
     return _user(row)
 
 

@@ -9,13 +9,14 @@ from fastapi import Request, Response
 
 from services.auth.directory import Directory
 from services.auth.store import (
+    PasswordChecksBusyError,
     User,
     authenticate,
     local_account,
     open_session,
     sign_in_directory_user,
 )
-from services.web.login_limit import BadCredentialsError
+from services.web.login_limit import BadCredentialsError, TooManyAttemptsError
 from services.web.security import SESSION_COOKIE, WebState
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,15 @@ class NotInOtklikGroupsError(BadCredentialsError):
         )
 
 
+class SignInsQueuedError(TooManyAttemptsError):
+    """Too many sign-ins wait for a password check (services/auth/store.py): answered as the
+    throttle's refusals are, 429 with Retry-After, with its own reason."""
+
+    def __init__(self, busy: PasswordChecksBusyError) -> None:
+        self.retry_after_seconds = busy.retry_after_seconds
+        Exception.__init__(self, str(busy))
+
+
 def directory_of(request: Request) -> Directory | None:
     """The directory sign-in goes through, if OTKLIK_LDAP_URL is set (create_app builds it)."""
     directory: Directory | None = getattr(request.app.state, "directory", None)
@@ -64,10 +74,13 @@ async def sign_in(
             signed_in = await _directory_sign_in(state, directory, login, password)
             limiter.succeeded(login, address)
             return signed_in
+    try:
+        user = await authenticate(state.context.db, login, password)
+    except PasswordChecksBusyError as busy:
+        raise SignInsQueuedError(busy) from busy
+    if user is None:
+        raise BadCredentialsError
     async with state.context.db.transaction() as connection:
-        user = await authenticate(connection, login, password)
-        if user is None:
-            raise BadCredentialsError
         token = await open_session(connection, user, state.context.clock(), state.session_lifetime)
     limiter.succeeded(login, address)
     return user, token

@@ -76,14 +76,14 @@ async def test_each_change_ends_the_sessions_at_once_and_is_audited(
         assert not await _works(db, clock, tokens[login]), login
     assert await _works(db, clock, tokens["admin"])  # nobody else's session ended
 
+    assert await store.authenticate(db, "anna", PASSWORD) is None  # disabled
     async with db.transaction() as connection:
-        assert await store.authenticate(connection, "anna", PASSWORD) is None  # disabled
         assert await store.enable_user(connection, "anna", store.Change("root", clock()))
         assert not await store.enable_user(connection, "anna", by)  # already: nothing written
-        assert await store.authenticate(connection, "anna", PASSWORD) is not None
-        assert await store.authenticate(connection, "boris", "another long one") is not None
-        assert await store.authenticate(connection, "boris", PASSWORD) is None
         assert not await store.set_role(connection, "carl", Role.SUPERVISOR, by)  # unchanged
+    assert await store.authenticate(db, "anna", PASSWORD) is not None
+    assert await store.authenticate(db, "boris", "another long one") is not None
+    assert await store.authenticate(db, "boris", PASSWORD) is None
 
     async with db.engine.connect() as connection:
         entries = await store.audit_entries(connection)
