@@ -246,9 +246,39 @@ def test_a_supervisor_rejects_in_bulk_and_the_reason_is_required(
     assert glava.execute_script("return arguments[0].validity.valueMissing", reason) is True
     assert set(chosen) <= set(row_ids(glava))
     reason.send_keys("реклама, не обращение")
+    submit.click()  # asks first, with the count; Esc (or «Отмена») sends nothing
+    question = wait(glava, lambda b: b.find_element(By.ID, "bulk-confirm-question"))
+    wait(glava, lambda b: question.is_displayed())
+    assert question.text == "Отметить «не инцидент» 2 инцидента?"
+    press(glava, "\ue00c")
+    wait(glava, lambda b: not question.is_displayed())
+    assert set(chosen) <= set(row_ids(glava))
     submit.click()
+    wait(glava, lambda b: question.is_displayed())
+    glava.find_element(By.ID, "bulk-confirm-yes").click()
     wait(glava, lambda b: not set(chosen) & set(row_ids(b)))
     assert "Выполнено: 2 из 2." in glava.find_element(By.ID, "toasts").text
+    # After a confirmed action, Esc on the next question still sends nothing.
+    spared = row_ids(glava)[0]
+    glava.execute_script(
+        "document.querySelector(`input.pick-one[value='${arguments[0]}']`).click()", spared
+    )
+    submit.click()
+    wait(glava, lambda b: question.is_displayed())
+    assert question.text == "Отметить «не инцидент» 1 инцидент?"
+    glava.execute_script(  # would see the action start: the button turns busy before the request
+        """window.__bulkStarted = false;
+        new MutationObserver(() => { window.__bulkStarted = true; })
+            .observe(arguments[0], {attributes: true, attributeFilter: ["aria-busy"]});""",
+        submit,
+    )
+    press(glava, "\ue00c")
+    wait(glava, lambda b: not question.is_displayed())
+    started = glava.execute_async_script(  # after the close event's promise and its microtasks
+        """const done = arguments[arguments.length - 1];
+        requestAnimationFrame(() => requestAnimationFrame(() => done(window.__bulkStarted)));"""
+    )
+    assert started is False and spared in row_ids(glava)
 
 
 def test_category_reassign_close_and_reopen_through_the_forms(

@@ -102,13 +102,35 @@
     }
   }
 
+  // Two keystrokes once rejected a real complaint: every bulk action is confirmed, with its count.
+  const VERBS = {
+    claim: "Взять в работу", answer: "Ответить на", reject: "Отметить «не инцидент»",
+    close: "Закрыть", reassign: "Переназначить",
+  };
+
+  function confirmBulk(body) {
+    const dialog = document.getElementById("bulk-confirm");
+    const n = body.incident_ids.length;
+    const word = n % 10 === 1 && n % 100 !== 11 ? "инцидент"
+      : [2, 3, 4].includes(n % 10) && ![12, 13, 14].includes(n % 100) ? "инцидента" : "инцидентов";
+    dialog.querySelector("[data-question]").textContent = `${VERBS[body.action]} ${n} ${word}?`;
+    dialog.querySelector("[data-detail]").textContent = body.reason || body.text || "";
+    dialog.returnValue = "";  // a cancelled question must never read an earlier answer
+    return new Promise((resolve) => {
+      dialog.addEventListener("close", () => resolve(dialog.returnValue === "yes"), { once: true });
+      dialog.showModal();
+    });
+  }
+
   async function runBulk(event) {
     event.preventDefault();
     if (!picked.size) { otklik.toast("Отметьте инциденты флажками или клавишей x."); return; }
+    const body = bulkBody(bulk);
+    if (!(await confirmBulk(body))) return;
     const button = bulk.querySelector("button[type=submit]");
     button.setAttribute("aria-busy", "true");
     try {
-      const outcomes = await otklik.api("POST", "/api/incidents/bulk", bulkBody(bulk));
+      const outcomes = await otklik.api("POST", "/api/incidents/bulk", body);
       const failed = outcomes.filter((o) => o.error);
       const done = outcomes.length - failed.length;
       otklik.toast(`Выполнено: ${done} из ${outcomes.length}.`);
