@@ -5,7 +5,8 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from ingest.domain.sources import SourceCatalog
-from kernel.yaml_files import ConfigFileError, load
+from kernel.yaml_files import load
+from kernel.yaml_text import ConfigFileError
 
 
 class SourcesFileError(ConfigFileError):

@@ -12,8 +12,8 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from kernel.clock import Clock
-from kernel.yaml_files import ConfigFileError
 from kernel.yaml_files import load as load_yaml
+from kernel.yaml_text import ConfigFileError
 
 
 class Settings(BaseSettings):

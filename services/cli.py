@@ -14,7 +14,7 @@ from typer.core import TyperGroup
 
 from kernel.observability import configure_logging
 from kernel.settings import Settings
-from kernel.yaml_files import ConfigFileError
+from kernel.yaml_text import ConfigFileError
 
 
 class _Commands(TyperGroup):

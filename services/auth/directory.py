@@ -26,7 +26,8 @@ from ldap3.utils.conv import escape_filter_chars
 from ldap3.utils.dn import escape_rdn
 
 from kernel.settings import Settings
-from kernel.yaml_files import ConfigFileError, load
+from kernel.yaml_files import load
+from kernel.yaml_text import ConfigFileError
 from services.auth.roles import Role
 from services.auth.scopes import Scope, ScopeError
 from services.auth.store import check_scope

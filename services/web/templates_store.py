@@ -4,7 +4,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from kernel.yaml_files import ConfigFileError, load
+from kernel.yaml_files import load
+from kernel.yaml_text import ConfigFileError
 
 BUNDLED = Path(__file__).with_name("reply_templates.yaml")
 

@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from kernel.yaml_files import ConfigFileError, compose
+from kernel.yaml_text import ConfigFileError, compose
 
 KeyPath = tuple[str, ...]
 # A wrong value as an error names it: cut short, where YAML aliases can make it millions of items.

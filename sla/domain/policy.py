@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from kernel.contracts.categories import DEPARTMENTS
-from kernel.yaml_files import ConfigFileError, parse
+from kernel.yaml_text import ConfigFileError, parse
 from sla.domain.calendar import WorkingClock, WorkingHours
 from sla.domain.on_time import Deadlines
 

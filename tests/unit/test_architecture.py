@@ -27,7 +27,8 @@ IO_LIBRARIES = {
     "prometheus_client", "psycopg", "requests", "smtplib", "socket", "sqlalchemy", "subprocess",
     "urllib", "uvicorn", "vk_api",
 }  # fmt: skip
-DOMAIN_MAY_USE_FROM_KERNEL = "kernel.contracts"
+# The kernel's pure modules: the message contracts, the bounded parsing of YAML text.
+DOMAIN_MAY_USE_FROM_KERNEL = ("kernel.contracts", "kernel.yaml_text")
 
 
 def module_name(path: Path) -> str:
