@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from kernel.yaml_text import ConfigFileError, compose
+from sla.domain.validation_text import russian
 
 KeyPath = tuple[str, ...]
 # A wrong value as an error names it: cut short, where YAML aliases can make it millions of items.
@@ -75,17 +76,8 @@ class Plans:
         return [] if found is None else sorted(found.municipalities)
 
 
-_MESSAGES = {
-    "greater_than": "должно быть больше {gt}",
-    "less_than_equal": "должно быть не больше {le}",
-    "extra_forbidden": "неизвестный ключ",
-    "missing": "обязательный ключ отсутствует",
-    "float_type": "ожидается число",
-    "int_type": "ожидается целое число",
-    "int_parsing": "ожидается год (целое число)",
-    "dict_type": "ожидается словарь (ключ: значение)",
-    "model_type": "ожидается словарь (ключ: значение)",
-}
+# A year key that is not a number: the only message the plans file words its own way.
+_MESSAGES = {"int_parsing": "ожидается год (целое число)"}
 
 
 def _lines(node: yaml.Node, path: KeyPath = ()) -> Iterator[tuple[KeyPath, int]]:
@@ -105,16 +97,9 @@ def _where(location: KeyPath, lines: dict[KeyPath, int]) -> str:
     return key
 
 
-def _number(value: object) -> object:
-    """0.0 in pydantic's context reads as 0 to the programme team."""
-    return int(value) if isinstance(value, float) and value.is_integer() else value
-
-
 def _problem(error: Any, lines: dict[KeyPath, int]) -> str:
     location = tuple(str(part) for part in error["loc"] if part != "[key]")
-    template = _MESSAGES.get(error["type"])
-    context = {key: _number(value) for key, value in error.get("ctx", {}).items()}
-    text = template.format(**context) if template else error["msg"]
+    text = russian(error, _MESSAGES)
     if "input" in error and error["type"] != "missing":
         text += f", указано {_SHOWN.repr(error['input'])}"
     return f"{_where(location, lines)}: {text}"

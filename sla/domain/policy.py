@@ -17,6 +17,7 @@ from kernel.contracts.categories import DEPARTMENTS
 from kernel.yaml_text import ConfigFileError, parse
 from sla.domain.calendar import WorkingClock, WorkingHours
 from sla.domain.on_time import Deadlines
+from sla.domain.validation_text import russian
 
 _LEAD = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m|h|d)\s*$")
 _UNITS = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1)}
@@ -240,6 +241,6 @@ def load_policy(text: str) -> SlaPolicy:
     try:
         spec = PolicyFile.model_validate(data)
     except ValidationError as error:
-        problems = [f"{_place(e['loc'])}: {e['msg']}" for e in error.errors()]
+        problems = [f"{_place(e['loc'])}: {russian(e)}" for e in error.errors()]
         raise PolicyError("политика SLA: " + "; ".join(problems)) from error
     return SlaPolicy(spec, hashlib.sha256(text.encode("utf-8")).hexdigest())

@@ -3,13 +3,16 @@ Russian message naming the file and the limit and code 2 — no traceback, no ha
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner, Result
 
-from kernel.yaml_text import MAX_BYTES, MAX_DEPTH, MAX_NODES
+from kernel.yaml_text import MAX_BYTES, MAX_DEPTH, MAX_NODES, ConfigFileError
+from services.auth.directory import load_groups
 from services.cli import app as cli_app
+from services.web.templates_store import load_reply_templates
 from tests.conftest import SettingsFactory
 
 pytestmark = pytest.mark.integration
@@ -24,7 +27,7 @@ HOSTILE = {
         POLICY.replace(
             "first_response: {working_hours: 8}", "first_response: {working_hours: 1e308}"
         ),
-        "rules[0].first_response.working_hours",
+        "rules[0].first_response.working_hours: должно быть не больше 8784",
     ),
     "a megabyte of [": ("[" * MAX_BYTES, "не YAML"),
     "over the size limit": ("#" * (MAX_BYTES + 1), f"больше {MAX_BYTES // 1024} КиБ"),
@@ -129,3 +132,23 @@ def test_a_megabyte_municipality_in_a_history_is_refused_with_its_line(
     )
     _refused(result, "строка 2: municipality: слишком длинная строка (не больше 200 символов)")
     assert len(result.output) < 1000
+
+
+def test_a_secrets_file_not_in_utf8_ends_any_command_with_its_name(
+    settings_factory: SettingsFactory, database_url: str, tmp_path: Path
+) -> None:
+    secrets = tmp_path / "secrets.yaml"
+    secrets.write_bytes("city: пароль\n".encode("cp1251"))
+    env = _env(settings_factory, database_url, secrets_file=secrets)
+    result = CliRunner().invoke(cli_app, ["indicators", "--month", "2026-09"], env=env)
+    _refused(result, str(secrets), "не в кодировке UTF-8 (строка 1")
+
+
+@pytest.mark.parametrize("loader", [load_reply_templates, load_groups])
+def test_reply_templates_and_directory_groups_refuse_a_bomb(
+    loader: Callable[[Path], object], tmp_path: Path
+) -> None:
+    path = tmp_path / "file.yaml"
+    path.write_text(BOMB + "templates: *l8\n", encoding="utf-8")
+    with pytest.raises(ConfigFileError, match=f"{path}: ссылки YAML"):
+        loader(path)
