@@ -6,7 +6,7 @@ UV := $(VENV)/bin/uv
 STAMP := $(VENV)/.installed
 DEMO_ARGS ?=
 
-.PHONY: help demo test unit integration e2e check lint types fmt lock clean audit bench-ingest bench-indicators bench-classifier bench-pipeline bench-sustained
+.PHONY: help demo test unit integration e2e check lint types fmt lock clean audit bench-ingest bench-indicators bench-classifier bench-pipeline bench-sustained bench-import
 
 help:
 	@echo "make demo   - install and run the whole pipeline in one process on embedded defaults"
@@ -22,6 +22,7 @@ help:
 	@echo "make bench-pipeline - raw message -> stored incident, stages as processes, vs a raw consume-produce loop (BENCH_MESSAGES=30000)"
 	@echo "make bench-sustained - the whole system at a fixed rate: latency p50/p95/p99 and memory (BENCH_RATE=1000 BENCH_SECONDS=300)"
 	@echo "make bench-classifier - classifier batch and one-message texts/s vs TF-IDF + LR (BENCH_TEXTS=50000)"
+	@echo "make bench-import - otklik import of a CSV list -> real Kafka vs a raw producer, rows/s and peak RSS (BENCH_ROWS=1000000)"
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "otklik needs Python >= 3.11, found " + sys.version.split()[0])'
@@ -85,6 +86,9 @@ bench-sustained: $(STAMP)
 
 bench-classifier: $(STAMP)
 	$(PY) -m bench.classifier --texts $(or $(BENCH_TEXTS),50000)
+
+bench-import: $(STAMP)
+	$(PY) -m bench.import_rows --rows $(or $(BENCH_ROWS),1000000)
 
 lock:
 	@test -x $(UV) || (test -x $(PY) || $(PYTHON) -m venv $(VENV); $(PY) -m pip install -q uv==0.13.9)

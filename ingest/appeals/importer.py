@@ -47,6 +47,7 @@ REQUIRED = ("external_id", "text", "created_at")
 OPTIONAL = ("author", "contact", "department")
 MiB = 1 << 20
 BATCH = 2000  # messages handed to the producer before awaiting their acknowledgements
+YIELD_EVERY = 100  # rows read between two turns of the event loop (the producer's sender)
 EXCERPT_CHARS = 1000  # of each cell in a bad row's dead letter
 REPORTED_BAD_ROWS = 1000  # bad rows listed in the report (all are dead-lettered and counted)
 Cell = object
@@ -61,7 +62,9 @@ class ImportLimits:
     the domain's longest text (20,000 characters) is a bad row, not a refused file, up to
     ``cell_chars``."""
 
-    unpacked_bytes: int = 256 * MiB  # a CSV's size; the sum of an XLSX's unpacked entries
+    csv_bytes: int = 2048 * MiB  # read as a stream: it bounds time, not memory
+    # The sum of an XLSX's unpacked entries: openpyxl holds the shared strings whole.
+    unpacked_bytes: int = 256 * MiB
     compression_ratio: int = 100  # of an XLSX entry unpacking to over 1 MiB
     zip_entries: int = 1000
     rows: int = 2_000_000  # data rows, not counting empty ones
@@ -174,33 +177,70 @@ async def publish_table(
     received_at: datetime,
     zone: tzinfo,
 ) -> ImportReport:
-    """The second pass: good rows published in batches (the producer pipelines a batch and its
-    acknowledgements are awaited together), bad rows dead-lettered with an excerpt."""
+    """The second pass: good rows published in batches, bad rows dead-lettered with an excerpt.
+    A batch's acknowledgements are awaited while the next batch is read (one in flight)."""
     report = ImportReport()
     first_row: dict[str, int] = {}  # only for ids whose hash was met twice
     messages: list[Outgoing] = []
     letters: list[DeadLetter] = []
-    for row in _planned(table, source, received_at, zone):
-        message, reason = row.message, row.reason
-        if message is not None and hash(message.message_id) in checked.repeated:
-            seen = first_row.setdefault(message.message_id, row.number)
-            if seen != row.number:
-                # Two rows with one number would overwrite each other downstream: keep the first.
-                message = None
-                reason = f"номер обращения повторяет строку {seen} (duplicate id of row {seen})"
-        if message is not None:
-            messages.append((message.thread_key, message))
-        else:
-            letters.append(_dead_letter(table, row.number, reason, row.cells))
-            report.bad_count += 1
-            if len(report.bad_rows) < REPORTED_BAD_ROWS:
-                report.bad_rows.append((row.number, reason))
-        if len(messages) >= BATCH or len(letters) >= BATCH:
-            report.imported += await _flush(publisher, metrics, messages, letters)
-    report.imported += await _flush(publisher, metrics, messages, letters)
+    in_flight = _InFlight(publisher, metrics)
+    try:
+        for row in _planned(table, source, received_at, zone):
+            message, reason = row.message, row.reason
+            if message is not None and hash(message.message_id) in checked.repeated:
+                seen = first_row.setdefault(message.message_id, row.number)
+                if seen != row.number:
+                    # Two rows with one number would overwrite each other downstream: keep the
+                    # first.
+                    message = None
+                    reason = f"номер обращения повторяет строку {seen} (duplicate id of row {seen})"
+            if message is not None:
+                messages.append((message.thread_key, message))
+            else:
+                letters.append(_dead_letter(table, row.number, reason, row.cells))
+                report.bad_count += 1
+                if len(report.bad_rows) < REPORTED_BAD_ROWS:
+                    report.bad_rows.append((row.number, reason))
+            if len(messages) >= BATCH or len(letters) >= BATCH:
+                await in_flight.send(messages, letters)
+            elif row.number % YIELD_EVERY == 0:
+                await asyncio.sleep(0)  # the producer sends and reads acknowledgements meanwhile
+        await in_flight.send(messages, letters)
+        await in_flight.wait()
+    finally:
+        in_flight.cancel()
+    report.imported = in_flight.published
     if report.bad_count:
         log.warning("%s: %d bad rows dead-lettered", table.name, report.bad_count)
     return report
+
+
+class _InFlight:
+    """The batch whose acknowledgements are awaited while the next one is read."""
+
+    def __init__(self, publisher: Publisher, metrics: Metrics) -> None:
+        self._publisher, self._metrics = publisher, metrics
+        self._task: asyncio.Task[int] | None = None
+        self.published = 0
+
+    async def send(self, messages: list[Outgoing], letters: list[DeadLetter]) -> None:
+        """Hand both lists over (they are emptied) once the previous batch is acknowledged: a
+        batch's records are all with the producer before the next one's, so order holds."""
+        await self.wait()
+        batch = _flush(self._publisher, self._metrics, list(messages), list(letters))
+        self._task = asyncio.create_task(batch)
+        messages.clear()
+        letters.clear()
+        await asyncio.sleep(0)  # its records go to the producer now, not after the next batch
+
+    async def wait(self) -> None:
+        if self._task is not None:
+            task, self._task = self._task, None
+            self.published += await task
+
+    def cancel(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
 
 
 @dataclass(frozen=True)
@@ -231,7 +271,7 @@ def _planned(table: Table, source: Source, received_at: datetime, zone: tzinfo) 
 async def _flush(
     publisher: Publisher, metrics: Metrics, messages: list[Outgoing], letters: list[DeadLetter]
 ) -> int:
-    """Publish and empty both lists; the number of messages published."""
+    """Publish both lists; the number of messages published."""
     published = len(messages)
     if messages:
         await publish_many(publisher, Topic.RAW_MESSAGES, messages)
@@ -243,8 +283,6 @@ async def _flush(
             publisher, Topic.DEAD_LETTERS, [(letter.dead_letter_id, letter) for letter in letters]
         )
         metrics.dead_letters.labels(stage=STAGE).inc(len(letters))
-    messages.clear()
-    letters.clear()
     return published
 
 
@@ -364,10 +402,8 @@ def _csv_table(path: Path, limits: ImportLimits) -> Table:
         size = path.stat().st_size
     except OSError as error:
         raise ImportFileError(f"{name}: {error.strerror or error}") from error
-    if size > limits.unpacked_bytes:
-        raise ImportFileError(
-            f"{name}: файл больше {limits.unpacked_bytes} байт ({size}) (file too large)"
-        )
+    if size > limits.csv_bytes:
+        raise _too_large(name, limits)
     encoding = _csv_encoding(path, name, limits)
     with path.open(encoding=encoding, errors="replace", newline="") as file:
         first_line = file.readline(limits.row_chars)
@@ -394,10 +430,8 @@ def _csv_encoding(path: Path, name: str, limits: ImportLimits) -> str:
     with path.open("rb") as file:
         while chunk := file.read(MiB):
             read += len(chunk)
-            if read > limits.unpacked_bytes:
-                raise ImportFileError(
-                    f"{name}: файл больше {limits.unpacked_bytes} байт (file too large)"
-                )
+            if read > limits.csv_bytes:
+                raise _too_large(name, limits)
             try:
                 decoder.decode(chunk)
             except UnicodeDecodeError:
@@ -440,11 +474,13 @@ def _lines(file: TextIO, name: str, limits: ImportLimits) -> Iterator[str]:
                 f"{name}: строка файла длиннее {limits.row_chars} символов (line too long)"
             )
         total += len(line)
-        if total > limits.unpacked_bytes:
-            raise ImportFileError(
-                f"{name}: файл больше {limits.unpacked_bytes} байт (file too large)"
-            )
+        if total > limits.csv_bytes:
+            raise _too_large(name, limits)
         yield line
+
+
+def _too_large(name: str, limits: ImportLimits) -> ImportFileError:
+    return ImportFileError(f"{name}: CSV больше {limits.csv_bytes} байт (file too large)")
 
 
 # --- XLSX ---
@@ -467,9 +503,7 @@ def _check_zip(path: Path, name: str, limits: ImportLimits) -> None:
     try:
         size = path.stat().st_size
         if size > limits.unpacked_bytes:
-            raise ImportFileError(
-                f"{name}: файл больше {limits.unpacked_bytes} байт ({size}) (file too large)"
-            )
+            raise _too_much_unpacked(name, limits)
         with zipfile.ZipFile(path) as archive:
             entries = archive.infolist()
             _check_declared(name, entries, limits)

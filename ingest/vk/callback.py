@@ -7,7 +7,8 @@ then VK retries, and a retry maps to the same message id, so it is stored once d
 authenticated event that cannot be read is dead-lettered (kept, with the reason) and answered
 "ok", so that VK stops resending what will never parse; a body that is not even JSON cannot be
 authenticated and is refused with 400, never stored (nobody can fill the dead letters from
-outside).
+outside). The app's BodyLimit (kernel/http_limits.py) has refused a body over
+OTKLIK_MAX_BODY_BYTES before ``request.body()`` could hold it; MAX_BODY is this route's own.
 """
 
 import hmac

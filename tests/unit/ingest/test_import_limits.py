@@ -173,8 +173,8 @@ async def test_a_csv_line_over_the_limit_is_refused_unread(tmp_path: Path) -> No
 
 async def test_a_csv_over_the_size_limit_is_refused(tmp_path: Path) -> None:
     path = write_csv(tmp_path / "size.csv", good_rows(100))
-    message = await refused(path, ImportLimits(unpacked_bytes=1024))
-    assert message.startswith("size.csv: файл больше 1024 байт (")
+    message = await refused(path, ImportLimits(csv_bytes=1024))
+    assert message == "size.csv: CSV больше 1024 байт (file too large)"
 
 
 async def test_a_bad_row_s_dead_letter_keeps_an_excerpt(tmp_path: Path) -> None:
