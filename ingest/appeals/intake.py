@@ -5,12 +5,14 @@ the message id comes only after the message is durably published; the id is buil
 channel's own ``external_id``, so a client that retries after a timeout gets the same id and the
 message is stored once. A body that cannot become a message is answered 422 with the reason and
 kept as a dead letter; a request without the right key is answered 401 and publishes nothing.
+A department otklik does not know is replaced by the channel's default (ingest/domain/appeals.py)
+and logged once per value, never passed on.
 """
 
 import hmac
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Annotated, Any
 
@@ -18,7 +20,7 @@ from fastapi import APIRouter, Header, HTTPException, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
 
-from ingest.domain.appeals import InvalidAppealError, normalise_appeal
+from ingest.domain.appeals import InvalidAppealError, department_of, normalise_appeal
 from ingest.domain.sources import Source, SourceCatalog
 from kernel.bus.delivery import make_dead_letter, send_dead_letter
 from kernel.bus.port import Publisher
@@ -31,6 +33,9 @@ log = logging.getLogger(__name__)
 
 STAGE = "ingest"
 MAX_BODY_BYTES = 256 * 1024
+# Distinct unknown departments logged by name; a form sending endless free text must not flood
+# the log (nor keep a growing set).
+LOGGED_UNKNOWN = 1_000
 
 
 class IntakeBody(BaseModel):
@@ -47,7 +52,11 @@ class IntakeBody(BaseModel):
     )
     author: str | None = Field(default=None, description="Name of the resident")
     contact: str | None = Field(default=None, description="E-mail or phone of the resident")
-    department: str | None = Field(default=None, description="Overrides the source's default")
+    department: str | None = Field(
+        default=None,
+        description="A known department (of the categories, or the channel's own) overrides the "
+        "channel's default; any other value is replaced by the default",
+    )
     attachments: list[dict[str, str | None]] = Field(
         default_factory=list, description="Links to files: [{name, url}]"
     )
@@ -67,6 +76,8 @@ class AppealIntake:
     metrics: Metrics
     clock: Callable[[], datetime]
     zone: tzinfo
+    unknown_departments: int = 0
+    _logged: set[tuple[str, str]] = field(default_factory=set, repr=False)
 
     def web_source(self, source_id: str) -> Source:
         source = self.catalog.by_id(source_id)
@@ -90,6 +101,7 @@ class AppealIntake:
             body = IntakeBody.model_validate_json(raw)
             record = body.model_dump()
             message = normalise_appeal(record, source, received_at=self.clock(), zone=self.zone)
+            _, unknown = department_of(record, source)
         except (ValidationError, InvalidAppealError) as error:
             reason = describe(error)
             letter = make_dead_letter(STAGE, None, raw, f"{source.id}: {reason}")
@@ -97,7 +109,20 @@ class AppealIntake:
             raise HTTPException(422, reason) from error
         await self.publisher.publish(Topic.RAW_MESSAGES, message.thread_key, message)
         self.metrics.ingested.labels(source_kind=message.source_kind.value).inc()
+        if unknown is not None:
+            self._unknown_department(source, unknown)
         return message.message_id
+
+    def _unknown_department(self, source: Source, department: str) -> None:
+        self.unknown_departments += 1
+        key = (source.id, department)
+        if key in self._logged or len(self._logged) >= LOGGED_UNKNOWN:
+            return
+        self._logged.add(key)
+        log.warning(
+            "%s: unknown department %r replaced by the channel's default %r (logged once a value)",
+            source.id, department[:100], source.department,
+        )  # fmt: skip
 
 
 def describe(error: ValidationError | InvalidAppealError) -> str:
