@@ -6,6 +6,7 @@ after warm-up nearly every lookup is a cache hit.
 """
 
 import re
+from collections.abc import Callable
 from functools import cache, lru_cache
 
 _URL = re.compile(r"(?:https?://|www\.)\S+|\b\S+\.(?:ru|com|рф|net|org)\S*", re.IGNORECASE)
@@ -36,9 +37,16 @@ def clean(text: str) -> str:
     return _URL.sub(" urlтокен ", lowered) if _URL_HINT.search(lowered) else lowered
 
 
+NUMBER_TOKEN = "числотокен"  # noqa: S105 - a placeholder word, not a secret
+
+
+def _folded(cleaned: str, word: Callable[[str], str]) -> list[str]:
+    return [NUMBER_TOKEN if token.isdigit() else word(token) for token in _TOKEN.findall(cleaned)]
+
+
 def lemma_tokens(cleaned: str) -> list[str]:
     """Lemmas of a text already passed through ``clean``, numbers folded."""
-    return ["числотокен" if token.isdigit() else lemma(token) for token in _TOKEN.findall(cleaned)]
+    return _folded(cleaned, lemma)
 
 
 # Words that carry no topic, as lemmas: they may weigh in a score (a complaint is often told
@@ -71,3 +79,44 @@ def is_readable_term(term: str) -> bool:
 def lemmas(text: str) -> str:
     """Space-joined lemmas with numbers folded: the input of word n-grams."""
     return " ".join(lemma_tokens(clean(text)))
+
+
+# The skeleton of a text: the words that name its topic (nouns, full adjectives) replaced by
+# their part of speech, so «не могу записаться к терапевту» and «не могу записаться к нотариусу»
+# share «не мочь записаться к сущ». What stays — verbs, negations, short adjectives («должны»),
+# participles («сломан»), adverbs, function words — is how a complaint is told on any topic.
+# Nouns of time and of the complaint itself stay as words: «уже месяц», «до сих пор»,
+# «принять меры» are cues, not topics.
+SKELETON_NOUN = "сущтокен"
+SKELETON_ADJECTIVE = "прилтокен"
+_TOPIC_POS = {"NOUN": SKELETON_NOUN, "ADJF": SKELETON_ADJECTIVE}
+CUE_NOUNS = frozenset(
+    """пора сей день неделя месяц год час минута время раз мера ответ жалоба проблема обращение
+    просьба внимание результат толк срок""".split()  # noqa: SIM905 - a word list reads better as text
+)
+
+
+@lru_cache(maxsize=200_000)
+def skeleton_token(word: str) -> str:
+    """A word's lemma, or its part of speech if it names the topic (see ``CUE_NOUNS``)."""
+    if not word.isalpha() or len(word) < 3:
+        return word
+    parses = _morph().parse(word)  # type: ignore[attr-defined]
+    if not parses:
+        return word
+    best = parses[0]
+    normal = str(best.normal_form)
+    placeholder = _TOPIC_POS.get(best.tag.POS)
+    if placeholder is None or normal in CUE_NOUNS or "Anum" in best.tag:
+        return normal
+    return placeholder
+
+
+def skeleton_tokens(cleaned: str) -> list[str]:
+    """Skeleton tokens of a text already passed through ``clean``, numbers folded."""
+    return _folded(cleaned, skeleton_token)
+
+
+def skeleton(text: str) -> str:
+    """Space-joined skeleton tokens: the input of skeleton n-grams."""
+    return " ".join(skeleton_tokens(clean(text)))

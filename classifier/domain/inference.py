@@ -10,8 +10,9 @@ reused and every step repeats scikit-learn's arithmetic, so scores agree with it
 of floating-point sums (about 1e-15; tests compare them) and older model files work unchanged.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from itertools import islice, pairwise
+from itertools import islice
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -20,8 +21,8 @@ from scipy.special import expit
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
-from classifier.domain.embeddings import pooled
-from classifier.domain.features import clean, is_readable_term, lemma_tokens
+from classifier.domain.embeddings import DIMENSIONS, pooled
+from classifier.domain.features import clean, is_readable_term, lemma_tokens, skeleton_tokens
 
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
@@ -29,7 +30,6 @@ IntArray = np.ndarray[Any, np.dtype[np.int64]]
 WORD_CACHE_LIMIT = 200_000  # words (~20 MB); bounded for a long-lived service
 SMALL_BATCH = 8  # up to this many texts, plain numpy per text beats building sparse matrices
 EXPLAIN_TERMS = 5
-NUMBER_TOKEN = "числотокен"  # noqa: S105 - a placeholder word, not a secret
 
 
 class Rows(NamedTuple):
@@ -115,14 +115,22 @@ class CharNgramCache:
         return Rows(product.data, product.indices.astype(np.int64), product.indptr)
 
 
-def word_counts(vocabulary: dict[str, int], cleaned: list[str]) -> Rows:
-    """Texts x lemma 1-2-gram counts, columns as in the fitted word vectorizer."""
+def word_counts(
+    vocabulary: dict[str, int],
+    cleaned: list[str],
+    tokens: Callable[[str], list[str]] = lemma_tokens,
+    longest: int = 2,
+) -> Rows:
+    """Texts x word 1-to-``longest``-gram counts of ``tokens`` (lemmas by default), columns as
+    in the fitted word vectorizer."""
     width = len(vocabulary)
     keys: list[int] = []
     for row, text in enumerate(cleaned):
-        # The vectorizer lower-cases and splits the joined lemmas; the same here.
-        tokens = " ".join(lemma_tokens(text)).lower().split()
-        grams = [*tokens, *map(" ".join, pairwise(tokens))]
+        # The vectorizer lower-cases and splits the joined tokens; the same here.
+        words = " ".join(tokens(text)).lower().split()
+        grams = list(words)
+        for n in range(2, longest + 1):
+            grams.extend(map(" ".join, zip(*(words[i:] for i in range(n)), strict=False)))
         base = row * width
         keys.extend([base + c for g in grams if (c := vocabulary.get(g)) is not None])
     # Sorting (row, column) keys merges repeated n-grams and yields sorted rows in one call.
@@ -165,24 +173,35 @@ class FastHeads:
         sentiment: LogisticRegression,
         *,
         embedding_scale: float | None = None,
+        skeleton: TfidfVectorizer | None = None,
     ) -> None:
         self._vocabulary: dict[str, int] = words.vocabulary_
-        self._idf = (np.asarray(words.idf_), np.asarray(chars.idf_))
         self._char_cache = CharNgramCache(chars)
         self._calibrator = calibrator
         heads = (incident, category, sentiment)
         weights = np.vstack([h.coef_ for h in heads]).T
         width = len(self._vocabulary)
         char_end = width + self._char_cache.width
-        self._weights = (
-            np.ascontiguousarray(weights[:width]),
-            np.ascontiguousarray(weights[width:char_end]),
-        )
-        # Pooled embeddings, if the model has them: the columns after the character n-grams.
+        # Columns: word n-grams, character n-grams, the pooled embedding (if the model has it),
+        # skeleton n-grams (if it has them).
+        embedding_end = char_end + (DIMENSIONS if embedding_scale is not None else 0)
         self._embedding_scale = embedding_scale or 1.0
         self._embedding_weights = (
-            np.ascontiguousarray(weights[char_end:]) if embedding_scale is not None else None
+            np.ascontiguousarray(weights[char_end:embedding_end])
+            if embedding_scale is not None
+            else None
         )
+        self._skeleton: dict[str, int] | None = None
+        self._idf = [np.asarray(words.idf_), np.asarray(chars.idf_)]
+        self._weights = [
+            np.ascontiguousarray(weights[:width]),
+            np.ascontiguousarray(weights[width:char_end]),
+        ]
+        if skeleton is not None:
+            self._skeleton = skeleton.vocabulary_
+            self._skeleton_longest = int(skeleton.ngram_range[1])
+            self._idf.append(np.asarray(skeleton.idf_))
+            self._weights.append(np.ascontiguousarray(weights[embedding_end:]))
         self._intercepts = np.concatenate([h.intercept_ for h in heads])
         self._slices = np.cumsum([0, *(h.coef_.shape[0] for h in heads)])
         self._classes = (category.classes_, sentiment.classes_)
@@ -195,8 +214,11 @@ class FastHeads:
     def run(self, texts: list[str], *, explain: bool) -> HeadOutputs:
         cleaned = [clean(t) for t in texts]
         word_part = tfidf(word_counts(self._vocabulary, cleaned), self._idf[0])
-        char_part = tfidf(self._char_cache.counts(cleaned), self._idf[1])
-        decisions = self._decisions(word_part, char_part, len(texts)) + self._intercepts
+        parts = [word_part, tfidf(self._char_cache.counts(cleaned), self._idf[1])]
+        if self._skeleton is not None:
+            counts = word_counts(self._skeleton, cleaned, skeleton_tokens, self._skeleton_longest)
+            parts.append(tfidf(counts, self._idf[2]))
+        decisions = self._decisions(parts, len(texts)) + self._intercepts
         if self._embedding_weights is not None:
             decisions += pooled(cleaned, self._embedding_scale) @ self._embedding_weights
         s = self._slices
@@ -207,18 +229,18 @@ class FastHeads:
             explanations=self._explain(word_part) if explain else [() for _ in texts],
         )
 
-    def _decisions(self, word_part: Rows, char_part: Rows, n: int) -> FloatArray:
+    def _decisions(self, parts: list[Rows], n: int) -> FloatArray:
         if n <= SMALL_BATCH:
             out = np.zeros((n, len(self._intercepts)))
-            for part, weights in zip((word_part, char_part), self._weights, strict=True):
+            for part, weights in zip(parts, self._weights, strict=True):
                 for i in range(n):
                     a, b = part.indptr[i], part.indptr[i + 1]
                     out[i] += part.data[a:b] @ weights[part.indices[a:b]]
             return out
-        word_weights, char_weights = self._weights
-        words = sparse.csr_matrix(word_part, shape=(n, word_weights.shape[0]))
-        chars = sparse.csr_matrix(char_part, shape=(n, char_weights.shape[0]))
-        return np.asarray(words @ word_weights + chars @ char_weights)
+        out = np.zeros((n, len(self._intercepts)))
+        for part, weights in zip(parts, self._weights, strict=True):
+            out += sparse.csr_matrix(part, shape=(n, weights.shape[0])) @ weights
+        return out
 
     def _calibrated(self, decision: FloatArray) -> FloatArray:
         # _SigmoidCalibration.predict is this formula behind input checks that cost more than it.

@@ -1,8 +1,10 @@
 """The scikit-learn model: one shared feature space, three linear heads.
 
 Features: TF-IDF of word 1–2-grams over lemmas and of character 2–4-grams (within word bounds)
-over the cleaned text, and the mean navec embedding of the content words (``embeddings.py``: it
-carries the meaning of words the corpus never showed). Heads: a calibrated logistic regression
+over the cleaned text, the mean navec embedding of the content words (``embeddings.py``: it
+carries the meaning of words the corpus never showed), and TF-IDF of 1–3-grams over the text's
+skeleton (``features.skeleton``: nouns and adjectives replaced by their part of speech, so how a
+complaint is told counts apart from what it is about). Heads: a calibrated logistic regression
 for "incident" (its probability is the score, compared with a threshold chosen for a target
 recall), a logistic regression for the category (trained on incidents), and one for sentiment.
 
@@ -22,7 +24,7 @@ from sklearn.pipeline import FeatureUnion, Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 from classifier.domain.embeddings import DIMENSIONS, MeanEmbedding
-from classifier.domain.features import clean, is_readable_term, lemmas
+from classifier.domain.features import clean, is_readable_term, lemmas, skeleton
 from classifier.domain.inference import EXPLAIN_TERMS, FastHeads
 from classifier.domain.verdict import Verdict
 
@@ -33,6 +35,10 @@ def _lemmatise_all(texts: list[str]) -> list[str]:
 
 def _clean_all(texts: list[str]) -> list[str]:
     return [clean(text) for text in texts]
+
+
+def _skeleton_all(texts: list[str]) -> list[str]:
+    return [skeleton(text) for text in texts]
 
 
 # The pooled vector's norm beside the two TF-IDF blocks (norm 1 each). Measured 2026-12-04 on the
@@ -49,8 +55,17 @@ def build_features(embedding_scale: float = EMBEDDING_SCALE) -> FeatureUnion:
         FunctionTransformer(_clean_all),
         TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), min_df=2, sublinear_tf=True),
     )
+    skeleton = make_pipeline(
+        FunctionTransformer(_skeleton_all),
+        TfidfVectorizer(ngram_range=(1, 3), min_df=2, sublinear_tf=True, token_pattern=r"\S+"),  # noqa: S106 - a regex
+    )
     return FeatureUnion(
-        [("words", words), ("chars", chars), ("embeddings", MeanEmbedding(embedding_scale))]
+        [
+            ("words", words),
+            ("chars", chars),
+            ("embeddings", MeanEmbedding(embedding_scale)),
+            ("skeleton", skeleton),
+        ]
     )
 
 
@@ -185,10 +200,17 @@ def _fast_heads(model: IncidentModel) -> FastHeads | None:
     if list(incident.classes_) != [False, True] or list(model.incident.classes_) != [False, True]:
         return None
     calibrator = calibrated[0].calibrators[0]
-    words, chars, embedding = known
+    words, chars, embedding, skeleton_words = known
     scale = embedding.scale if embedding is not None else None
     return FastHeads(
-        words, chars, incident, calibrator, model.category, model.sentiment, embedding_scale=scale
+        words,
+        chars,
+        incident,
+        calibrator,
+        model.category,
+        model.sentiment,
+        embedding_scale=scale,
+        skeleton=skeleton_words,
     )
 
 
@@ -198,28 +220,41 @@ _PLAIN = {"input": "content", "lowercase": True, "preprocessor": None, "tokenize
           "norm": "l2", "sublinear_tf": True, "dtype": np.float64}  # fmt: skip
 
 
+# The feature blocks of the recipes the fast path knows, oldest first: TF-IDF alone, then with
+# pooled embeddings, then with skeleton n-grams (models on disk may be of any of them).
+_RECIPES = (
+    ["words", "chars"],
+    ["words", "chars", "embeddings"],
+    ["words", "chars", "embeddings", "skeleton"],
+)
+
+
 def _known_vectorizers(
     features: FeatureUnion,
-) -> tuple[TfidfVectorizer, TfidfVectorizer, MeanEmbedding | None] | None:
-    """The two vectorizers and whether pooled embeddings follow them (models trained before
-    embeddings were added have only the two)."""
+) -> tuple[TfidfVectorizer, TfidfVectorizer, MeanEmbedding | None, TfidfVectorizer | None] | None:
+    """The word and character vectorizers, the pooled embedding and the skeleton vectorizer
+    (None for a block the model's recipe does not have)."""
     names = [name for name, _ in features.transformer_list]
     parts = dict(features.transformer_list)
-    embedded = names == ["words", "chars", "embeddings"]
-    if not (embedded or names == ["words", "chars"]) or features.transformer_weights is not None:
+    if names not in _RECIPES or features.transformer_weights is not None:
         return None
-    if embedded and type(parts["embeddings"]) is not MeanEmbedding:
+    embedding = parts.get("embeddings")
+    if embedding is not None and type(embedding) is not MeanEmbedding:
         return None
-    if not (_is_step(parts["words"], _lemmatise_all) and _is_step(parts["chars"], _clean_all)):
+    steps = [("words", _lemmatise_all), ("chars", _clean_all), ("skeleton", _skeleton_all)]
+    if not all(_is_step(parts[name], func) for name, func in steps if name in parts):
         return None
     words, chars = parts["words"][-1], parts["chars"][-1]
-    settings = (words.get_params(), chars.get_params())
-    if any(params[k] != v for params in settings for k, v in _PLAIN.items()):
+    skeleton_words = parts["skeleton"][-1] if "skeleton" in parts else None
+    vectorizers = [v for v in (words, chars, skeleton_words) if v is not None]
+    if any(v.get_params()[k] != value for v in vectorizers for k, value in _PLAIN.items()):
         return None
-    if (words.analyzer, words.ngram_range, words.token_pattern) != ("word", (1, 2), r"\S+"):
+    word_like = [words] + ([skeleton_words] if skeleton_words is not None else [])
+    if any((v.analyzer, v.token_pattern) != ("word", r"\S+") for v in word_like):
         return None
-    embedding = parts["embeddings"] if embedded else None
-    return (words, chars, embedding) if chars.analyzer == "char_wb" else None
+    if words.ngram_range != (1, 2) or (skeleton_words and skeleton_words.ngram_range[0] != 1):
+        return None
+    return (words, chars, embedding, skeleton_words) if chars.analyzer == "char_wb" else None
 
 
 def _is_step(pipeline: Any, func: Any) -> bool:
