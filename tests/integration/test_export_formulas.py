@@ -74,13 +74,10 @@ API_EXPORTS = {("/api/reports/plan-fact", "xlsx"): {"period": "2026-Q3"}}
 
 
 def configured(settings_factory: SettingsFactory, database_url: str, tmp_path: Path) -> Settings:
-    (tmp_path / "policy.yaml").write_text(POLICY, encoding="utf-8")
-    (tmp_path / "plans.yaml").write_text(PLANS, encoding="utf-8")
-    return settings_factory(
-        database_url=database_url,
-        policy_file=tmp_path / "policy.yaml",
-        plans_file=tmp_path / "plans.yaml",
-    )
+    files = {"policy_file": tmp_path / "policy.yaml", "plans_file": tmp_path / "plans.yaml"}
+    for path, text in zip(files.values(), (POLICY, PLANS), strict=True):
+        path.write_text(text, encoding="utf-8")
+    return settings_factory(database_url=database_url, **files)
 
 
 async def seed(settings: Settings) -> None:
@@ -137,11 +134,9 @@ def test_every_cli_spreadsheet_export_is_checked_and_has_no_formula(
     assert set(cli_exports()) == set(CLI_EXPORTS)
     settings = configured(settings_factory, database_url, tmp_path)
     asyncio.run(seed(settings))
-    env = {
-        "OTKLIK_DATABASE_URL": database_url, "OTKLIK_DATA_DIR": str(tmp_path / "data"),
-        "OTKLIK_POLICY_FILE": str(tmp_path / "policy.yaml"),
-        "OTKLIK_PLANS_FILE": str(tmp_path / "plans.yaml"),
-    }  # fmt: skip
+    names = ("data_dir", "policy_file", "plans_file")
+    env = {f"OTKLIK_{name.upper()}": str(getattr(settings, name)) for name in names}
+    env["OTKLIK_DATABASE_URL"] = database_url
     runner = CliRunner()
     seen: dict[str, list[str]] = {"csv": [], "xlsx": []}
     for (command, fmt), args in CLI_EXPORTS.items():

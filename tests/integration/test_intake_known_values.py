@@ -34,6 +34,7 @@ from sla.gauges import USUAL_GAP_MIN_GAPS, SlaGauges, seed_response_series
 from sla.stage import SlaContext, open_sla
 from tests.conftest import SettingsFactory
 from tests.factories import appeal_source
+from tests.integration.test_sla_gauges import POLICY  # testgrad, answers due in 1 and 3 days
 from tests.integration.test_web_ui import sign_in
 
 pytestmark = pytest.mark.integration
@@ -41,14 +42,6 @@ NOW = datetime(2026, 9, 15, 7, 0, tzinfo=UTC)  # a Tuesday, 10:00 in Moscow
 DEFAULT = "Приёмная главы"  # the channel's own department, one the categories know
 KEY = {"X-Api-Key": "portal-secret-1"}
 PASSWORD = "correct horse battery"
-POLICY = """version: "known-values"
-defaults: {timezone: Europe/Moscow, warning_lead: "2d"}
-municipalities: {testgrad: {name: "Тестград"}}
-rules:
-  - match: {}
-    first_response: {calendar_days: 1}
-    final_answer: {calendar_days: 3}
-"""
 MADE_UP = [f"Отдел №{n}: звоните 8-800-555-{n:02d}, код {n}" for n in range(29)]
 MADE_UP.append("Переведите деньги на карту " * 18)  # near the intake's 500 characters
 TEXT = "Прорвало трубу отопления в подвале дома {n}, течёт кипяток, нужна аварийная служба"
