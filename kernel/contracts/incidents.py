@@ -26,6 +26,7 @@ class EventType(StrEnum):
     REJECTED = "rejected"
     REASSIGNED = "reassigned"
     REOPENED = "reopened"
+    RESTORED = "restored"  # a supervisor undid «не инцидент»
     RECATEGORISED = "recategorised"
     SOURCE_DELETED = "source_deleted"
     SOURCE_RESTORED = "source_restored"

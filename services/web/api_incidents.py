@@ -1,5 +1,5 @@
 """Moderator queue API: list, detail, claim, answer, reject, reassign, category, close, reopen,
-bulk.
+restore, bulk.
 Views translate HTTP to service calls and nothing else. Each works within the user's reach: the
 list leaves out what lies outside it, and an incident outside it is 404 as a missing one
 (``incident_in_reach``, before every action)."""
@@ -33,6 +33,7 @@ from sla.domain.lifecycle import (
     Recategorise,
     Reject,
     Reopen,
+    Restore,
 )
 from sla.domain.policy import UnknownIdError
 from sla.service import IncidentNotFoundError
@@ -203,6 +204,13 @@ async def close(incident_id: str, state: State, user: Handler) -> Outcome:
 @router.post("/incidents/{incident_id}/reopen", response_model=Outcome)
 async def reopen(incident_id: str, body: ReasonBody, state: State, user: Handler) -> Outcome:
     return await _run(state, user, incident_id, Reopen(user.login, body.reason))
+
+
+@router.post("/incidents/{incident_id}/restore", response_model=Outcome)
+async def restore(incident_id: str, body: ReasonBody, state: State, user: Supervisor) -> Outcome:
+    """Undo «не инцидент» (supervisors), with a reason: back in work with the deadlines it had;
+    its month is counted again at the aggregator's next pass (a new revision if published)."""
+    return await _run(state, user, incident_id, Restore(user.login, body.reason))
 
 
 @router.post("/incidents/bulk", response_model=list[Outcome])

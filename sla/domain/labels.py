@@ -5,7 +5,9 @@ A decision on an incident is a verdict on the classifier's output for its messag
 * «не инцидент» (rejected) — the message is not an incident;
 * an answer (intermediate or final) or closing — the moderator confirms an incident of the
   incident's current category;
-* a category change — an incident of the new category.
+* a category change — an incident of the new category;
+* «вернуть в работу» (a supervisor undoing «не инцидент») — an incident after all, of its
+  current category: it overrides the rejection's label.
 
 Claims, reopenings, reassignments (routing, not classification) and the automatic official
 replies from VK teach nothing: an official reply answers whatever it is attached to, even a
@@ -18,7 +20,7 @@ from datetime import datetime
 from kernel.contracts.incidents import EventType
 from sla.domain.lifecycle import Incident, Transition
 
-_CONFIRMING = frozenset({EventType.ANSWERED, EventType.CLOSED})
+_CONFIRMING = frozenset({EventType.ANSWERED, EventType.CLOSED, EventType.RESTORED})
 
 
 @dataclass(frozen=True)

@@ -105,6 +105,15 @@ class Reopen:
 
 
 @dataclass(frozen=True)
+class Restore:
+    """A supervisor undoes «не инцидент»: the incident is back in work with the deadlines it had,
+    and its month counts it again."""
+
+    actor: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class Recategorise:
     """A moderator corrects the classifier's category (routing and deadlines stay as they are)."""
 
@@ -143,6 +152,7 @@ Command = (
     | Reassign
     | Close
     | Reopen
+    | Restore
     | Recategorise
     | SourceDeleted
     | SourceRestored
@@ -160,6 +170,7 @@ _RULES: dict[type, tuple[frozenset[Status], str]] = {
     Reassign: (frozenset({Status.ASSIGNED, Status.IN_WORK, Status.ANSWERED}), "переназначить"),
     Close: (frozenset({Status.ANSWERED}), "закрыть"),
     Reopen: (frozenset({Status.ANSWERED, Status.CLOSED}), "переоткрыть"),
+    Restore: (frozenset({Status.REJECTED}), "вернуть в работу"),
     Recategorise: (OPEN_STATUSES, "изменить категорию"),
     SourceDeleted: (OPEN_STATUSES, "отметить удаление в источнике"),
     SourceRestored: (frozenset({Status.SOURCE_DELETED}), "отметить восстановление в источнике"),
@@ -194,9 +205,8 @@ def _decide_allowed(incident: Incident, command: Command, now: datetime) -> list
             return [_reassign(incident, command, now)]
         case Close(actor):
             return [_close(incident, actor, now)]
-        case Reopen(actor, reason):
-            _require_reason(reason)
-            return [Transition(EventType.REOPENED, Status.ASSIGNED, actor, now, reason)]
+        case Reopen() | Restore():
+            return [_back_to_work(incident, command, now)]
         case Recategorise():
             return [_recategorise(incident, command, now)]
         case SourceDeleted() | SourceRestored() | AnswerChanged():
@@ -319,6 +329,19 @@ def check_claim(incident: Incident, actor: str, now: datetime) -> None:
             f"Инцидент {incident.incident_id} в работе у {incident.claimed_by}; дождитесь "
             "окончания блокировки или попросите руководителя переназначить"
         )
+
+
+def _back_to_work(incident: Incident, command: Reopen | Restore, now: datetime) -> Transition:
+    """Reopened (after an answer or the close) or restored (after «не инцидент»), with a reason."""
+    _require_reason(command.reason)
+    if isinstance(command, Reopen):
+        return Transition(EventType.REOPENED, Status.ASSIGNED, command.actor, now, command.reason)
+    if incident.assigned_at is None:  # rejected before routing (a loaded history)
+        raise IllegalTransitionError(
+            f"Инцидент {incident.incident_id} отклонён до назначения: вернуть его нельзя, "
+            "у него нет ни исполнителя, ни сроков"
+        )
+    return Transition(EventType.RESTORED, Status.ASSIGNED, command.actor, now, command.reason)
 
 
 def _require_reason(reason: str) -> None:

@@ -83,6 +83,9 @@ MATRIX: dict[tuple[str, str], tuple[object, str, dict[str, Any] | None]] = {
     ("POST", "/api/incidents/{incident_id}/reopen"): (
         MODERATOR, f"/api/incidents/{ID}/reopen", {"reason": "снова"},
     ),
+    ("POST", "/api/incidents/{incident_id}/restore"): (
+        SUPERVISOR, f"/api/incidents/{ID}/restore", {"reason": "это жалоба"},
+    ),
     ("POST", "/api/incidents/{incident_id}/reassign"): (
         SUPERVISOR, f"/api/incidents/{ID}/reassign",
         {"municipality": "zarechny", "department": "ЖКХ", "reason": "их"},
@@ -166,6 +169,9 @@ SCOPE: dict[tuple[str, str], tuple[str, str, str | None]] = {
     ),
     ("POST", "/api/incidents/{incident_id}/close"): (ITEM, ID, "/api/incidents/vk:nope/close"),
     ("POST", "/api/incidents/{incident_id}/reopen"): (ITEM, ID, "/api/incidents/vk:nope/reopen"),
+    ("POST", "/api/incidents/{incident_id}/restore"): (
+        ITEM, ID, "/api/incidents/vk:nope/restore",
+    ),
     ("POST", "/api/incidents/{incident_id}/reassign"): (
         ITEM, ID, "/api/incidents/vk:nope/reassign",
     ),

@@ -33,6 +33,7 @@ EVENTS: dict[str, str] = {
     EventType.REJECTED: "«не инцидент»",
     EventType.REASSIGNED: "переназначен",
     EventType.REOPENED: "переоткрыт",
+    EventType.RESTORED: "возвращён в работу (отмена «не инцидент»)",
     EventType.RECATEGORISED: "категория изменена",
     EventType.SOURCE_DELETED: "удалён в источнике",
     EventType.SOURCE_RESTORED: "восстановлен в источнике",

@@ -20,6 +20,7 @@ from sla.domain.lifecycle import (
     Reassign,
     Reject,
     Reopen,
+    Restore,
     SourceDeleted,
     SourceRestored,
     apply_all,
@@ -41,6 +42,7 @@ COMMANDS: dict[str, Command] = {
     "reassign": Reassign("boss", "zarechny", "ЖКХ", "не наш район"),
     "close": Close("anna"),
     "reopen": Reopen("anna", "житель пишет снова"),
+    "restore": Restore("glava", "это жалоба"),
     "source_deleted": SourceDeleted(),
 }
 
@@ -50,7 +52,7 @@ ALLOWED = {
     Status.IN_WORK: {"claim", "answer", "reject", "reassign", "source_deleted"},
     Status.ANSWERED: {"answer", "close", "reopen", "source_deleted"},
     Status.CLOSED: {"reopen"},
-    Status.REJECTED: set(),
+    Status.REJECTED: {"restore"},
     Status.SOURCE_DELETED: set(),
 }
 
@@ -62,6 +64,7 @@ EXPECTED_STATUS = {
     "reassign": Status.ASSIGNED,
     "close": Status.CLOSED,
     "reopen": Status.ASSIGNED,
+    "restore": Status.ASSIGNED,
     "source_deleted": Status.SOURCE_DELETED,
 }
 
@@ -108,6 +111,17 @@ def test_reason_is_required_to_reject_reassign_and_reopen() -> None:
     ):
         with pytest.raises(IllegalTransitionError, match="причину"):
             decide(incident(Status.ASSIGNED), command, T0)
+
+
+def test_a_restored_incident_keeps_its_deadlines_unless_it_was_never_routed() -> None:
+    rejected = incident(Status.REJECTED)  # routed at T0
+    back = apply_all(rejected, decide(rejected, Restore("glava", "жалоба"), T0 + timedelta(days=9)))
+    assert (back.status, back.deadlines, back.assigned_at) == (Status.ASSIGNED, DEADLINES, T0)
+    with pytest.raises(IllegalTransitionError, match="причину"):
+        decide(rejected, Restore("glava", " "), T0)
+    never_routed = replace(rejected, assigned_at=None)
+    with pytest.raises(IllegalTransitionError, match="до назначения"):
+        decide(never_routed, Restore("glava", "жалоба"), T0)
 
 
 def test_final_answer_decides_on_time_with_the_deadline_and_policy() -> None:

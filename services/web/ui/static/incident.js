@@ -12,7 +12,7 @@
     const action = form.dataset.action;
     const field = (name) => form.elements[name];
     if (action === "answer") return { text: field("text").value.trim(), final: field("final").checked };
-    if (action === "reject" || action === "reopen") return { reason: field("reason").value.trim() };
+    if (["reject", "reopen", "restore"].includes(action)) return { reason: field("reason").value.trim() };
     if (action === "category") return { category: field("category").value };
     if (action === "reassign") {
       return {
@@ -27,7 +27,7 @@
   const DONE = {
     claim: "Инцидент взят в работу.", answer: "Ответ записан.", reject: "Отмечено: не инцидент.",
     category: "Категория изменена.", reassign: "Инцидент переназначен.", close: "Инцидент закрыт.",
-    reopen: "Инцидент переоткрыт.",
+    reopen: "Инцидент переоткрыт.", restore: "Инцидент возвращён в работу.",
   };
 
   async function submit(event) {
