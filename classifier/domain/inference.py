@@ -124,17 +124,22 @@ def word_counts(
     """Texts x word 1-to-``longest``-gram counts of ``tokens`` (lemmas by default), columns as
     in the fitted word vectorizer."""
     width = len(vocabulary)
-    keys: list[int] = []
-    for row, text in enumerate(cleaned):
+    columns: list[int] = []
+    lengths: list[int] = []
+    lookup = vocabulary.get
+    for text in cleaned:
         # The vectorizer lower-cases and splits the joined tokens; the same here.
         words = " ".join(tokens(text)).lower().split()
         grams = list(words)
         for n in range(2, longest + 1):
             grams.extend(map(" ".join, zip(*(words[i:] for i in range(n)), strict=False)))
-        base = row * width
-        keys.extend([base + c for g in grams if (c := vocabulary.get(g)) is not None])
+        before = len(columns)
+        columns.extend([c for c in map(lookup, grams) if c is not None])
+        lengths.append(len(columns) - before)
+    rows = np.repeat(np.arange(len(cleaned), dtype=np.int64), lengths)
+    keys = rows * width + np.asarray(columns, dtype=np.int64)
     # Sorting (row, column) keys merges repeated n-grams and yields sorted rows in one call.
-    unique, counts = np.unique(np.asarray(keys, dtype=np.int64), return_counts=True)
+    unique, counts = np.unique(keys, return_counts=True)
     indptr = np.searchsorted(unique // width, np.arange(len(cleaned) + 1))
     return Rows(counts.astype(np.float64), unique % width, indptr.astype(np.int64))
 
