@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kernel.contracts.indicators import IndicatorRecord
 from kernel.settings import Settings
+from kernel.yaml_files import read_text
+from kernel.yaml_text import ConfigFileError
 from sla.domain.plan_fact import PlanFactReport, build_report, parse_period
 from sla.domain.plans import Plans, PlansError, load_plans
 from sla.domain.policy import SlaPolicy
@@ -49,11 +51,9 @@ class ReportError(ValueError):
 def load_plans_file(source: Path, known_municipalities: Collection[str]) -> Plans:
     """Read on every report, so the programme team's edits apply without a restart."""
     try:
-        text = source.read_text(encoding="utf-8")
-    except OSError as error:
-        raise PlansError(
-            f"файл планов {source}: не удаётся прочитать ({error.strerror})"
-        ) from error
+        text = read_text(source, "файл планов")  # its size and encoding checked
+    except ConfigFileError as error:
+        raise PlansError(str(error)) from error
     try:
         return load_plans(text, known_municipalities)
     except PlansError as error:

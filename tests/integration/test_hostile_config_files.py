@@ -115,6 +115,18 @@ def test_a_plans_file_bomb_and_a_sources_file_bomb_are_refused(
     _refused(result, str(sources), f"больше чем в {MAX_NODES} значений")
 
 
+def test_a_plans_file_not_in_utf8_names_the_line(
+    settings_factory: SettingsFactory, database_url: str, tmp_path: Path
+) -> None:
+    plans = tmp_path / "plans.yaml"
+    plans.write_bytes("years:\n  2026:\n".encode() + "# план\n".encode("cp1251"))
+    env = _env(settings_factory, database_url, plans_file=plans)
+    result = CliRunner().invoke(
+        cli_app, ["report", "--period", "2026", "--format", "json"], env=env
+    )
+    _refused(result, str(plans), "не в кодировке UTF-8 (строка 3")
+
+
 def test_a_megabyte_municipality_in_a_history_is_refused_with_its_line(
     settings_factory: SettingsFactory, database_url: str, tmp_path: Path
 ) -> None:
