@@ -10,6 +10,7 @@ from kernel.bus.kafka import KafkaTransport
 from kernel.observability import Metrics
 from kernel.settings import Settings
 from services.bundled import default_sources_file
+from services.web.serve import uvicorn_config
 
 
 async def run_ingest_http(settings: Settings) -> None:
@@ -21,7 +22,7 @@ async def run_ingest_http(settings: Settings) -> None:
         settings.metrics_port, addr=settings.http_host, registry=metrics.registry
     )
     try:
-        config = uvicorn.Config(app, host=settings.http_host, port=settings.ingest_http_port)
+        config = uvicorn_config(app, settings.http_host, settings.ingest_http_port)
         await uvicorn.Server(config).serve()
     finally:
         metrics_server.shutdown()

@@ -27,6 +27,7 @@ from services.bundled import default_sources_file
 from services.demo.living import living_copy
 from services.supervision import keep_running
 from services.web.app import create_app
+from services.web.serve import uvicorn_config
 from sla.gauges import export_indicators
 from sla.stage import SlaContext, open_sla, sla_stage
 from sla.storage.aggregation import current_records, published_months
@@ -121,10 +122,10 @@ async def _serve(
     password: str,
 ) -> None:
     tasks = [asyncio.create_task(keep_running(loop)) for loop in loops]
-    config = uvicorn.Config(
+    config = uvicorn_config(
         create_app(context, settings),
-        host=settings.http_host,
-        port=settings.http_port,
+        settings.http_host,
+        settings.http_port,
         log_level="warning",
         timeout_graceful_shutdown=5,  # open pages hold event streams; Ctrl+C must not wait
     )

@@ -3,7 +3,7 @@
 
 import asyncio
 import contextlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import start_http_server
 
@@ -17,15 +17,22 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
 
+def uvicorn_config(app: "FastAPI", host: str, port: int, **options: Any) -> "uvicorn.Config":
+    """uvicorn's configuration for every server otklik runs. ``log_config=None``: uvicorn's own
+    logging set-up gives its loggers handlers of their own that bypass the root's, and with them
+    the secret redaction of kernel/observability.py; without it they propagate to the root."""
+    import uvicorn
+
+    return uvicorn.Config(app, host=host, port=port, log_config=None, **options)
+
+
 def server_config(app: "FastAPI", settings: Settings) -> "uvicorn.Config":
     """uvicorn's configuration: behind a proxy of OTKLIK_FORWARDED_ALLOW_IPS the client address
     and scheme are the forwarded ones (the throttle counts that address, the Secure cookie follows
     that scheme); from any other peer X-Forwarded-* is ignored. Always passed explicitly, so
     uvicorn's own FORWARDED_ALLOW_IPS variable is never read."""
-    import uvicorn
-
-    return uvicorn.Config(
-        app, host=settings.http_host, port=settings.http_port,
+    return uvicorn_config(
+        app, settings.http_host, settings.http_port,
         proxy_headers=True, forwarded_allow_ips=settings.forwarded_allow_ips,
         timeout_graceful_shutdown=5,  # open pages hold event streams (services/web/ui/events.py)
     )  # fmt: skip
