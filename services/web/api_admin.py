@@ -15,6 +15,7 @@ from services.auth.roles import Action, Role
 from services.auth.scopes import Scope, ScopeError
 from services.auth.store import User
 from services.web.security import WebState, requires, web_state
+from services.web.validation import error_responses
 
 router = APIRouter(prefix="/api/admin")
 State = Annotated[WebState, Depends(web_state)]
@@ -109,7 +110,7 @@ async def users(state: State, admin: Admin) -> dict[str, list[dict[str, Any]]]:
     return {"users": [account_json(a) for a in accounts]}
 
 
-@router.post("/users", status_code=201, response_model=Done)
+@router.post("/users", status_code=201, response_model=Done, responses=error_responses(409))
 async def add(body: NewUser, state: State, admin: Admin) -> Done:
     """A local user; the scope is checked against the SLA policy."""
 
@@ -124,34 +125,34 @@ async def add(body: NewUser, state: State, admin: Admin) -> Done:
     return Done(login=body.login, changed=True)
 
 
-@router.post("/users/{login}/disable", response_model=Done)
+@router.post("/users/{login}/disable", response_model=Done, responses=error_responses(404, 409))
 async def disable(login: str, state: State, admin: Admin) -> Done:
     """No more sign-in; every session of the user ends at once. Not the last admin."""
     changed = await _change(state, admin, lambda c, by: store.disable_user(c, login, by))
     return Done(login=login, changed=changed)
 
 
-@router.post("/users/{login}/enable", response_model=Done)
+@router.post("/users/{login}/enable", response_model=Done, responses=error_responses(404))
 async def enable(login: str, state: State, admin: Admin) -> Done:
     changed = await _change(state, admin, lambda c, by: store.enable_user(c, login, by))
     return Done(login=login, changed=changed)
 
 
-@router.post("/users/{login}/password", response_model=Done)
+@router.post("/users/{login}/password", response_model=Done, responses=error_responses(404))
 async def password(login: str, body: PasswordBody, state: State, admin: Admin) -> Done:
     """A new password; every session of the user ends at once."""
     await _change(state, admin, lambda c, by: store.reset_password(c, login, body.password, by))
     return Done(login=login, changed=True)
 
 
-@router.post("/users/{login}/role", response_model=Done)
+@router.post("/users/{login}/role", response_model=Done, responses=error_responses(404, 409))
 async def role(login: str, body: RoleBody, state: State, admin: Admin) -> Done:
     """A new role; every session of the user ends at once. Not the last admin's."""
     changed = await _change(state, admin, lambda c, by: store.set_role(c, login, body.role, by))
     return Done(login=login, changed=changed)
 
 
-@router.post("/users/{login}/scope", response_model=Done)
+@router.post("/users/{login}/scope", response_model=Done, responses=error_responses(404))
 async def scope(login: str, body: ScopeBody, state: State, admin: Admin) -> Done:
     """A new scope (replaces the old; empty lists: everything); sessions end at once."""
     policy = state.context.policy
@@ -161,7 +162,7 @@ async def scope(login: str, body: ScopeBody, state: State, admin: Admin) -> Done
     return Done(login=login, changed=changed)
 
 
-@router.post("/users/{login}/logout", response_model=Done)
+@router.post("/users/{login}/logout", response_model=Done, responses=error_responses(404))
 async def logout(login: str, state: State, admin: Admin) -> Done:
     """End every session of the user (sign-in stays allowed)."""
     ended = await _change(state, admin, lambda c, by: store.end_sessions(c, login, by))

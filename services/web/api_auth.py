@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from pydantic import BaseModel, Field
 
-from services.auth.roles import Action
+from services.auth.roles import Action, Role
 from services.auth.store import User, close_session
 from services.web.csrf import check_session_header
 from services.web.login_limit import BadCredentialsError, TooManyAttemptsError
@@ -19,6 +19,7 @@ from services.web.security import (
     web_state,
 )
 from services.web.signin import client_address, directory_of, set_session_cookie, sign_in
+from services.web.validation import error_responses
 
 router = APIRouter(prefix="/api")
 State = Annotated[WebState, Depends(web_state)]
@@ -32,18 +33,18 @@ class Credentials(BaseModel):
 class SessionInfo(BaseModel):
     token: str
     login: str
-    role: str
+    role: Role
     display_name: str
 
 
 class Me(BaseModel):
     login: str
-    role: str
+    role: Role
     display_name: str
     scope: dict[str, list[str]]  # {} is everything; docs/web-ui.md, "Scopes"
 
 
-@router.post("/login", response_model=SessionInfo)
+@router.post("/login", response_model=SessionInfo, responses=error_responses(401, 429))
 async def login(
     credentials: Credentials, request: Request, response: Response, state: State
 ) -> SessionInfo:
@@ -59,11 +60,11 @@ async def login(
         raise HTTPException(401, str(wrong)) from wrong
     set_session_cookie(request, response, state, token)
     return SessionInfo(
-        token=token, login=user.login, role=user.role.value, display_name=user.display_name
+        token=token, login=user.login, role=user.role, display_name=user.display_name
     )
 
 
-@router.post("/logout", status_code=204)
+@router.post("/logout", status_code=204, responses=error_responses(403))
 async def logout(request: Request, response: Response, state: State) -> None:
     token = token_from(request)
     if token is not None:
@@ -78,7 +79,7 @@ async def logout(request: Request, response: Response, state: State) -> None:
 async def me(user: Annotated[User, Depends(requires(Action.READ))]) -> Me:
     return Me(
         login=user.login,
-        role=user.role.value,
+        role=user.role,
         display_name=user.display_name,
         scope=user.scope.to_json(),
     )

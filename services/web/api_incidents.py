@@ -9,7 +9,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, Field, ValidationError
 
-from kernel.contracts.categories import DEPARTMENTS
+from kernel.contracts.categories import Category
+from kernel.contracts.incidents import Status
+from kernel.contracts.messages import Channel
 from services.auth.roles import Action
 from services.auth.store import User
 from services.web.security import (
@@ -21,6 +23,7 @@ from services.web.security import (
     web_state,
 )
 from services.web.templates_store import ReplyTemplate
+from services.web.validation import Offset, error_responses
 from sla.domain.calendar import CalendarYearMissingError
 from sla.domain.lifecycle import (
     Answer,
@@ -45,6 +48,9 @@ State = Annotated[WebState, Depends(web_state)]
 Reader = Annotated[User, Depends(requires(Action.READ))]
 Handler = Annotated[User, Depends(requires(Action.HANDLE))]
 Supervisor = Annotated[User, Depends(requires(Action.SUPERVISE))]
+IncidentId = Annotated[str, Field(min_length=1, max_length=300)]
+# What an action on one incident can answer besides 401/403/422 (api_schema.py adds those).
+ACTION_ERRORS = error_responses(404, 409, 503)
 
 
 class QueuePage(BaseModel):
@@ -62,7 +68,7 @@ class ReasonBody(BaseModel):
 
 
 class CategoryBody(BaseModel):
-    category: str = Field(min_length=1, max_length=100)
+    category: Category
 
 
 class ReassignBody(BaseModel):
@@ -73,7 +79,7 @@ class ReassignBody(BaseModel):
 
 class BulkBody(BaseModel):
     action: Literal["claim", "answer", "reject", "close", "reassign"]
-    incident_ids: list[str] = Field(min_length=1, max_length=500)
+    incident_ids: list[IncidentId] = Field(min_length=1, max_length=500)
     text: str | None = None
     final: bool = True
     reason: str | None = None
@@ -83,12 +89,12 @@ class BulkBody(BaseModel):
 
 class Outcome(BaseModel):
     incident_id: str
-    status: str | None = None
+    status: Status | None = None
     error: str | None = None
 
 
 def _outcome(incident: Incident) -> Outcome:
-    return Outcome(incident_id=incident.incident_id, status=incident.status.value)
+    return Outcome(incident_id=incident.incident_id, status=incident.status)
 
 
 async def _run(
@@ -121,16 +127,16 @@ async def _run(
 async def queue(
     state: State,
     user: Reader,
-    status: str | None = None,
+    status: Status | None = None,
     municipality: str | None = None,
     department: str | None = None,
-    category: str | None = None,
-    channel: str | None = None,
+    category: Category | None = None,
+    channel: Channel | None = None,
     source: str | None = None,
     overdue: bool | None = None,
     due_within_hours: Annotated[float | None, Query(gt=0, le=24 * 90)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> QueuePage:
     """Open incidents, the deadline still to be met soonest first, paginated on the server.
     ``source`` is a source id from the sources file (e.g. ``vk:-210000001``). Only those within
@@ -144,32 +150,37 @@ async def queue(
     return QueuePage(total=total, items=items)
 
 
-@router.get("/incidents/{incident_id}")
+@router.get("/incidents/{incident_id}", responses=error_responses(404, 405))
 async def detail(incident_id: str, state: State, user: Reader) -> dict[str, Any]:
     """One incident with its message and full history."""
+    if incident_id == "bulk":  # the path of POST /api/incidents/bulk, not an incident's id
+        raise HTTPException(
+            405, "GET /api/incidents/bulk не поддерживается: массовые действия — POST",
+            headers={"Allow": "POST"},
+        )  # fmt: skip
     return await incident_in_reach(state, user, incident_id)
 
 
-@router.post("/incidents/{incident_id}/claim", response_model=Outcome)
+@router.post("/incidents/{incident_id}/claim", response_model=Outcome, responses=ACTION_ERRORS)
 async def claim(incident_id: str, state: State, user: Handler) -> Outcome:
     """Take the incident into work; locks it for OTKLIK_CLAIM_LOCK_MINUTES."""
     lock_until = state.context.clock() + state.claim_lock
     return await _run(state, user, incident_id, Claim(user.login, lock_until))
 
 
-@router.post("/incidents/{incident_id}/answer", response_model=Outcome)
+@router.post("/incidents/{incident_id}/answer", response_model=Outcome, responses=ACTION_ERRORS)
 async def answer(incident_id: str, body: AnswerBody, state: State, user: Handler) -> Outcome:
     """Record a public reply (intermediate with final=false)."""
     return await _run(state, user, incident_id, Answer(user.login, body.text, body.final))
 
 
-@router.post("/incidents/{incident_id}/reject", response_model=Outcome)
+@router.post("/incidents/{incident_id}/reject", response_model=Outcome, responses=ACTION_ERRORS)
 async def reject(incident_id: str, body: ReasonBody, state: State, user: Handler) -> Outcome:
     """«Не инцидент», with a reason (becomes a label for the classifier)."""
     return await _run(state, user, incident_id, Reject(user.login, body.reason))
 
 
-@router.post("/incidents/{incident_id}/reassign", response_model=Outcome)
+@router.post("/incidents/{incident_id}/reassign", response_model=Outcome, responses=ACTION_ERRORS)
 async def reassign(incident_id: str, body: ReassignBody, state: State, user: Supervisor) -> Outcome:
     """Hand over to another department or municipality of the policy (supervisors); new
     deadlines when the policy restarts the clock. Only within the supervisor's scope: from an
@@ -185,28 +196,25 @@ async def reassign(incident_id: str, body: ReassignBody, state: State, user: Sup
     return await _run(state, user, incident_id, command, override=True)
 
 
-@router.post("/incidents/{incident_id}/category", response_model=Outcome)
+@router.post("/incidents/{incident_id}/category", response_model=Outcome, responses=ACTION_ERRORS)
 async def recategorise(
     incident_id: str, body: CategoryBody, state: State, user: Handler
 ) -> Outcome:
     """Correct the category (becomes a label for the classifier); routing and deadlines stay."""
-    if body.category not in DEPARTMENTS:
-        known = ", ".join(sorted(DEPARTMENTS))
-        raise HTTPException(422, f"Неизвестная категория «{body.category}»; допустимые: {known}")
     return await _run(state, user, incident_id, Recategorise(user.login, body.category))
 
 
-@router.post("/incidents/{incident_id}/close", response_model=Outcome)
+@router.post("/incidents/{incident_id}/close", response_model=Outcome, responses=ACTION_ERRORS)
 async def close(incident_id: str, state: State, user: Handler) -> Outcome:
     return await _run(state, user, incident_id, Close(user.login))
 
 
-@router.post("/incidents/{incident_id}/reopen", response_model=Outcome)
+@router.post("/incidents/{incident_id}/reopen", response_model=Outcome, responses=ACTION_ERRORS)
 async def reopen(incident_id: str, body: ReasonBody, state: State, user: Handler) -> Outcome:
     return await _run(state, user, incident_id, Reopen(user.login, body.reason))
 
 
-@router.post("/incidents/{incident_id}/restore", response_model=Outcome)
+@router.post("/incidents/{incident_id}/restore", response_model=Outcome, responses=ACTION_ERRORS)
 async def restore(incident_id: str, body: ReasonBody, state: State, user: Supervisor) -> Outcome:
     """Undo «не инцидент» (supervisors), with a reason: back in work with the deadlines it had;
     its month is counted again at the aggregator's next pass (a new revision if published)."""

@@ -10,12 +10,13 @@ of their municipalities)."""
 from collections.abc import Awaitable
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException
 
 from kernel.contracts.indicators import IndicatorRecord, RegionRollup
 from services.auth.roles import Action
 from services.auth.store import User
 from services.web.security import WebState, reach_of, requires, web_state
+from services.web.validation import Month, Revision, error_responses
 from sla.reports.indicator_views import (
     IndicatorReadError,
     drill_down_of,
@@ -24,11 +25,9 @@ from sla.reports.indicator_views import (
 )
 from sla.storage.drilldown import Measure
 
-MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
-router = APIRouter(prefix="/api/indicators")
+router = APIRouter(prefix="/api/indicators", responses=error_responses(404))
 State = Annotated[WebState, Depends(web_state)]
 Reader = Annotated[User, Depends(requires(Action.READ))]
-Month = Annotated[str, Query(pattern=MONTH)]
 T = TypeVar("T")
 
 
@@ -47,7 +46,7 @@ async def indicators(
     user: Reader,
     month: Month,
     municipality: str | None = None,
-    revision: Annotated[int | None, Query(ge=1)] = None,
+    revision: Revision = None,
 ) -> Any:
     """Последняя ревизия месяца каждого муниципалитета (или ``revision`` одного)."""
     if revision is not None and municipality is None:
@@ -72,7 +71,7 @@ async def drill_down(
     month: Month,
     municipality: str,
     measure: Measure,
-    revision: Annotated[int | None, Query(ge=1)] = None,
+    revision: Revision = None,
 ) -> dict[str, Any]:
     """Инциденты (или сообщения), из которых сложилось число, и ревизия, которую они дают."""
     reach = reach_of(user, state.context.policy)

@@ -13,7 +13,15 @@ from kernel.http_limits import BodyLimit
 from kernel.settings import Settings
 from services.auth.directory import Directory
 from services.bundled import default_plans_file
-from services.web import api_admin, api_auth, api_incidents, api_indicators, ui
+from services.web import (
+    api_admin,
+    api_auth,
+    api_incidents,
+    api_indicators,
+    api_schema,
+    ui,
+    validation,
+)
 from services.web.api_reports import reports_router
 from services.web.security import WebState, web_state
 from services.web.templates_store import load_reply_templates
@@ -24,6 +32,8 @@ def create_app(context: SlaContext, settings: Settings, *, serve_metrics: bool =
     """``serve_metrics``: /metrics on this app's port. `otklik web` serves it on a port of its
     own instead (services/web/serve.py); the embedded demo and the tests keep it here."""
     app = _new_app(settings.api_docs)
+    validation.install(app)  # 422 for NUL and the like; inside the body limit below
+    api_schema.describe(app)  # security, error answers: /openapi.json as the app behaves
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.state.otklik = WebState(
         context=context,

@@ -52,6 +52,11 @@ def web_state(request: Request) -> WebState:
     return state
 
 
+# Each dependency ``requires`` made, with its action: services/web/api_schema.py declares the
+# security and the 401/403 answers of a route from the one it depends on.
+REQUIREMENTS: dict[Callable[[Request], Awaitable[User]], Action] = {}
+
+
 def requires(action: Action) -> Callable[[Request], Awaitable[User]]:
     """A FastAPI dependency: the signed-in user, if their role allows ``action``."""
 
@@ -69,6 +74,7 @@ def requires(action: Action) -> Callable[[Request], Awaitable[User]]:
             raise HTTPException(403, "Недостаточно прав для этого действия")
         return user
 
+    REQUIREMENTS[dependency] = action
     return dependency
 
 
