@@ -20,6 +20,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from sla.domain.plan_fact import MONTH_PATTERN
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -35,9 +37,7 @@ BODY_TYPES = ("application/json", "application/x-www-form-urlencoded")
 MAX_NUMBER = 1_000_000_000
 Offset = Annotated[int, Query(ge=0, le=MAX_NUMBER)]
 Revision = Annotated[int | None, Query(ge=1, le=MAX_NUMBER)]
-# A month of the years 1900-2999: year 0000 (no such date) and 9999-12 (whose next month is past
-# Python's dates) were 500s.
-MONTH_PATTERN = r"^(19|2\d)\d{2}-(0[1-9]|1[0-2])$"
+# A month of the years 1900-2999 (sla/domain/plan_fact.py): 0000-01 and 9999-12 were 500s.
 Month = Annotated[str, Query(pattern=MONTH_PATTERN, description="YYYY-MM, 1900-2999")]
 
 

@@ -18,7 +18,10 @@ from kernel.contracts.indicators import IndicatorRecord
 from sla.domain.indicators import EFFECTIVE_ACHIEVEMENT, achievement, is_effective, period_mean
 from sla.domain.plans import IndicatorPlans, Plans
 
-PERIOD_PATTERN = r"^\d{4}(-(Q[1-4]|H[12]|0[1-9]|1[0-2]))?$"
+# Years 1900-2999: year 0 has no dates and 9999-12 no next month; each was a 500 on a page.
+YEAR_PATTERN = r"(19|2\d)\d{2}"
+PERIOD_PATTERN = rf"^{YEAR_PATTERN}(-(Q[1-4]|H[12]|0[1-9]|1[0-2]))?$"
+MONTH_PATTERN = rf"^{YEAR_PATTERN}-(0[1-9]|1[0-2])$"
 _ROMAN = {"1": "I", "2": "II", "3": "III", "4": "IV"}
 _MONTHS = (
     "январь", "февраль", "март", "апрель", "май", "июнь",

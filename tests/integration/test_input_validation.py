@@ -106,3 +106,26 @@ async def test_get_on_the_bulk_route_is_405_not_an_incident_named_bulk(web_api: 
     assert answer.status_code == 405
     assert answer.headers["allow"] == "POST"
     assert "POST" in answer.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/indicators?period=0000",
+        "/indicators?period=9999-12",
+        "/indicators/drill-down?month=0000-01&municipality=testgrad&measure=assigned",
+        "/api/reports/plan-fact?period=0000-01&format=xlsx",
+        "/api/reports/plan-fact?period=9999",
+    ],
+)
+async def test_a_period_or_month_without_dates_is_422_on_pages_and_reports(
+    web_api: WebApi, url: str
+) -> None:
+    """Year 0000 has no dates, and 9999-12 no next month: the pages were 500s, the reports of
+    year 0 a nonsense 200. Years 1900-2999 are accepted (sla/domain/plan_fact.py)."""
+    token = (await web_api.bearer(Role.VIEWER))["Authorization"].removeprefix("Bearer ")
+    transport = httpx.ASGITransport(app=web_api.app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+        client.cookies.set("otklik_session", token)
+        answer = await client.get(url)
+    assert answer.status_code == 422, answer.text[:300]

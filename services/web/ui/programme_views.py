@@ -14,7 +14,7 @@ from services.web.security import WebState, reach_of, web_state
 from services.web.ui import queries
 from services.web.ui.labels import MEASURES
 from services.web.ui.pages import PageSession, error_page, page_session, render
-from sla.domain.plan_fact import PERIOD_PATTERN
+from sla.domain.plan_fact import MONTH_PATTERN, PERIOD_PATTERN
 from sla.domain.plans import PlansError
 from sla.reports.exports import ReportError
 from sla.reports.indicator_views import NoRevisionError, UnknownIdError
@@ -22,7 +22,7 @@ from sla.storage.drilldown import Measure
 
 State = Annotated[WebState, Depends(web_state)]
 Session = Annotated[PageSession, Depends(page_session)]
-MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+MONTH = re.compile(MONTH_PATTERN)
 
 
 def programme_router(plans_file: Path) -> APIRouter:
