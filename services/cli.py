@@ -39,7 +39,9 @@ app = typer.Typer(
 )
 ingest_app = typer.Typer(help="Сбор сообщений в Kafka (ingest).", no_args_is_help=True)
 classifier_app = typer.Typer(help="Модель классификатора: обучение и реестр.", no_args_is_help=True)
-db_app = typer.Typer(help="База данных: миграции.", no_args_is_help=True)
+db_app = typer.Typer(
+    help="База данных: миграции (вперёд, откат, текущая ревизия).", no_args_is_help=True
+)
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(classifier_app, name="classifier")
 users_app = typer.Typer(help="Пользователи очереди модератора.", no_args_is_help=True)
@@ -361,6 +363,29 @@ def db_upgrade() -> None:
     url, _handle = resolve_database_url(_settings())
     upgrade(url)
     typer.echo("database is at head")
+
+
+@db_app.command("downgrade")
+def db_downgrade(
+    revision: Annotated[str, typer.Argument(help="Ревизия, к которой вернуться, например 0007")],
+) -> None:
+    """Откатить миграции до ревизии (возврат к предыдущей версии otklik; docs/operations.md)."""
+    from kernel.db.engine import resolve_database_url
+    from kernel.db.migrate import current, downgrade
+
+    url, _handle = resolve_database_url(_settings())
+    downgrade(url, revision)
+    typer.echo(f"database is at {current(url)}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Показать ревизию схемы базы данных."""
+    from kernel.db.engine import resolve_database_url
+    from kernel.db.migrate import current
+
+    url, _handle = resolve_database_url(_settings())
+    typer.echo(current(url) or "none")
 
 
 @classifier_app.command("train")

@@ -1,7 +1,7 @@
 """First step of `make test`: make sure Java and Maven are there and Kafka's jars are cached,
 that dovecot (the real IMAP server of the e-mail channel tests) is installed, Debian's slapd (the
-directory sign-in tests), Debian's prometheus (the dashboard and alert tests), and Chromium with
-its WebDriver (the browser tests).
+directory sign-in tests), Debian's nginx (the TLS proxy test), Debian's prometheus (the dashboard
+and alert tests), and Chromium with its WebDriver (the browser tests).
 
 With CI=true a missing tool is a failure; on a developer's machine it is a warning and the tests
 that need Kafka (or IMAP, or a browser) are skipped with the same message.
@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tools import prometheus, slapd
+from tools import nginx, prometheus, slapd
 from tools.browser import BROWSER_HINT, missing_browser
 from tools.kafka import INSTALL_HINT, ensure_jars, missing_tools
 
@@ -41,6 +41,15 @@ def ensure_slapd() -> bool:
     if slapd.missing_tools():
         _apt_install([slapd.PACKAGE])
     return not slapd.missing_tools()
+
+
+def ensure_nginx() -> bool:
+    """Debian's nginx (the shipped TLS proxy configuration's test) under the same conditions as
+    dovecot: in a container the package's service is not started; the test runs its own nginx
+    in the foreground with a configuration of its own (tools/nginx.py)."""
+    if nginx.nginx_binary() is None:
+        _apt_install([nginx.PACKAGE])
+    return nginx.nginx_binary() is not None
 
 
 def ensure_browser() -> list[str]:
@@ -78,18 +87,17 @@ def _apt_install(packages: list[str]) -> None:
 
 def main() -> int:
     in_ci = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-    if not ensure_dovecot():
-        print(f"preflight: dovecot missing. {DOVECOT_HINT}", file=sys.stderr)
-        if in_ci:
-            return 1
-    if not ensure_slapd():
-        print(f"preflight: slapd missing. {slapd.INSTALL_HINT}", file=sys.stderr)
-        if in_ci:
-            return 1
-    if not ensure_prometheus():
-        print(f"preflight: prometheus missing. {prometheus.INSTALL_HINT}", file=sys.stderr)
-        if in_ci:
-            return 1
+    servers = (
+        ("dovecot", ensure_dovecot, DOVECOT_HINT),
+        ("slapd", ensure_slapd, slapd.INSTALL_HINT),
+        ("nginx", ensure_nginx, nginx.INSTALL_HINT),
+        ("prometheus", ensure_prometheus, prometheus.INSTALL_HINT),
+    )
+    for name, ensure, hint in servers:
+        if not ensure():
+            print(f"preflight: {name} missing. {hint}", file=sys.stderr)
+            if in_ci:
+                return 1
     browser = ensure_browser()
     if browser:
         print(f"preflight: missing {', '.join(browser)}. {BROWSER_HINT}", file=sys.stderr)

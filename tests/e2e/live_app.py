@@ -1,5 +1,6 @@
-"""The web app served for real on 127.0.0.1 (uvicorn in a thread with its own event loop) for
-the browser tests, with a way to run coroutines on that loop (to add incidents meanwhile)."""
+"""The web app served for real on 127.0.0.1 (uvicorn in a thread with its own event loop, configured
+as `otklik web` configures it) for the browser and proxy tests, with a way to run coroutines on
+that loop (to add incidents meanwhile)."""
 
 import asyncio
 import threading
@@ -11,6 +12,7 @@ import uvicorn
 from kernel.observability import Metrics
 from kernel.settings import Settings
 from services.web.app import create_app
+from services.web.serve import server_config
 from sla.stage import SlaContext, open_sla
 from tools.kafka import free_port
 
@@ -59,10 +61,11 @@ class LiveApp:
         self.context = await open_sla(self.settings, Metrics())
         try:
             await self.seed(self.context)
-            config = uvicorn.Config(
-                create_app(self.context, self.settings), host="127.0.0.1", port=self.port,
-                log_level="warning", timeout_graceful_shutdown=2,
-            )  # fmt: skip
+            # As `otklik web` serves (proxy headers from OTKLIK_FORWARDED_ALLOW_IPS and all).
+            served = self.settings.model_copy(
+                update={"http_host": "127.0.0.1", "http_port": self.port}
+            )
+            config = server_config(create_app(self.context, self.settings), served)
             self._server = uvicorn.Server(config)
             serving = asyncio.create_task(self._server.serve())
             while not self._server.started and not serving.done():

@@ -1,8 +1,11 @@
-"""The backup and restore procedure of docs/operations.md, run on a real PostgreSQL: pg_dump in the
-custom format, pg_restore into an empty database, and the restored database serves the same
-incidents and indicators (and takes new work, its sequences restored too)."""
+"""The backup and restore procedure of docs/operations.md, run on a real PostgreSQL: the shipped
+scheduled backup (deploy/tools/backup.sh) making a dump in the custom format, pg_restore into an
+empty database, and the restored database serves the same incidents and indicators (and takes new
+work, its sequences restored too)."""
 
+import os
 import subprocess
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,6 +25,7 @@ from tests.factories import classified, raw_message
 
 pytestmark = pytest.mark.integration
 BIN = Path(psycopg.__file__).parents[1] / "pgserver" / "pginstall" / "bin"
+SCRIPT = Path(__file__).resolve().parents[2] / "deploy" / "tools" / "backup.sh"
 NOW = datetime(2026, 9, 20, 9, 0, tzinfo=UTC)
 
 
@@ -46,10 +50,23 @@ def empty_database(base_url: str) -> str:
     return make_url(base_url).set(database=name).render_as_string(hide_password=False)
 
 
-def backup(url: str, dump: Path) -> None:
-    """docs/operations.md, «Резервное копирование»: the custom format, restorable selectively."""
-    command = [str(BIN / "pg_dump"), "--format=custom", "--no-owner", f"--file={dump}", url]
-    subprocess.run(command, check=True)
+def backup(url: str, directory: Path) -> Path:
+    """The scheduled backup as shipped (deploy/tools/backup.sh, the compose service and the
+    CronJob), once: a custom-format dump, restorable selectively; older dumps past the kept days
+    are deleted."""
+    directory.mkdir(exist_ok=True)
+    stale = directory / "otklik-2020-01-01T000000Z.dump"
+    stale.write_bytes(b"old")
+    os.utime(stale, (time.time() - 20 * 86400, time.time() - 20 * 86400))
+    env = {
+        **os.environ, "PATH": f"{BIN}:{os.environ['PATH']}", "DATABASE_URL": url,
+        "BACKUP_DIR": str(directory), "BACKUP_KEEP_DAYS": "14", "BACKUP_ONCE": "1",
+    }  # fmt: skip
+    subprocess.run(["/bin/sh", str(SCRIPT)], env=env, check=True)
+    assert not stale.exists()  # past the kept days
+    (dump,) = directory.glob("otklik-*.dump")  # and no .partial left
+    assert [p.name for p in directory.iterdir()] == [dump.name]
+    return dump
 
 
 def restore(dump: Path, url: str) -> None:
@@ -76,8 +93,7 @@ async def test_a_dump_restored_into_an_empty_database_serves_the_same_data(
     before = table_counts(database_url)
     assert before["incidents"] == 6 and before["indicator_values"] > 0
 
-    dump = tmp_path / "otklik.dump"
-    backup(database_url, dump)
+    dump = backup(database_url, tmp_path / "backups")
     target = empty_database(postgres_base_url)
     restore(dump, target)
     assert table_counts(target) == before

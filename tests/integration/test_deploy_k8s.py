@@ -5,6 +5,7 @@ uses, and every command a container runs exists in the CLI (compose's too)."""
 
 import re
 import subprocess
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +13,12 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from ingest.sources_file import load_sources
 from kernel.contracts.topics import Topic
 from kernel.settings import Settings
 from services.cli import app
+from sla.domain.plans import load_plans
+from sla.domain.policy import load_policy
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 K8S = DEPLOY / "k8s"
@@ -140,10 +144,20 @@ def references(node: object, kind: str) -> set[str]:
     return found
 
 
+def pod_specs() -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """(document, pod spec) of every Deployment, Job and CronJob."""
+    found = [(d, d["spec"]["template"]["spec"]) for d in of_kind("Deployment").values()]
+    found += [(d, d["spec"]["template"]["spec"]) for d in of_kind("Job").values()]
+    found += [
+        (d, d["spec"]["jobTemplate"]["spec"]["template"]["spec"])
+        for d in of_kind("CronJob").values()
+    ]
+    return found
+
+
 def test_referenced_config_maps_secrets_and_claims_exist() -> None:
     claims = of_kind("PersistentVolumeClaim")
-    for doc in [*of_kind("Deployment").values(), *of_kind("Job").values()]:
-        spec = doc["spec"]["template"]["spec"]
+    for doc, spec in pod_specs():
         assert references(spec, "configMap") <= set(of_kind("ConfigMap")), doc["metadata"]
         assert references(spec, "secret") <= set(of_kind("Secret")), doc["metadata"]
         for volume in spec.get("volumes", []):
@@ -160,6 +174,37 @@ def test_the_topics_job_runs_the_deploy_script_for_exactly_otkliks_topics() -> N
     job = of_kind("Job")["otklik-topics"]
     box = job["spec"]["template"]["spec"]["containers"][0]
     assert box["command"] == ["/bin/sh", "/otklik/create-topics.sh"]
+
+
+def test_the_backup_cron_job_runs_the_deploy_script_into_its_own_volume() -> None:
+    script = (DEPLOY / "tools" / "backup.sh").read_text(encoding="utf-8")
+    assert of_kind("ConfigMap")["otklik-backup"]["data"]["backup.sh"] == script
+    job = of_kind("CronJob")["otklik-backup"]
+    pod = job["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    (box,) = pod["containers"]
+    assert box["command"] == ["/bin/sh", "/otklik/backup.sh"]
+    variables = {e["name"]: e for e in box["env"]}
+    assert variables["BACKUP_ONCE"]["value"] == "1"
+    assert variables["DATABASE_URL"]["valueFrom"]["secretKeyRef"]["name"] == "otklik-db"
+    assert job["spec"]["concurrencyPolicy"] == "Forbid"
+    assert {v["name"] for v in pod["volumes"]} == {m["name"] for m in box["volumeMounts"]}
+
+
+def test_the_shipped_files_load_and_agree() -> None:
+    """The sources, SLA policy and plans of the otklik-files ConfigMap, through otklik's own
+    loaders: a plan for a municipality the policy does not know stops every report."""
+    files = of_kind("ConfigMap")["otklik-files"]["data"]
+    assert {f"/etc/otklik/{name}" for name in files} >= {
+        env()[key] for key in ("OTKLIK_SOURCES_FILE", "OTKLIK_POLICY_FILE", "OTKLIK_PLANS_FILE")
+    }
+    policy = load_policy(files["sla-policy.yaml"])
+    plans = load_plans(files["plans.yaml"], policy.spec.municipalities)
+    assert plans is not None
+    with tempfile.TemporaryDirectory() as directory:
+        sources = Path(directory) / "sources.yaml"
+        sources.write_text(files["sources.yaml"], encoding="utf-8")
+        catalog = load_sources(sources)
+    assert {s.municipality for s in catalog.sources} <= set(policy.spec.municipalities)
 
 
 def compose_commands() -> list[list[str]]:
