@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -58,6 +58,9 @@ class DeadlinePolicy(Protocol):
         self, *, channel: str, category: str | None, municipality: str, start: datetime
     ) -> Deadlines:
         """Deadlines of an incident assigned at ``start``."""
+
+    def timezone(self, municipality: str) -> tzinfo:
+        """The municipality's zone: the year of its incidents' numbers is the one there."""
 
     def require_municipality(self, municipality: str) -> str:
         """``municipality`` if the policy knows it, else UnknownIdError."""
@@ -236,7 +239,9 @@ class IncidentService:
         self, connection: AsyncConnection, openings: Sequence[tuple[Incident, list[Transition]]]
     ) -> list[Incident]:
         """Insert the opened incidents not there yet; returns those inserted."""
-        inserted = await repository.insert_opened(connection, openings, self._clock())
+        inserted = await repository.insert_opened(
+            connection, openings, self._clock(), self._policy.timezone
+        )
         done = [(after, ts) for after, ts in openings if after.incident_id in inserted]
         for after, transitions in done:
             self._count(after, after, transitions)  # opening answers nothing: "before" unread

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from kernel.contracts.categories import DEPARTMENTS
 from kernel.yaml_text import ConfigFileError, parse
 from sla.domain.calendar import WorkingClock, WorkingHours
+from sla.domain.numbers import CODE, derived_prefix
 from sla.domain.on_time import Deadlines
 from sla.domain.validation_text import russian
 
@@ -72,9 +73,22 @@ class Defaults(_Strict):
 
 class Municipality(_Strict):
     name: str
+    # The prefix of its incident numbers («СЕВ-2026-000123»); else the name's first letters.
+    code: str | None = None
     timezone: str | None = None
     working_hours: str | None = None
     region: str | None = None
+
+    @field_validator("code")
+    @classmethod
+    def _check_code(cls, value: str | None) -> str | None:
+        if value is not None and not CODE.match(value):
+            raise ValueError("ожидается от 2 до 6 заглавных букв или цифр, например СЕВ")
+        return value
+
+    @property
+    def number_prefix(self) -> str:
+        return self.code or derived_prefix(self.name)
 
     @field_validator("timezone")
     @classmethod
@@ -152,6 +166,14 @@ class PolicyFile(_Strict):
             for name in [wanted] if isinstance(wanted, str) else wanted or []:
                 if name not in self.municipalities:
                     raise ValueError(f"rules[{index}].match: неизвестный муниципалитет {name!r}")
+        seen: dict[str, str] = {}
+        for key, municipality in self.municipalities.items():
+            other = seen.setdefault(municipality.number_prefix, key)
+            if other != key:
+                raise ValueError(
+                    f"у муниципалитетов {other!r} и {key!r} одинаковый префикс номеров "
+                    f"«{municipality.number_prefix}»: задайте одному из них code"
+                )
         return self
 
 
@@ -196,6 +218,17 @@ class SlaPolicy:
     def municipalities_of(self, region: str) -> list[str]:
         """The municipalities the policy file places in ``region``."""
         return sorted(m for m, spec in self.spec.municipalities.items() if spec.region == region)
+
+    def number_prefix(self, municipality: str) -> str:
+        known = self.spec.municipalities.get(municipality)
+        return known.number_prefix if known else derived_prefix(municipality)
+
+    def municipality_of_prefix(self, prefix: str) -> str | None:
+        """The municipality whose incident numbers start with ``prefix`` (unique: validated)."""
+        for key, known in self.spec.municipalities.items():
+            if known.number_prefix == prefix:
+                return key
+        return None
 
     def timezone(self, municipality: str) -> ZoneInfo:
         known = self.spec.municipalities.get(municipality)

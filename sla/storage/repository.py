@@ -2,9 +2,9 @@
 a redelivered message or event changes nothing the second time."""
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import Row, and_, or_, select, update
@@ -28,6 +28,7 @@ from kernel.db.schema import (
 from sla.domain.labels import ModeratorLabel
 from sla.domain.lifecycle import Clock, Incident, Transition
 from sla.domain.on_time import Deadlines
+from sla.storage.numbers import message_years, take_numbers
 
 # What an event row holds of the event (the rest is the incident's, for consumers).
 EVENT_COLUMNS = {"incident_id", "seq", "type", "status", "actor", "at", "reason", "data"}
@@ -294,11 +295,15 @@ def _incident_values(incident: Incident) -> dict[str, Any]:
 
 
 async def insert_opened(
-    connection: AsyncConnection, opened: Sequence[tuple[Incident, list[Transition]]], now: datetime
+    connection: AsyncConnection,
+    opened: Sequence[tuple[Incident, list[Transition]]],
+    now: datetime,
+    zone_of: Callable[[str], tzinfo] = lambda _: UTC,
 ) -> set[str]:
     """Insert incidents as their opening transitions left them, with those transitions as
-    events (and in the outbox); returns the ids inserted: an incident already there (for its id
-    or its message) is left as it is."""
+    events (and in the outbox), each numbered in its municipality and in the year of its message
+    in ``zone_of`` its municipality; returns the ids inserted: an incident already there (for its
+    id or its message) is left as it is."""
     if not opened:
         return set()
     existing = set(
@@ -319,6 +324,14 @@ async def insert_opened(
     ]  # fmt: skip
     if not rows:
         return set()
+    years = await message_years(
+        connection, [(row["message_id"], row["municipality"]) for row in rows], zone_of
+    )
+    keys = [(row["municipality"], years[row["message_id"]]) for row in rows]
+    for row, (_, year), number in zip(
+        rows, keys, await take_numbers(connection, keys), strict=True
+    ):
+        row.update(number_year=year, number=number)
     # A concurrent insert of the same incident (read too late above) makes the event insert
     # below fail on its key, and the whole transaction is retried: nothing is doubled.
     await insert_rows(connection, incidents, rows, skip_conflicts=True)
