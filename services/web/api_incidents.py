@@ -38,8 +38,10 @@ from sla.domain.lifecycle import (
     Reopen,
     Restore,
 )
+from sla.domain.numbers import with_number
 from sla.domain.policy import UnknownIdError
 from sla.service import IncidentNotFoundError
+from sla.storage.numbers import incident_id_of
 from sla.storage.queue import QueueFilter, list_incidents
 
 router = APIRouter(prefix="/api")
@@ -147,18 +149,23 @@ async def queue(
     )  # fmt: skip
     async with state.context.db.engine.connect() as connection:
         total, items = await list_incidents(connection, flt, state.context.clock())
-    return QueuePage(total=total, items=items)
+    prefix_of = state.context.policy.number_prefix
+    return QueuePage(total=total, items=[with_number(item, prefix_of) for item in items])
 
 
 @router.get("/incidents/{incident_id}", responses=error_responses(404, 405))
 async def detail(incident_id: str, state: State, user: Reader) -> dict[str, Any]:
-    """One incident with its message and full history."""
+    """One incident with its message and full history; ``incident_id`` may be its number
+    («СЕВ-2026-000123»), shown in ``number``."""
     if incident_id == "bulk":  # the path of POST /api/incidents/bulk, not an incident's id
         raise HTTPException(
             405, "GET /api/incidents/bulk не поддерживается: массовые действия — POST",
             headers={"Allow": "POST"},
         )  # fmt: skip
-    return await incident_in_reach(state, user, incident_id)
+    policy = state.context.policy
+    async with state.context.db.engine.connect() as connection:
+        incident_id = await incident_id_of(connection, incident_id, policy.municipality_of_prefix)
+    return with_number(await incident_in_reach(state, user, incident_id), policy.number_prefix)
 
 
 @router.post("/incidents/{incident_id}/claim", response_model=Outcome, responses=ACTION_ERRORS)

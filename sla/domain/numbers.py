@@ -3,7 +3,9 @@ municipality whose prefix is СЕВ among those written to it in 2026. The datab
 and the sequence (sla/storage/numbers.py); the prefix is the policy's, added where it is shown."""
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 # Letters and digits, no hyphen: the hyphen separates the parts.
 CODE = re.compile(r"^[A-ZА-ЯЁ0-9]{2,6}$")
@@ -32,3 +34,13 @@ def parse_number(text: str) -> IncidentNumber | None:
     if found is None:
         return None
     return IncidentNumber(found.group(1), int(found.group(2)), int(found.group(3)))
+
+
+def with_number(row: Mapping[str, Any], prefix_of: Callable[[str], str]) -> dict[str, Any]:
+    """A stored incident row with ``number`` as people read it, in place of its stored parts
+    (``number_year``, ``number_seq``)."""
+    shown = {k: v for k, v in row.items() if k not in ("number_year", "number_seq")}
+    shown["number"] = str(
+        IncidentNumber(prefix_of(row["municipality"]), row["number_year"], row["number_seq"])
+    )
+    return shown

@@ -12,12 +12,15 @@ unknown one (the same message, listing only what the reader may see), a region s
 municipalities within it, and lists leave the others out (docs/web-ui.md, «Security»)."""
 
 from collections.abc import Iterable
+from datetime import tzinfo
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kernel.contracts.indicators import IndicatorRecord, RegionRollup
 from kernel.settings import Settings
+from sla.domain.local_time import local_text
+from sla.domain.numbers import IncidentNumber
 from sla.domain.policy import SlaPolicy
 from sla.stage import SlaContext, sla_for_command
 from sla.storage.aggregation import (
@@ -200,11 +203,30 @@ async def drill_down_of(
             records = await current_records(connection, month, municipality)
             record = records[0] if records else None
         rows = await drill_down(connection, municipality, month, zone, measure, reach)
+        if measure is not Measure.NEGATIVE:
+            prefix = context.policy.number_prefix(municipality)
+            rows = [readable_incident(row, prefix, zone) for row in rows]
         if record is None and await with_data(
             connection, month, [municipality], context.policy.timezone
         ):
             raise NoRevisionError(no_revision_hint(month))
     return record, rows
+
+
+# The moments of a drill-down row that a person reads; each also gets a «…_local» column.
+MOMENTS = (
+    "assigned_at", "first_response_due", "first_response_at", "final_answer_due",
+    "final_answer_at",
+)  # fmt: skip
+
+
+def readable_incident(row: dict[str, Any], prefix: str, zone: tzinfo) -> dict[str, Any]:
+    """A drill-down row as exported: its number («СЕВ-2026-000123») first, then the stored
+    columns (UTC ISO moments, for machines), then each moment in the municipality's zone."""
+    number = IncidentNumber(prefix, row["number_year"], row["number_seq"])
+    stored = {k: v for k, v in row.items() if k not in ("number_year", "number_seq")}
+    local = {f"{name}_local": local_text(row[name], zone) for name in MOMENTS}
+    return {"number": str(number), **stored, **local}
 
 
 async def month_records_view(

@@ -13,7 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from kernel.db.schema import incident_counters, messages
+from kernel.db.schema import incident_counters, incidents, messages
+from sla.domain.numbers import parse_number
 
 Key = tuple[str, int]
 
@@ -54,3 +55,22 @@ async def take_numbers(connection: AsyncConnection, keys: Sequence[Key]) -> list
         first[key] += 1
         numbers.append(first[key])
     return numbers
+
+
+async def incident_id_of(
+    connection: AsyncConnection, wanted: str, municipality_of: Callable[[str], str | None]
+) -> str:
+    """The id of the incident whose number is ``wanted`` («СЕВ-2026-000123», any case); what
+    is not a known number is taken as an id as it is."""
+    number = parse_number(wanted)
+    municipality = None if number is None else municipality_of(number.prefix)
+    if number is None or municipality is None:
+        return wanted
+    found = await connection.scalar(
+        select(incidents.c.incident_id).where(
+            incidents.c.municipality == municipality,
+            incidents.c.number_year == number.year,
+            incidents.c.number == number.number,
+        )
+    )
+    return wanted if found is None else str(found)

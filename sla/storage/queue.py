@@ -113,6 +113,9 @@ _COLUMNS = (
     incidents.c.on_time,
     incidents.c.on_time_reason,
     incidents.c.policy_version,
+    incidents.c.policy_rule,
+    incidents.c.number_year,
+    incidents.c.number.label("number_seq"),  # shown with its prefix (sla.domain.numbers)
     messages.c.message_id,
     messages.c.text,
     messages.c.url,

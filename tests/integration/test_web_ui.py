@@ -207,7 +207,7 @@ async def test_the_programme_pages_and_drill_down(
     assert drill in page.text
     listed = await client.get(drill.replace("&amp;", "&"))
     assert listed.status_code == 200
-    assert listed.text.count("открыть</a>") == 4
+    assert listed.text.count('<a class="number" href="/incidents/') == 4
     bad = await client.get("/indicators", params={"period": "2026-13"})
     assert bad.status_code == 422 and "не распознан" in bad.text
     xlsx = await client.get(f"/api/reports/plan-fact?period={month}&format=xlsx")

@@ -7,6 +7,8 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from sla.domain.local_time import local_text
+
 # The policy's default warning lead is 2 hours; a working day is 8.
 URGENT = timedelta(hours=2)
 SOON = timedelta(hours=8)
@@ -45,7 +47,7 @@ def _span(delta: timedelta) -> str:
 
 
 def local_time(moment: datetime | None, zone: ZoneInfo) -> str:
-    return "—" if moment is None else moment.astimezone(zone).strftime("%d.%m.%Y %H:%M")
+    return local_text(moment, zone)
 
 
 def number(value: float | None, digits: int = 2) -> str:

@@ -3,13 +3,15 @@ forms of every action (which post to the JSON API; the API checks the role of ea
 incident outside the reader's scope is «не найден», as a missing one."""
 
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends
-from fastapi.responses import HTMLResponse
+from fastapi.responses import RedirectResponse, Response
 
 from services.web.security import WebState, reach_of, web_state
 from services.web.ui import queries
 from services.web.ui.pages import PageSession, error_page, page_session, render
+from services.web.ui.policy_text import basis
 
 router = APIRouter(include_in_schema=False)
 State = Annotated[WebState, Depends(web_state)]
@@ -17,9 +19,15 @@ Session = Annotated[PageSession, Depends(page_session)]
 
 
 @router.get("/incidents/{incident_id}")
-async def incident_page(incident_id: str, state: State, session: Session) -> HTMLResponse:
+async def incident_page(
+    incident_id: str, state: State, session: Session
+) -> Response:
     reach = reach_of(session.user, state.context.policy)
     found = await queries.incident(state.context, incident_id, reach)
+    by_number = None if found else await queries.incident_id_by_number(state.context, incident_id)
+    if by_number and await queries.incident(state.context, by_number, reach):
+        # The number people read and type leads to the page of record, whose links use the id.
+        return RedirectResponse(f"/incidents/{quote(by_number)}", status_code=303)
     if found is None:
         hint = "Его могли удалить или ссылка неполная. Вернитесь в очередь и откройте его оттуда."
         return error_page(session, 404, "Инцидент не найден", hint)
@@ -27,5 +35,6 @@ async def incident_page(incident_id: str, state: State, session: Session) -> HTM
     return render(
         "incident.html", session, active="queue", view=found, item=found.incident,
         zone=policy.timezone(found.incident["municipality"]), templates=state.templates,
+        basis=basis(policy, found.incident["policy_version"], found.incident["policy_rule"]),
         options=queries.options(state.context, reach), names=queries.municipality_names(policy),
     )  # fmt: skip

@@ -81,6 +81,27 @@ MEASURES = {
     "negative": "Негативные сообщения",
 }
 
+# Who did what in a history or an audit log, when it was otklik itself or a source, not a person
+# (a person is shown by login).
+ACTORS = {
+    "classifier": "классификатор",
+    "router": "маршрутизатор",
+    "watcher": "контроль сроков",
+    "source": "источник",
+    "history": "загрузка истории",
+    "ldap": "каталог LDAP",
+}
+
+
+def actor_name(actor: str, channel: str | None = None) -> str:
+    """«источник (ВКонтакте)» for an incident's source, the Russian name of otklik's own
+    actors, a person's login as it is."""
+    name = ACTORS.get(actor, actor)
+    if actor == "source" and channel is not None:
+        return f"{name} ({CHANNELS.get(channel, channel)})"
+    return name
+
+
 DUE_WITHIN = {"1": "1 час", "4": "4 часа", "8": "8 часов", "24": "сутки", "72": "3 суток"}
 PAGE_SIZES = (25, 50, 100)
 

@@ -47,7 +47,8 @@ def _environment() -> Environment:
         excerpt=formatting.excerpt, percent=formatting.percent,
     )  # fmt: skip
     env.globals.update(
-        labels=labels, label=labels.label, urgency=formatting.urgency,
+        labels=labels, label=labels.label, actor_name=labels.actor_name,
+        urgency=formatting.urgency,
         countdown=formatting.countdown, next_due=formatting.next_due,
         Status=Status, EventType=EventType,
     )  # fmt: skip

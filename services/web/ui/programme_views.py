@@ -4,6 +4,7 @@ Both show only the municipalities of the reader's scope; one outside it is «н�
 unknown one."""
 
 import re
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +15,7 @@ from services.web.security import WebState, reach_of, web_state
 from services.web.ui import queries
 from services.web.ui.labels import MEASURES
 from services.web.ui.pages import PageSession, error_page, page_session, render
+from services.web.ui.policy_text import basis
 from sla.domain.plan_fact import MONTH_PATTERN, PERIOD_PATTERN
 from sla.domain.plans import PlansError
 from sla.reports.exports import ReportError
@@ -79,6 +81,7 @@ def programme_router(plans_file: Path) -> APIRouter:
             month=month, municipality=municipality, measure=measure,
             name=names.get(municipality, municipality),
             zone=state.context.policy.timezone(municipality),
+            basis=partial(basis, state.context.policy),
         )  # fmt: skip
 
     return router

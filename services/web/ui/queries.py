@@ -11,6 +11,7 @@ from kernel.contracts.categories import DEPARTMENTS
 from kernel.contracts.indicators import IndicatorRecord
 from services.web.ui.charts import Chart, line_chart
 from services.web.ui.labels import CATEGORIES, CHANNELS, FILTER_STATUSES, STATUSES
+from sla.domain.numbers import with_number
 from sla.domain.plan_fact import PlanFactReport, parse_period
 from sla.domain.policy import SlaPolicy
 from sla.reports.exports import collect_report, load_plans_file
@@ -23,6 +24,7 @@ from sla.reports.indicator_views import (
 from sla.stage import SlaContext
 from sla.storage.aggregation import current_records, published_months
 from sla.storage.drilldown import Measure
+from sla.storage.numbers import incident_id_of
 from sla.storage.queue import QueueFilter, Reach, incident_detail, list_incidents
 from sla.storage.thread import root_of, thread_of
 
@@ -65,7 +67,15 @@ async def queue(
     context: SlaContext, flt: QueueFilter, now: datetime
 ) -> tuple[int, list[dict[str, Any]]]:
     async with context.db.engine.connect() as connection:
-        return await list_incidents(connection, flt, now)
+        total, rows = await list_incidents(connection, flt, now)
+    return total, [with_number(row, context.policy.number_prefix) for row in rows]
+
+
+async def incident_id_by_number(context: SlaContext, wanted: str) -> str | None:
+    """The id of the incident numbered ``wanted`` («СЕВ-2026-000123»); None if there is none."""
+    async with context.db.engine.connect() as connection:
+        found = await incident_id_of(connection, wanted, context.policy.municipality_of_prefix)
+    return None if found == wanted else found
 
 
 @dataclass(frozen=True)
@@ -79,9 +89,10 @@ class IncidentView:
 async def incident(context: SlaContext, incident_id: str, reach: Reach) -> IncidentView | None:
     """None when the incident is missing or outside ``reach`` alike."""
     async with context.db.engine.connect() as connection:
-        found = await incident_detail(connection, incident_id, reach)
-        if found is None:
+        stored = await incident_detail(connection, incident_id, reach)
+        if stored is None:
             return None
+        found = with_number(stored, context.policy.number_prefix)
         total, thread = await thread_of(connection, message_id=found["message_id"])
         root = await root_of(connection, message_id=found["message_id"])
     return IncidentView(found, total, thread, root)
