@@ -119,7 +119,7 @@ def test_a_plans_file_not_in_utf8_names_the_line(
     settings_factory: SettingsFactory, database_url: str, tmp_path: Path
 ) -> None:
     plans = tmp_path / "plans.yaml"
-    plans.write_bytes("years:\n  2026:\n".encode() + "# план\n".encode("cp1251"))
+    plans.write_bytes(b"years:\n  2026:\n" + "# план\n".encode("cp1251"))
     env = _env(settings_factory, database_url, plans_file=plans)
     result = CliRunner().invoke(
         cli_app, ["report", "--period", "2026", "--format", "json"], env=env
