@@ -330,8 +330,10 @@ def drill_down(
 
 
 def _check_month(month: str) -> None:
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
-        raise typer.BadParameter(f"месяц {month!r}: нужен YYYY-MM")
+    from sla.domain.plan_fact import MONTH_PATTERN  # the web's rule: years 1900-2999
+
+    if not re.fullmatch(MONTH_PATTERN, month):
+        raise typer.BadParameter(f"месяц {month!r}: нужен YYYY-MM, год 1900–2999")
 
 
 @app.command()
