@@ -3,6 +3,13 @@ FROM python:3.11-slim AS base
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 OTKLIK_DATA_DIR=/var/lib/otklik \
     OTKLIK_HTTP_HOST=0.0.0.0
 WORKDIR /app
+# WeasyPrint (the plan/fact report as PDF) loads Pango, HarfBuzz and fontconfig at run time (its
+# documented Debian packages for the wheel); a slim image has no fonts, so a serif and a sans with
+# Cyrillic come along, or the PDF's text would be missing glyphs.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 \
+      libharfbuzz-subset0 fonts-dejavu-core \
+ && rm -rf /var/lib/apt/lists/*
 COPY requirements.lock pyproject.toml README.md ./
 RUN pip install --no-cache-dir uv==0.13.9 \
  && uv pip install --system --no-cache -r requirements.lock

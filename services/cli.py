@@ -201,8 +201,12 @@ def replay(file: Path) -> None:
 def _export_target(fmt: str, formats: tuple[str, ...], output: Path | None) -> None:
     if fmt not in formats:
         raise typer.BadParameter(f"--format: {', '.join(formats)}")
-    if fmt == "xlsx" and output is None:
-        raise typer.BadParameter("для --format xlsx нужен --output ФАЙЛ (XLSX — двоичный файл)")
+    from sla.reports.exports import BINARY_FORMATS
+
+    if fmt in BINARY_FORMATS and output is None:
+        raise typer.BadParameter(
+            f"для --format {fmt} нужен --output ФАЙЛ ({fmt.upper()} — двоичный файл)"
+        )
 
 
 @app.command()
@@ -239,9 +243,9 @@ def indicators(
 def report(
     period: Annotated[str, typer.Option(help="Период: 2026, 2026-Q3, 2026-H2 или 2026-09")],
     municipality: Annotated[str | None, typer.Option(help="Муниципалитет (id)")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="xlsx, html или json")] = "xlsx",
+    fmt: Annotated[str, typer.Option("--format", help="xlsx, pdf, html или json")] = "xlsx",
     output: Annotated[
-        Path | None, typer.Option(help="Файл отчёта (для xlsx обязателен); иначе stdout")
+        Path | None, typer.Option(help="Файл отчёта (для xlsx и pdf обязателен); иначе stdout")
     ] = None,
 ) -> None:
     """Отчёт план/факт программы: Показатель | План | Факт | Исполнение % | Оценка.
@@ -250,7 +254,8 @@ def report(
     факт / план (для доли негативных — план / факт); от 95 % — «эффективно». Планы — из
     OTKLIK_PLANS_FILE; у каждого месяца указана ревизия, из которой взяты данные. Только
     опубликованные ревизии: месяц с данными без ревизии — код 1 и подсказка, неизвестный
-    муниципалитет — код 2."""
+    муниципалитет — код 2. XLSX и PDF готовы к печати: заголовок, A4 альбомная, шапка таблицы
+    на каждой странице, строки для подписи."""
     from services.bundled import default_plans_file
     from services.commands import run_read
     from sla.domain.plans import PlansError

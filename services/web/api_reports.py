@@ -1,11 +1,13 @@
-"""The programme's plan/fact report over HTTP: JSON by default, XLSX or printable HTML with
-``?format=``. Protected like /api/indicators: any signed-in role that may read, and only the
-municipalities of the user's scope (one outside it is refused as an unknown one)."""
+"""The programme's plan/fact report over HTTP: JSON by default, XLSX, printable HTML or PDF (that
+HTML printed by WeasyPrint) with ``?format=``. Protected like /api/indicators: any signed-in role
+that may read, and only the municipalities of the user's scope (one outside it is refused as an
+unknown one)."""
 
 from pathlib import Path
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from services.auth.roles import Action
@@ -28,14 +30,14 @@ def reports_router(plans_file: Path) -> APIRouter:
     @router.get(
         "/reports/plan-fact",
         response_model=PlanFactReport,
-        responses={200: {"content": {MEDIA_TYPES["xlsx"]: {}, MEDIA_TYPES["html"]: {}}}},
+        responses={200: {"content": {MEDIA_TYPES[fmt]: {} for fmt in ("xlsx", "html", "pdf")}}},
     )
     async def plan_fact(
         state: Annotated[WebState, Depends(web_state)],
         user: Annotated[User, Depends(requires(Action.READ))],
         period: Annotated[str, Query(pattern=PERIOD_PATTERN, description="2026, 2026-Q3, …")],
         municipality: str | None = None,
-        fmt: Annotated[Literal["json", "xlsx", "html"], Query(alias="format")] = "json",
+        fmt: Annotated[Literal["json", "xlsx", "html", "pdf"], Query(alias="format")] = "json",
     ) -> PlanFactReport | Response:
         """Отчёт план/факт программы за год, полугодие, квартал или месяц."""
         policy = state.context.policy
@@ -55,9 +57,11 @@ def reports_router(plans_file: Path) -> APIRouter:
         if fmt == "json":
             return report
         filename = f"plan-fact-{report.period.code}.{fmt}"
-        disposition = "attachment" if fmt == "xlsx" else "inline"
+        disposition = "inline" if fmt in ("html", "pdf") else "attachment"
+        # WeasyPrint lays the pages out on the CPU for a second or so: off the event loop.
+        data = await run_in_threadpool(render_report, report, fmt)
         return Response(
-            render_report(report, fmt),
+            data,
             media_type=MEDIA_TYPES[fmt],
             headers={"Content-Disposition": f'{disposition}; filename="{filename}"'},
         )

@@ -101,6 +101,7 @@ class MonthSource(_Frozen):
 class MunicipalityReport(_Frozen):
     municipality: str
     name: str
+    timezone: str  # the municipality's own (the policy's default unless it has one)
     rows: tuple[ReportRow, ...]
     months: tuple[MonthSource, ...]
 
@@ -206,12 +207,14 @@ def build_report(
     generated_at: datetime,
     timezone: str,
     municipality: str | None = None,
+    zones: Mapping[str, str] | None = None,
 ) -> PlanFactReport:
     """``records``: the latest revision of each municipality's months of the period.
 
     Without ``municipality`` the report has a section for every municipality with data in the
     period or with its own plan for the year, so a municipality with a plan and no data shows
-    as «нет данных» instead of disappearing.
+    as «нет данных» instead of disappearing. ``zones``: the municipalities' own time zones
+    (``timezone`` for one not in it), which their printed times are shown in.
     """
     grouped: dict[str, list[IndicatorRecord]] = {}
     for record in records:
@@ -229,6 +232,7 @@ def build_report(
             MunicipalityReport(
                 municipality=name,
                 name=names.get(name, name),
+                timezone=(zones or {}).get(name, timezone),
                 rows=report_rows(plans.for_year(period.year, name), period, own),
                 months=month_sources(period, own),
             )

@@ -1,5 +1,5 @@
 """Exports at the edge: the month's indicators (JSON, CSV, XLSX) and the programme's plan/fact
-report (JSON, XLSX, HTML). The report itself is built by the pure sla.plan_fact; here the plans
+report (JSON, XLSX, HTML, PDF). The report itself is built by the pure sla.plan_fact; here the plans
 file and the stored revisions are read and the bytes are written."""
 
 import json
@@ -34,13 +34,14 @@ from sla.storage.aggregation import current_records
 from sla.storage.queue import EVERYWHERE, Reach
 
 INDICATOR_FORMATS = ("json", "csv", "xlsx")
-REPORT_FORMATS = ("json", "xlsx", "html")
-BINARY_FORMATS = frozenset({"xlsx"})
+REPORT_FORMATS = ("json", "xlsx", "html", "pdf")
+BINARY_FORMATS = frozenset({"xlsx", "pdf"})
 MEDIA_TYPES = {
     "json": "application/json",
     "csv": "text/csv; charset=utf-8",
     "html": "text/html; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pdf": "application/pdf",
 }
 
 
@@ -84,6 +85,11 @@ def render_report(report: PlanFactReport, fmt: str) -> bytes:
         return plan_fact_xlsx(report)
     if fmt == "html":
         return plan_fact_html(report).encode()
+    if fmt == "pdf":
+        # Imported here: WeasyPrint loads Pango when imported, and only the PDF needs it.
+        from sla.reports.pdf import plan_fact_pdf
+
+        return plan_fact_pdf(report)
     return (report.model_dump_json(indent=2) + "\n").encode()
 
 
@@ -124,6 +130,7 @@ async def collect_report(
         plans, period, records,
         names={key: known.name for key, known in policy.spec.municipalities.items()},
         generated_at=now, timezone=policy.spec.defaults.timezone, municipality=municipality,
+        zones={key: policy.timezone(key).key for key in policy.spec.municipalities},
     )  # fmt: skip
     # A municipality with a plan of its own has a section even without data: not outside reach.
     sections = [s for s in report.municipalities if reach.covers_place(s.municipality)]

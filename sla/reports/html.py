@@ -1,4 +1,5 @@
-"""The plan/fact report as a printable HTML page (A4), rendered with Jinja2.
+"""The plan/fact report as a printable HTML page (A4 landscape), rendered with Jinja2; the PDF is
+this page printed by WeasyPrint (sla.reports.pdf).
 
 Autoescape is on for every template: municipality names come from the policy file and ids from
 stored data and request parameters, and none of them may become markup in the page.
@@ -11,20 +12,23 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from sla.domain.plan_fact import PlanFactReport
+from sla.reports.printed import (
+    ACHIEVEMENT_DIGITS,
+    REPORT_TITLE,
+    SIGNATURE,
+    covers,
+    digits_of,
+    russian,
+)
 
 TEMPLATES = Path(__file__).with_name("templates")
-_DIGITS = {"балл": 3, "%": 2, "шт.": 2}
 
 
-def number(value: float | None, digits: int = 2) -> str:
-    """Russian notation: decimal comma, no-break space between thousands, no trailing zeros."""
-    if value is None:
-        return "—"
-    text = f"{value:,.{digits}f}".replace(",", "\u00a0").replace(".", ",")
-    return text.rstrip("0").rstrip(",") if "," in text else text
+def local(moment: datetime | None, zone: str) -> str:
+    return "—" if moment is None else moment.astimezone(ZoneInfo(zone)).strftime("%d.%m.%Y %H:%M")
 
 
-def _environment(zone: ZoneInfo) -> Environment:
+def _environment() -> Environment:
     environment = Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=True,
@@ -33,16 +37,18 @@ def _environment(zone: ZoneInfo) -> Environment:
         lstrip_blocks=True,
     )
 
-    def local(moment: datetime | None) -> str:
-        return "—" if moment is None else moment.astimezone(zone).strftime("%d.%m.%Y %H:%M")
-
     def value(amount: float | None, unit: str) -> str:
-        return number(amount, _DIGITS.get(unit, 2))
+        return russian(amount, digits_of(unit))
 
-    environment.filters.update(local=local, value=value, number=number)
+    def percent(amount: float | None) -> str:
+        return russian(amount, ACHIEVEMENT_DIGITS)
+
+    environment.filters.update(local=local, value=value, percent=percent, number=russian)
     return environment
 
 
 def plan_fact_html(report: PlanFactReport) -> str:
-    template = _environment(ZoneInfo(report.timezone)).get_template("plan_fact.html")
-    return template.render(report=report)
+    template = _environment().get_template("plan_fact.html")
+    return template.render(
+        report=report, title=REPORT_TITLE, covers=covers(report), signature=SIGNATURE
+    )

@@ -117,10 +117,11 @@ async def test_report_as_xlsx_and_escaped_html(api: tuple[httpx.AsyncClient, Pat
     assert xlsx.status_code == 200 and "attachment" in xlsx.headers["content-disposition"]
     book = load_workbook(io.BytesIO(xlsx.content))
     sheet = book["План-факт"]
-    assert [cell.value for cell in sheet[4]] == [
+    # Rows 1-5: the title (tests/integration/test_printable_reports.py); 7: the header.
+    assert [cell.value for cell in sheet[7]] == [
         "Муниципалитет", "Показатель", "Ед. изм.", "План", "Факт", "Исполнение, %", "Оценка",
     ]  # fmt: skip
-    first = [cell.value for cell in sheet[5]]
+    first = [cell.value for cell in sheet[8]]
     assert first[0] == HOSTILE and first[1].endswith("(A_2)")
     assert (first[3], first[5], first[6]) == (0.5, 66.67, "неэффективно")
     months = {
