@@ -304,6 +304,7 @@ class Metrics:
             r,
         )
         self.indicators = {
-            field_name: SnapshotGauge(name, doc, ["municipality", "month"], r)
+            # The name (from the policy) is for dashboards' legends; the id stays the key.
+            field_name: SnapshotGauge(name, doc, ["municipality", "municipality_name", "month"], r)
             for field_name, (name, doc) in INDICATOR_GAUGES.items()
         }

@@ -196,8 +196,11 @@ async def source_gauges(connection: AsyncConnection, metrics: Metrics, now: date
     metrics.source_usual_gap.replace(usual)
 
 
-async def indicator_gauges(connection: AsyncConnection, metrics: Metrics) -> None:
-    """The latest revision of the most recent months that have indicators."""
+async def indicator_gauges(
+    connection: AsyncConnection, metrics: Metrics, names: Mapping[str, str]
+) -> None:
+    """The latest revision of the most recent months that have indicators, each labelled with
+    its municipality's name from ``names`` too (the id where the policy does not name it)."""
     months = (
         await connection.scalars(
             select(indicator_values.c.month)
@@ -212,7 +215,8 @@ async def indicator_gauges(connection: AsyncConnection, metrics: Metrics) -> Non
             fields: Mapping[str, Any] = record.model_dump()
             for name, samples in values.items():
                 if fields[name] is not None:  # "no data" stays absent, never 0
-                    samples[(record.municipality, month)] = float(fields[name])
+                    place = record.municipality
+                    samples[(place, names.get(place, place), month)] = float(fields[name])
     for name, gauge in metrics.indicators.items():
         gauge.replace(values[name])
 
@@ -271,16 +275,18 @@ class SlaGauges:
             await asyncio.sleep(interval)
 
 
-async def export_indicators(db: Database, metrics: Metrics) -> None:
+async def export_indicators(db: Database, metrics: Metrics, names: Mapping[str, str]) -> None:
     async with db.engine.connect() as connection:
-        await indicator_gauges(connection, metrics)
+        await indicator_gauges(connection, metrics, names)
 
 
-async def run_indicator_export(db: Database, metrics: Metrics, interval: float) -> None:
+async def run_indicator_export(
+    db: Database, metrics: Metrics, interval: float, names: Mapping[str, str]
+) -> None:
     """The aggregator's export loop: what is stored, so any replica's revisions show."""
     while True:
         try:
-            await export_indicators(db, metrics)
+            await export_indicators(db, metrics, names)
         except Exception:
             log.exception("exporting the indicator gauges failed; retrying")
         await asyncio.sleep(interval)

@@ -119,7 +119,8 @@ def aggregator_stage(context: SlaContext, settings: Settings, publisher: Publish
 
     async def export() -> None:
         interval = settings.aggregate_interval_seconds
-        await run_indicator_export(context.db, context.metrics, interval)
+        names = context.policy.municipality_names()
+        await run_indicator_export(context.db, context.metrics, interval, names)
 
     return Stage(
         name="aggregator", background=[aggregate, run_relay, export], closers=[context.db.close]

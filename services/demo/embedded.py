@@ -57,7 +57,8 @@ async def replay_all(
     await bus.drain()
     await relay.drain()
     await context.aggregator.run_once()
-    await export_indicators(context.db, context.metrics)  # served on /metrics afterwards
+    # Served on /metrics afterwards.
+    await export_indicators(context.db, context.metrics, context.policy.municipality_names())
     await relay.drain()
     async with context.db.engine.connect() as connection:
         months = await published_months(connection)

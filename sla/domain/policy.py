@@ -219,6 +219,9 @@ class SlaPolicy:
         """The municipalities the policy file places in ``region``."""
         return sorted(m for m, spec in self.spec.municipalities.items() if spec.region == region)
 
+    def municipality_names(self) -> dict[str, str]:
+        return {key: spec.name for key, spec in self.spec.municipalities.items()}
+
     def number_prefix(self, municipality: str) -> str:
         known = self.spec.municipalities.get(municipality)
         return known.number_prefix if known else derived_prefix(municipality)

@@ -136,15 +136,16 @@ async def test_indicators_of_the_most_recent_months_are_exported(
     for item, created in enumerate(months, start=1):
         await open_at(context, item, created)
     await context.aggregator.run_once()
-    await export_indicators(context.db, context.metrics)
+    await export_indicators(context.db, context.metrics, context.policy.municipality_names())
 
     a2 = context.metrics.indicators["a2"]
-    exported = sorted(month for (_, month) in a2.samples())
+    exported = sorted(month for (_, _, month) in a2.samples())
     assert exported == sorted(f"{m.year:04d}-{m.month:02d}" for m in months)[-INDICATOR_MONTHS:]
     latest = exported[-1]
-    assert context.metrics.indicators["n_assigned"].value("testgrad", latest) == 1
-    assert context.metrics.indicators["revision"].value("testgrad", latest) == 1
-    assert a2.value("testgrad", latest) == 0.0  # assigned, never answered: none on time
+    place = ("testgrad", "Тестград")  # the name for the dashboards' legends
+    assert context.metrics.indicators["n_assigned"].value(*place, latest) == 1
+    assert context.metrics.indicators["revision"].value(*place, latest) == 1
+    assert a2.value(*place, latest) == 0.0  # assigned, never answered: none on time
 
 
 async def test_response_series_exist_at_zero_before_the_first_answer(

@@ -56,7 +56,7 @@ def options(context: SlaContext, reach: Reach) -> Options:
 
 
 def municipality_names(policy: SlaPolicy) -> dict[str, str]:
-    return {key: spec.name for key, spec in policy.spec.municipalities.items()}
+    return policy.municipality_names()
 
 
 def _by_name(pair: tuple[str, str]) -> str:
