@@ -42,7 +42,9 @@ async def site(
 ) -> AsyncIterator[tuple[httpx.AsyncClient, SlaContext]]:
     policy = tmp_path / "policy.yaml"
     policy.write_text(POLICY, encoding="utf-8")
-    settings = settings_factory(database_url=database_url, policy_file=policy)
+    plans = tmp_path / "plans.yaml"
+    plans.write_text("years: {2026: {default: {a2: 1.0}}}\n", encoding="utf-8")
+    settings = settings_factory(database_url=database_url, policy_file=policy, plans_file=plans)
     context = await open_sla(settings, Metrics(), clock=lambda: T0 + timedelta(days=1))
     async with context.db.transaction() as connection:
         await add_user(
@@ -100,3 +102,18 @@ async def test_the_pages_show_the_number_russian_actors_the_rule_in_words_and_lo
     )
     missing = await client.get("/incidents/ТЕС-2026-000777")
     assert missing.status_code == 404
+    found = await client.get("/queue", params={"number": "тес-2026-000002"})
+    assert found.status_code == 303 and found.headers["location"].startswith("/incidents/inc-")
+    unknown = await client.get("/queue", params={"number": "ТЕС-2026-000777"})
+    assert unknown.status_code == 400
+    assert "Инцидента с номером «ТЕС-2026-000777» нет" in unknown.text
+
+
+async def test_the_months_table_names_the_municipality(
+    site: tuple[httpx.AsyncClient, SlaContext],
+) -> None:
+    client, context = site
+    await context.aggregator.run_once()
+    page = await client.get("/indicators", params={"period": "2026-09"})
+    assert page.status_code == 200, page.text[-1500:]
+    assert "<td>Тестград</td>" in page.text and "<td>testgrad</td>" not in page.text

@@ -19,13 +19,13 @@ Session = Annotated[PageSession, Depends(page_session)]
 
 
 @router.get("/incidents/{incident_id}")
-async def incident_page(
-    incident_id: str, state: State, session: Session
-) -> Response:
+async def incident_page(incident_id: str, state: State, session: Session) -> Response:
     reach = reach_of(session.user, state.context.policy)
     found = await queries.incident(state.context, incident_id, reach)
-    by_number = None if found else await queries.incident_id_by_number(state.context, incident_id)
-    if by_number and await queries.incident(state.context, by_number, reach):
+    by_number = (
+        None if found else await queries.incident_id_by_number(state.context, incident_id, reach)
+    )
+    if by_number:
         # The number people read and type leads to the page of record, whose links use the id.
         return RedirectResponse(f"/incidents/{quote(by_number)}", status_code=303)
     if found is None:

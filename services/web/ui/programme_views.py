@@ -55,6 +55,7 @@ def programme_router(plans_file: Path) -> APIRouter:
         return render(
             "indicators.html", session, active="indicators", view=view, period=chosen,
             municipality=municipality or "", options=queries.options(state.context, reach),
+            names=queries.municipality_names(state.context.policy),
         )  # fmt: skip
 
     @router.get("/indicators/drill-down")

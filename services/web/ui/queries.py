@@ -71,11 +71,14 @@ async def queue(
     return total, [with_number(row, context.policy.number_prefix) for row in rows]
 
 
-async def incident_id_by_number(context: SlaContext, wanted: str) -> str | None:
-    """The id of the incident numbered ``wanted`` («СЕВ-2026-000123»); None if there is none."""
+async def incident_id_by_number(context: SlaContext, wanted: str, reach: Reach) -> str | None:
+    """The id of the incident numbered ``wanted`` («СЕВ-2026-000123»); None if there is none
+    within ``reach``."""
     async with context.db.engine.connect() as connection:
         found = await incident_id_of(connection, wanted, context.policy.municipality_of_prefix)
-    return None if found == wanted else found
+        if found == wanted or await incident_detail(connection, found, reach) is None:
+            return None
+    return found
 
 
 @dataclass(frozen=True)

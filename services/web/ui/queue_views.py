@@ -5,10 +5,10 @@ which filter it refused and answers 400, showing the list without that filter.""
 
 from dataclasses import dataclass, replace
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services.web.security import WebState, reach_of, web_state
 from services.web.ui import queries
@@ -103,10 +103,18 @@ async def _results(state: WebState, session: PageSession, params: QueueParams) -
 
 
 @router.get("/queue")
-async def queue_page(request: Request, state: State, session: Session) -> HTMLResponse:
+async def queue_page(request: Request, state: State, session: Session) -> Response:
+    """The queue; ``?number=СЕВ-2026-000123`` opens that incident (or says there is none)."""
     reach = reach_of(session.user, state.context.policy)
     options = queries.options(state.context, reach)
     params = parse_params(request, options, reach)
+    wanted = request.query_params.get("number", "").strip()
+    if wanted:
+        found = await queries.incident_id_by_number(state.context, wanted, reach)
+        if found is not None:
+            return RedirectResponse(f"/incidents/{quote(found)}", status_code=303)
+        missing = f"Инцидента с номером «{wanted[:40]}» нет — проверьте номер"
+        params = replace(params, refused=(*params.refused, missing))
     results = await _results(state, session, params)
     page = render(
         "queue.html", session, active="queue", options=options, templates=state.templates,
