@@ -257,6 +257,13 @@ class Metrics:
         """Gauges refreshed from PostgreSQL: the SLA process (incidents, sources) and the
         aggregator (indicators). Counters die with a process; these tell the state now."""
         place = ["municipality", "department"]
+        self.municipality_info = SnapshotGauge(
+            "otklik_municipality_info",
+            "1 per municipality of the SLA policy or of the incident gauges, with its name (the id "
+            "where the policy names none): dashboards join it on municipality for their legends",
+            ["municipality", "municipality_name"],
+            r,
+        )
         self.incidents_open = SnapshotGauge(
             "otklik_incidents_open", "Open incidents now, by status", ["status", *place], r
         )

@@ -221,6 +221,20 @@ async def indicator_gauges(
         gauge.replace(values[name])
 
 
+def municipality_info(metrics: Metrics, names: Mapping[str, str]) -> None:
+    """The name of every municipality the incident gauges name, for the dashboards' legends."""
+    seen = {
+        key[-2]  # their labels end with municipality, department
+        for gauge in (
+            metrics.incidents_open,
+            metrics.incidents_this_month,
+            metrics.response_this_month,
+        )
+        for key in gauge.samples()
+    }
+    metrics.municipality_info.replace({(m, names.get(m, m)): 1.0 for m in {*names, *seen}})
+
+
 async def seed_response_series(connection: AsyncConnection, metrics: Metrics) -> None:
     """Create the response-time histogram series of every place with open incidents, at zero,
     before its first answer: rate() and increase() see an observation only as a change between
@@ -264,6 +278,7 @@ class SlaGauges:
             await seed_response_series(connection, self._metrics)
             if self._rounds % SOURCE_EVERY_ROUNDS == 0:
                 await source_gauges(connection, self._metrics, now)
+        municipality_info(self._metrics, self._policy.municipality_names())
         self._rounds += 1
 
     async def run(self, interval: float) -> None:

@@ -162,3 +162,12 @@ async def test_response_series_exist_at_zero_before_the_first_answer(
         assert registry.get_sample_value(f"otklik_time_to_{name}_seconds_count", labels) == 0
     outcomes = context.metrics.incidents_this_month  # nothing on time yet: 0 %, not "no data"
     assert [outcomes.value(o, *PLACE) for o in ("on_time", "late", "pending")] == [0, 0, 1]
+
+
+async def test_every_municipality_of_the_gauges_is_named_for_the_dashboards(
+    sla: tuple[SlaContext, Clock],
+) -> None:
+    context, clock = sla
+    await open_at(context, 1, NOW - timedelta(hours=1))
+    await SlaGauges(context.db, context.policy, context.metrics, clock).refresh()
+    assert context.metrics.municipality_info.samples() == {("testgrad", "Тестград"): 1.0}

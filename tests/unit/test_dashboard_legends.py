@@ -1,5 +1,6 @@
-"""Dashboards' legends are what a person reads: municipality names, not ids, where the metric
-carries the name (the indicator gauges), and statuses and event types in Russian. (Whether the
+"""Dashboards' legends are what a person reads: municipality names, not ids (the indicator
+gauges carry the name, other series join otklik_municipality_info), and statuses and event types
+in Russian. (Whether the
 queries return data is tests/e2e/test_observability.py, against a real Prometheus.)"""
 
 import re
@@ -18,12 +19,15 @@ def renamed(expr: str, label: str) -> dict[str, str]:
     return {code: name for target, name, code in pairs if target == label}
 
 
-def test_indicator_panels_name_the_municipality() -> None:
-    indicator = [q for q in QUERIES if "otklik_indicator_" in q.expr and q.legend]
-    assert indicator
-    for query in indicator:
+def test_legends_name_the_municipality_from_a_metric_that_carries_the_name() -> None:
+    named = [q for q in QUERIES if "{{municipality_name}}" in q.legend]
+    assert any("otklik_indicator_" in q.expr for q in named)
+    assert any("otklik_municipality_info" in q.expr for q in named)
+    for query in QUERIES:
         assert "{{municipality}}" not in query.legend, (query.panel, query.legend)
-        assert "{{municipality_name}}" in query.legend, (query.panel, query.legend)
+    for query in named:  # the indicator gauges carry it; other series join the names
+        joined = "group_left (municipality_name) otklik_municipality_info" in query.expr
+        assert joined or query.expr.startswith("otklik_indicator_"), query.panel
 
 
 def test_status_and_event_type_series_are_named_in_russian() -> None:
