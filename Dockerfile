@@ -10,9 +10,11 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 \
       libharfbuzz-subset0 fonts-dejavu-core \
  && rm -rf /var/lib/apt/lists/*
-COPY requirements.lock pyproject.toml README.md ./
+# The runtime lock: the versions of requirements.lock without the dev tools (tests, linters,
+# browsers' drivers, matplotlib); `make lock` writes both.
+COPY requirements-runtime.lock pyproject.toml README.md ./
 RUN pip install --no-cache-dir uv==0.13.9 \
- && uv pip install --system --no-cache -r requirements.lock
+ && uv pip install --system --no-cache -r requirements-runtime.lock
 COPY kernel ./kernel
 COPY services ./services
 COPY ingest ./ingest

@@ -15,7 +15,7 @@ help:
 	@echo "make integration - the integration tests (real Kafka, PostgreSQL, dovecot, Prometheus)"
 	@echo "make e2e    - the end-to-end tests (every stage as a process, Chromium)"
 	@echo "make check  - lint (ruff) and types (mypy --strict)"
-	@echo "make lock   - re-resolve requirements.lock from pyproject.toml"
+	@echo "make lock   - re-resolve requirements.lock (and requirements-runtime.lock) from pyproject.toml"
 	@echo "make audit  - pip-audit of requirements.lock against PyPI's advisories (where reachable)"
 	@echo "make bench-ingest - VK long poll -> real Kafka vs a raw producer (BENCH_EVENTS=100000)"
 	@echo "make bench-indicators - a month's indicators vs count(*) (BENCH_INCIDENTS=1000000)"
@@ -93,6 +93,8 @@ bench-import: $(STAMP)
 lock:
 	@test -x $(UV) || (test -x $(PY) || $(PYTHON) -m venv $(VENV); $(PY) -m pip install -q uv==0.13.9)
 	$(UV) pip compile -q -p 3.11 pyproject.toml --extra dev -o requirements.lock
+	# The production image's: what otklik runs on, at the same versions, without the dev tools.
+	$(UV) pip compile -q -p 3.11 pyproject.toml -c requirements.lock -o requirements-runtime.lock
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

@@ -318,14 +318,14 @@ def write_report(report: Report, directory: Path) -> list[Path]:
     png = directory / "pr_curve.png"
     held = data["held_out"]
     prevalence = held["n_incidents"] / held["n"] if held["n"] else 0.0
-    plot_pr_curve(
+    drawn = plot_pr_curve(
         curve.precision, curve.recall, held["at_threshold"], prevalence, png, _plot_title(data)
     )
     json_path = directory / "report.json"
     json_path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     md_path = directory / "report.md"
-    md_path.write_text(render_markdown(data, png.name), encoding="utf-8")
-    return [json_path, md_path, png]
+    md_path.write_text(render_markdown(data, png.name if drawn else None), encoding="utf-8")
+    return [json_path, md_path, *([png] if drawn else [])]
 
 
 def _plot_title(data: dict[str, Any]) -> str:

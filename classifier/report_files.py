@@ -1,15 +1,14 @@
 """The human-readable files of an evaluation report: report.md and the PR-curve PNG.
 
 The plot uses matplotlib's object API on an Agg canvas: no display, no pyplot global state, so it
-is safe in a server process and in tests running side by side.
+is safe in a server process and in tests running side by side. matplotlib is an optional extra
+(`otklik[plots]`, in the dev dependencies): the production image leaves its 35 MB out, and there
+an evaluation writes its report without the picture.
 """
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
-
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
 
 def plot_pr_curve(
@@ -19,9 +18,15 @@ def plot_pr_curve(
     prevalence: float,
     path: Path,
     title: str,
-) -> None:
+) -> bool:
     """Precision against recall over all thresholds, the stored threshold marked; the dashed
-    line is the precision of flagging everything (the share of incidents)."""
+    line is the precision of flagging everything (the share of incidents). False, and no file,
+    where matplotlib is not installed."""
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError:
+        return False
     figure = Figure(figsize=(6.4, 4.8), dpi=100)
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
@@ -52,6 +57,7 @@ def plot_pr_curve(
     axes.set_title(title, fontsize=9)
     figure.tight_layout()
     figure.savefig(path, format="png")
+    return True
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
@@ -60,7 +66,7 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
     return lines
 
 
-def _held_out_section(held: Mapping[str, Any], threshold: float, png_name: str) -> list[str]:
+def _held_out_section(held: Mapping[str, Any], threshold: float, png_name: str | None) -> list[str]:
     c = held["confusion"]
     lines = [
         "## Отложенная выборка корпуса (held-out)",
@@ -105,7 +111,9 @@ def _held_out_section(held: Mapping[str, Any], threshold: float, png_name: str) 
             ],
         ),
         "",
-        f"![PR-кривая]({png_name})",
+        f"![PR-кривая]({png_name})"
+        if png_name
+        else "PR-кривая не нарисована: matplotlib не установлен (`pip install 'otklik[plots]'`).",
         "",
         "### F1 по категориям (среди настоящих инцидентов)",
         "",
@@ -198,7 +206,7 @@ def _generalisation_section(data: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-def render_markdown(data: Mapping[str, Any], png_name: str) -> str:
+def render_markdown(data: Mapping[str, Any], png_name: str | None) -> str:
     model = data["model"]
     lines = [
         f"# Оценка модели классификатора {model['version']}",

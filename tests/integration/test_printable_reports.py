@@ -203,6 +203,6 @@ def test_production_image_installs_what_weasyprint_loads() -> None:
     assert {"libpango-1.0-0", "libpangoft2-1.0-0", "libharfbuzz-subset0"} <= packages
     assert any(package.startswith("fonts-") for package in packages)
     # Installed before the Python packages, in the image the stages run from.
-    assert dockerfile.index("libpango-1.0-0") < dockerfile.index("requirements.lock ")
-    lock = (ROOT / "requirements.lock").read_text(encoding="utf-8")
+    assert dockerfile.index("libpango-1.0-0") < dockerfile.index("requirements-runtime.lock ")
+    lock = (ROOT / "requirements-runtime.lock").read_text(encoding="utf-8")
     assert re.search(r"^weasyprint==70\.", lock, re.MULTILINE)

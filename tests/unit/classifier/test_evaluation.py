@@ -2,6 +2,7 @@
 PR-curve file, the labelled-CSV reader's errors, and the files a report writes."""
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -93,10 +94,23 @@ def test_average_precision_matches_the_hand_computation() -> None:
     assert curve.recall[-1] == 0.0
 
 
+def test_without_matplotlib_the_report_has_no_picture_and_says_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The production image leaves matplotlib out (an optional extra): no PNG, no crash."""
+    for name in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib -> ImportError
+    stored = {"threshold": 0.7, "precision": 0.75, "recall": 0.6}
+    path = tmp_path / "pr.png"
+    assert plot_pr_curve([0.5, 1.0], [1.0, 0.0], stored, 0.5, path, "т") is False
+    assert not path.exists()
+
+
 def test_pr_curve_file_is_a_valid_png(tmp_path: Path) -> None:
     path = tmp_path / "pr.png"
     stored = {"threshold": 0.7, "precision": 0.75, "recall": 0.6}
-    plot_pr_curve([0.5, 0.6, 1.0], [1.0, 0.6, 0.0], stored, 0.5, path, "тест: кириллица")
+    assert plot_pr_curve([0.5, 0.6, 1.0], [1.0, 0.6, 0.0], stored, 0.5, path, "тест: кириллица")
     assert path.read_bytes()[:8] == PNG_SIGNATURE
     with Image.open(path) as image:
         image.verify()
