@@ -34,10 +34,13 @@ def record(month: str, a2: float | None, **values: float | int | None) -> Indica
     return IndicatorRecord.model_validate(fields)
 
 
-def report(records: list[IndicatorRecord], period: str = "2026-Q3", **kw: str) -> PlanFactReport:
+def report(
+    records: list[IndicatorRecord], period: str = "2026-Q3", municipality: str | None = None
+) -> PlanFactReport:
     return build_report(
         load_plans(PLANS, KNOWN), parse_period(period), records,
-        names={"severogorsk": "Северогорск"}, generated_at=AT, timezone="Europe/Moscow", **kw,
+        names={"severogorsk": "Северогорск"}, generated_at=AT, timezone="Europe/Moscow",
+        municipality=municipality,
     )  # fmt: skip
 
 
