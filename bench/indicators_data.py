@@ -131,7 +131,7 @@ INCIDENTS = """
 INSERT INTO incidents (incident_id, message_id, channel, category, municipality, department,
     status, seq, assigned_at, first_response_due, final_answer_due, policy_version, policy_rule,
     first_response_at, final_answer_at, closed_at, on_time, on_time_reason, updated_at,
-    number_year, number)
+    number_municipality, number_year, number)
 SELECT 'inc-' || lpad(i::text, 8, '0'), thread_key || ':' || lpad(i::text, 8, '0'), 'vk',
        category, municipality, 'dept-' || category, status,
        CASE WHEN status = 'new' THEN 1 WHEN first_response_at IS NULL THEN 2 ELSE 4 END,
@@ -140,7 +140,7 @@ SELECT 'inc-' || lpad(i::text, 8, '0'), thread_key || ':' || lpad(i::text, 8, '0
        CASE WHEN on_time IS NOT NULL THEN first_response_at + u_reply * interval '5 days' END,
        CASE WHEN status = 'closed' THEN first_response_at + interval '6 days' END,
        on_time, CASE WHEN on_time THEN 'в срок' WHEN NOT on_time THEN 'просрочен ответ' END,
-       coalesce(first_response_at, assigned_at, created_at), 2026, i
+       coalesce(first_response_at, assigned_at, created_at), municipality, 2026, i
 FROM bench_gen
 """
 

@@ -108,7 +108,9 @@ incidents = Table(
     Column("overdue_first_response", Boolean, nullable=False, server_default=text("false")),
     Column("overdue_final_answer", Boolean, nullable=False, server_default=text("false")),
     Column("updated_at", TZ, nullable=False, server_default=text("now()")),
-    # The short number («СЕВ-2026-000123» with the policy's prefix): per municipality and year.
+    # The short number («СЕВ-2026-000123» with the policy's prefix): per municipality and year,
+    # of the municipality that gave it (a reassigned incident keeps its number).
+    Column("number_municipality", Text, nullable=False),
     Column("number_year", Integer, nullable=False),
     Column("number", Integer, nullable=False),
     Index("ix_incidents_status_due", "status", "final_answer_due"),
@@ -118,7 +120,7 @@ incidents = Table(
         "assigned_at",
         postgresql_include=["status", "on_time", "first_response_at", "final_answer_at"],
     ),
-    Index("ux_incidents_number", "municipality", "number_year", "number", unique=True),
+    Index("ux_incidents_number", "number_municipality", "number_year", "number", unique=True),
 )
 
 # The last number given per municipality and year; its row is locked by the creating

@@ -12,6 +12,10 @@ CODE = re.compile(r"^[A-ZА-ЯЁ0-9]{2,6}$")
 _NUMBER = re.compile(r"^\s*([A-ZА-ЯЁ0-9]{2,6})-(\d{4})-(\d{1,9})\s*$")
 
 
+# The columns a stored row carries its number in (sla/storage/queue.py, drilldown.py).
+STORED_PARTS = ("number_municipality", "number_year", "number_seq")
+
+
 @dataclass(frozen=True)
 class IncidentNumber:
     prefix: str
@@ -38,9 +42,8 @@ def parse_number(text: str) -> IncidentNumber | None:
 
 def with_number(row: Mapping[str, Any], prefix_of: Callable[[str], str]) -> dict[str, Any]:
     """A stored incident row with ``number`` as people read it, in place of its stored parts
-    (``number_year``, ``number_seq``)."""
-    shown = {k: v for k, v in row.items() if k not in ("number_year", "number_seq")}
-    shown["number"] = str(
-        IncidentNumber(prefix_of(row["municipality"]), row["number_year"], row["number_seq"])
-    )
+    (``number_municipality``, ``number_year``, ``number_seq``)."""
+    shown = {k: v for k, v in row.items() if k not in STORED_PARTS}
+    prefix = prefix_of(row["number_municipality"])
+    shown["number"] = str(IncidentNumber(prefix, row["number_year"], row["number_seq"]))
     return shown

@@ -11,7 +11,7 @@ Every read takes the reader's ``Reach``: a municipality outside it is refused ex
 unknown one (the same message, listing only what the reader may see), a region shows only its
 municipalities within it, and lists leave the others out (docs/web-ui.md, «Security»)."""
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import tzinfo
 from typing import Any
 
@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from kernel.contracts.indicators import IndicatorRecord, RegionRollup
 from kernel.settings import Settings
 from sla.domain.local_time import local_text
-from sla.domain.numbers import IncidentNumber
+from sla.domain.numbers import with_number
 from sla.domain.policy import SlaPolicy
 from sla.stage import SlaContext, sla_for_command
 from sla.storage.aggregation import (
@@ -204,8 +204,8 @@ async def drill_down_of(
             record = records[0] if records else None
         rows = await drill_down(connection, municipality, month, zone, measure, reach)
         if measure is not Measure.NEGATIVE:
-            prefix = context.policy.number_prefix(municipality)
-            rows = [readable_incident(row, prefix, zone) for row in rows]
+            prefix_of = context.policy.number_prefix
+            rows = [readable_incident(row, prefix_of, zone) for row in rows]
         if record is None and await with_data(
             connection, month, [municipality], context.policy.timezone
         ):
@@ -220,13 +220,14 @@ MOMENTS = (
 )  # fmt: skip
 
 
-def readable_incident(row: dict[str, Any], prefix: str, zone: tzinfo) -> dict[str, Any]:
+def readable_incident(
+    row: dict[str, Any], prefix_of: Callable[[str], str], zone: tzinfo
+) -> dict[str, Any]:
     """A drill-down row as exported: its number («СЕВ-2026-000123») first, then the stored
     columns (UTC ISO moments, for machines), then each moment in the municipality's zone."""
-    number = IncidentNumber(prefix, row["number_year"], row["number_seq"])
-    stored = {k: v for k, v in row.items() if k not in ("number_year", "number_seq")}
+    shown = with_number(row, prefix_of)
     local = {f"{name}_local": local_text(row[name], zone) for name in MOMENTS}
-    return {"number": str(number), **stored, **local}
+    return {"number": shown.pop("number"), **shown, **local}
 
 
 async def month_records_view(

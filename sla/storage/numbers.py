@@ -68,7 +68,7 @@ async def incident_id_of(
         return wanted
     found = await connection.scalar(
         select(incidents.c.incident_id).where(
-            incidents.c.municipality == municipality,
+            incidents.c.number_municipality == municipality,
             incidents.c.number_year == number.year,
             incidents.c.number == number.number,
         )

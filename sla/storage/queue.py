@@ -114,6 +114,7 @@ _COLUMNS = (
     incidents.c.on_time_reason,
     incidents.c.policy_version,
     incidents.c.policy_rule,
+    incidents.c.number_municipality,
     incidents.c.number_year,
     incidents.c.number.label("number_seq"),  # shown with its prefix (sla.domain.numbers)
     messages.c.message_id,

@@ -331,7 +331,7 @@ async def insert_opened(
     for row, (_, year), number in zip(
         rows, keys, await take_numbers(connection, keys), strict=True
     ):
-        row.update(number_year=year, number=number)
+        row.update(number_municipality=row["municipality"], number_year=year, number=number)
     # A concurrent insert of the same incident (read too late above) makes the event insert
     # below fail on its key, and the whole transaction is retried: nothing is doubled.
     await insert_rows(connection, incidents, rows, skip_conflicts=True)

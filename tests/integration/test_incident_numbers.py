@@ -16,7 +16,7 @@ from kernel.db.engine import Database, sqlalchemy_url
 from kernel.db.migrate import upgrade
 from kernel.db.schema import incidents
 from kernel.observability import Metrics
-from sla.domain.lifecycle import Incident, opened
+from sla.domain.lifecycle import Incident, Reassign, opened
 from sla.stage import open_sla
 from sla.storage import repository
 from tests.conftest import SettingsFactory
@@ -120,6 +120,36 @@ async def test_a_rolled_back_creation_gives_its_number_back_and_years_count_apar
         raw_message(2).message_id: (2026, 1),
         raw_message(3).message_id: (2027, 1),
         raw_message(1).message_id: (2026, 2),
+    }
+
+
+async def test_a_reassigned_incident_keeps_its_number_and_the_new_place_counts_its_own(
+    settings_factory: SettingsFactory, database_url: str
+) -> None:
+    context = await open_sla(settings_factory(database_url=database_url), Metrics())
+    try:
+        await context.service.on_classified(classified(raw_message(1, created_at=T0)))
+        moved = repository.incident_id_for(raw_message(1).message_id)
+        await context.service.act(
+            moved, Reassign("glava", "severogorsk", None, "не тот город"), override_claim=True
+        )
+        there = raw_message(2, created_at=T0).model_copy(update={"municipality": "severogorsk"})
+        await context.service.on_classified(classified(there))
+        async with context.db.engine.connect() as connection:
+            rows = await connection.execute(
+                select(
+                    incidents.c.message_id,
+                    incidents.c.municipality,
+                    incidents.c.number_municipality,
+                    incidents.c.number,
+                )
+            )
+            given = {row.message_id: tuple(row)[1:] for row in rows}
+    finally:
+        await context.db.close()
+    assert given == {
+        raw_message(1).message_id: ("severogorsk", "testgrad", 1),
+        there.message_id: ("severogorsk", "severogorsk", 1),
     }
 
 

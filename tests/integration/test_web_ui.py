@@ -245,9 +245,9 @@ FROM generate_series(1, 10000) AS g
 BULK_INCIDENTS = """
 INSERT INTO incidents (incident_id, message_id, channel, category, municipality, department,
                        status, seq, assigned_at, first_response_due, final_answer_due,
-                       number_year, number)
+                       number_municipality, number_year, number)
 SELECT 'bulk-' || g, 'bulk:' || g, 'vk', 'housing', 'testgrad', 'ЖКХ', 'assigned', 2, now(),
-       now() + (g - 5000) * interval '1 minute', now() + interval '7 days', 1900, g
+       now() + (g - 5000) * interval '1 minute', now() + interval '7 days', 'testgrad', 1900, g
 FROM generate_series(1, 10000) AS g
 """
 

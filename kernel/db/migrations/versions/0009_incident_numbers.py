@@ -1,6 +1,7 @@
 """Incidents get a short number: a sequence per municipality and year (the year of the resident's
 message), kept in incident_counters whose row the creating transaction updates, so two incidents
-created at once never share a number. Existing incidents are numbered in the order they were
+created at once never share a number. The municipality that gave the number is kept with it: a
+reassigned incident keeps its number. Existing incidents are numbered in the order they were
 opened. The prefix («СЕВ») is the policy's and is added where the number is shown.
 
 Revision ID: 0009
@@ -29,7 +30,8 @@ WITH numbered AS (
     JOIN messages m ON m.message_id = i.message_id
     LEFT JOIN incident_events o ON o.incident_id = i.incident_id AND o.seq = 0
 )
-UPDATE incidents SET number_year = numbered.year, number = numbered.number
+UPDATE incidents
+SET number_municipality = municipality, number_year = numbered.year, number = numbered.number
 FROM numbered WHERE numbered.incident_id = incidents.incident_id
 """
 
@@ -41,18 +43,23 @@ def upgrade() -> None:
         sa.Column("year", sa.Integer, primary_key=True),
         sa.Column("last", sa.Integer, nullable=False),
     )
+    op.add_column("incidents", sa.Column("number_municipality", sa.Text))
     op.add_column("incidents", sa.Column("number_year", sa.Integer))
     op.add_column("incidents", sa.Column("number", sa.Integer))
     op.execute(BACKFILL)
     op.execute(
         "INSERT INTO incident_counters (municipality, year, last)"
-        " SELECT municipality, number_year, MAX(number) FROM incidents"
-        " GROUP BY municipality, number_year"
+        " SELECT number_municipality, number_year, MAX(number) FROM incidents"
+        " GROUP BY number_municipality, number_year"
     )
+    op.alter_column("incidents", "number_municipality", nullable=False)
     op.alter_column("incidents", "number_year", nullable=False)
     op.alter_column("incidents", "number", nullable=False)
     op.create_index(
-        "ux_incidents_number", "incidents", ["municipality", "number_year", "number"], unique=True
+        "ux_incidents_number",
+        "incidents",
+        ["number_municipality", "number_year", "number"],
+        unique=True,
     )
 
 
@@ -60,4 +67,5 @@ def downgrade() -> None:
     op.drop_index("ux_incidents_number", table_name="incidents")
     op.drop_column("incidents", "number")
     op.drop_column("incidents", "number_year")
+    op.drop_column("incidents", "number_municipality")
     op.drop_table("incident_counters")
