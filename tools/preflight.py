@@ -1,7 +1,8 @@
 """First step of `make test`: make sure Java and Maven are there and Kafka's jars are cached,
 that dovecot (the real IMAP server of the e-mail channel tests) is installed, Debian's slapd (the
 directory sign-in tests), Debian's nginx (the TLS proxy test), Debian's prometheus (the dashboard
-and alert tests), and Chromium with its WebDriver (the browser tests).
+and alert tests) and prometheus-alertmanager (alert delivery), and Chromium with its WebDriver
+(the browser tests).
 
 With CI=true a missing tool is a failure; on a developer's machine it is a warning and the tests
 that need Kafka (or IMAP, or a browser) are skipped with the same message.
@@ -13,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tools import nginx, prometheus, slapd
+from tools import alertmanager, nginx, prometheus, slapd
 from tools.browser import BROWSER_HINT, missing_browser
 from tools.kafka import INSTALL_HINT, ensure_jars, missing_tools
 
@@ -70,6 +71,14 @@ def ensure_prometheus() -> bool:
     return not prometheus.missing_tools()
 
 
+def ensure_alertmanager() -> bool:
+    """Debian's prometheus-alertmanager (alertmanager and amtool, for the alert delivery test),
+    under the same conditions as dovecot: the package's service is not started in a container."""
+    if alertmanager.missing_tools():
+        _apt_install([alertmanager.PACKAGE])
+    return not alertmanager.missing_tools()
+
+
 def _apt_install(packages: list[str]) -> None:
     """apt-get install as root, in a container or CI only; a no-op elsewhere."""
     harmless = (
@@ -92,6 +101,7 @@ def main() -> int:
         ("slapd", ensure_slapd, slapd.INSTALL_HINT),
         ("nginx", ensure_nginx, nginx.INSTALL_HINT),
         ("prometheus", ensure_prometheus, prometheus.INSTALL_HINT),
+        ("alertmanager", ensure_alertmanager, alertmanager.INSTALL_HINT),
     )
     for name, ensure, hint in servers:
         if not ensure():

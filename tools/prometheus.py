@@ -14,7 +14,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -54,9 +54,15 @@ def promtool(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def scrape_config(targets: Mapping[str, str], rule_files: list[Path], interval: str) -> str:
-    """A Prometheus config scraping each ``name -> host:port`` as job otklik, instance = name."""
-    config = {
+def scrape_config(
+    targets: Mapping[str, str],
+    rule_files: list[Path],
+    interval: str,
+    alertmanagers: Sequence[str] = (),
+) -> str:
+    """A Prometheus config scraping each ``name -> host:port`` as job otklik, instance = name,
+    sending its alerts to the Alertmanagers at ``host:port`` (none: alerts stay in Prometheus)."""
+    config: dict[str, Any] = {
         "global": {"scrape_interval": interval, "evaluation_interval": interval},
         "rule_files": [str(path) for path in rule_files],
         "scrape_configs": [
@@ -70,6 +76,9 @@ def scrape_config(targets: Mapping[str, str], rule_files: list[Path], interval: 
             }
         ],
     }
+    if alertmanagers:
+        receivers = [{"static_configs": [{"targets": list(alertmanagers)}]}]
+        config["alerting"] = {"alertmanagers": receivers}
     return yaml.safe_dump(config, sort_keys=False)
 
 
@@ -109,12 +118,14 @@ class PrometheusServer(PromClient):
         targets: Mapping[str, str],
         rule_files: list[Path] | None = None,
         interval: str = "1s",
+        alertmanagers: Sequence[str] = (),
     ) -> None:
         self.directory = directory
         self.config_file = directory / "prometheus.yml"
         self.port = free_port()
         super().__init__(f"http://127.0.0.1:{self.port}")
-        self._config = scrape_config(targets, rule_files or sorted(RULES.glob("*.yml")), interval)
+        rules = rule_files or sorted(RULES.glob("*.yml"))
+        self._config = scrape_config(targets, rules, interval, alertmanagers)
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 60) -> None:
