@@ -7,7 +7,6 @@ every second with the rules of deploy/prometheus and serves the API on a free po
 
 import argparse
 import json
-import shutil
 import subprocess
 import tempfile
 import time
@@ -16,12 +15,21 @@ import urllib.parse
 import urllib.request
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import yaml
 
 from tools.kafka import free_port
+from tools.servers import (
+    Started,
+    answers,
+    find_tool,
+    launch,
+    passed,
+    run_tool,
+    stop_process,
+    wait_ready,
+)
 
 PACKAGE = "prometheus"
 INSTALL_HINT = "apt-get install -y prometheus (Debian's package: the prometheus and promtool tools)"
@@ -34,24 +42,12 @@ class PromQueryError(RuntimeError):
     """Prometheus refused a query (it does not parse, or it cannot be evaluated)."""
 
 
-def find_tool(name: str) -> str | None:
-    found = shutil.which(name)
-    if found is None and Path(f"/usr/bin/{name}").is_file():
-        found = f"/usr/bin/{name}"
-    return found
-
-
 def missing_tools() -> list[str]:
     return [tool for tool in ("prometheus", "promtool") if find_tool(tool) is None]
 
 
 def promtool(*args: str) -> subprocess.CompletedProcess[str]:
-    tool = find_tool("promtool")
-    if tool is None:
-        raise FileNotFoundError(f"promtool missing: {INSTALL_HINT}")
-    return subprocess.run(  # noqa: S603
-        [tool, *args], capture_output=True, text=True, check=False, timeout=60
-    )
+    return run_tool("promtool", INSTALL_HINT, *args)
 
 
 def scrape_config(
@@ -111,7 +107,7 @@ class PromClient:
         return list(self.api("query_range", query=expr, start=start, end=end, step=step)["result"])
 
 
-class PrometheusServer(PromClient):
+class PrometheusServer(PromClient, Started):
     def __init__(
         self,
         directory: Path,
@@ -133,11 +129,8 @@ class PrometheusServer(PromClient):
         if binary is None:
             raise FileNotFoundError(f"prometheus missing: {INSTALL_HINT}")
         self.config_file.write_text(self._config, encoding="utf-8")
-        checked = promtool("check", "config", str(self.config_file))
-        if checked.returncode != 0:
-            raise RuntimeError(f"promtool check config failed: {checked.stdout}{checked.stderr}")
-        log = (self.directory / "prometheus.log").open("ab")
-        self._process = subprocess.Popen(  # noqa: S603
+        passed(promtool("check", "config", str(self.config_file)), "promtool check config")
+        self._process = launch(
             [
                 binary,
                 f"--config.file={self.config_file}",
@@ -145,43 +138,13 @@ class PrometheusServer(PromClient):
                 f"--web.listen-address=127.0.0.1:{self.port}",
                 "--log.level=warn",
             ],
-            stdout=log,
-            stderr=log,
+            self.directory / "prometheus.log",
         )
-        deadline = time.monotonic() + timeout
-        while not self._ready():
-            if self._process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"Prometheus did not start; see {self.directory}/prometheus.log")
-            time.sleep(0.2)
-
-    def _ready(self) -> bool:
-        try:
-            with urllib.request.urlopen(f"{self.url}/-/ready", timeout=1) as reply:  # noqa: S310
-                return bool(reply.status == 200)
-        except OSError:
-            return False
+        failed = f"Prometheus did not start; see {self.directory}/prometheus.log"
+        wait_ready(self._process, lambda: answers(f"{self.url}/-/ready"), timeout, failed)
 
     def stop(self) -> None:
-        if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(20)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
-
-    def __enter__(self) -> "PrometheusServer":
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+        stop_process(self._process)
 
 
 def main() -> None:

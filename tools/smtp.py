@@ -15,13 +15,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from types import TracebackType
 from typing import Any, cast
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from tools.kafka import free_port
+from tools.servers import Started
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ class _Recorder:
         return "250 OK"
 
 
-class SmtpServer:
+class SmtpServer(Started):
     """aiosmtpd in a thread of its own on a free port; with ``users`` only a client that logs in
     (PLAIN, allowed without TLS on the loopback) may send."""
 
@@ -129,18 +129,6 @@ class SmtpServer:
 
     def stop(self) -> None:
         self._controller.stop()
-
-    def __enter__(self) -> "SmtpServer":
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def main() -> None:

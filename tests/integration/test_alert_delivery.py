@@ -31,6 +31,7 @@ from sla.gauges import SlaGauges
 from sla.stage import SlaContext, open_sla
 from tests.conftest import SettingsFactory, unavailable
 from tests.factories import classified, raw_message
+from tests.integration.test_sla_gauges import POLICY  # testgrad, answers due in 1 and 3 days
 from tools import alertmanager, prometheus
 from tools.alertmanager import AlertmanagerServer, amtool
 from tools.kafka import free_port
@@ -39,14 +40,6 @@ from tools.smtp import ReceivedMail, SmtpServer
 
 pytestmark = pytest.mark.integration
 NOW = datetime(2026, 9, 15, 7, 0, tzinfo=UTC)  # the SLA clock; Prometheus keeps its own time
-POLICY = """version: "alerts-test"
-defaults: {timezone: Europe/Moscow, warning_lead: "2d"}
-municipalities: {testgrad: {name: "Тестград"}}
-rules:
-  - match: {}
-    first_response: {calendar_days: 1}
-    final_answer: {calendar_days: 3}
-"""
 ALERT = "OtklikIncidentsOverdue"
 SENDER = "otklik-alerts@city.example"  # smtp_auth_username of the shipped file
 PASSWORD = "relay-password"
@@ -167,14 +160,6 @@ def webhook() -> Iterator[WebhookReceiver]:
     receiver.server.server_close()
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
 async def sla(
     settings_factory: SettingsFactory, database_url: str, tmp_path: Path
@@ -182,7 +167,7 @@ async def sla(
     policy = tmp_path / "policy.yaml"
     policy.write_text(POLICY, encoding="utf-8")
     settings = settings_factory(database_url=database_url, policy_file=policy)
-    context = await open_sla(settings, Metrics(), clock=Clock())
+    context = await open_sla(settings, Metrics(), clock=lambda: NOW)
     yield context
     await context.db.close()
 
