@@ -5,7 +5,6 @@ work, its sequences restored too)."""
 
 import os
 import subprocess
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,6 +26,7 @@ pytestmark = pytest.mark.integration
 BIN = Path(psycopg.__file__).parents[1] / "pgserver" / "pginstall" / "bin"
 SCRIPT = Path(__file__).resolve().parents[2] / "deploy" / "tools" / "backup.sh"
 NOW = datetime(2026, 9, 20, 9, 0, tzinfo=UTC)
+STALE_MTIME = datetime(2020, 1, 1, tzinfo=UTC).timestamp()
 
 
 def table_counts(url: str) -> dict[str, int]:
@@ -57,7 +57,7 @@ def backup(url: str, directory: Path) -> Path:
     directory.mkdir(exist_ok=True)
     stale = directory / "otklik-2020-01-01T000000Z.dump"
     stale.write_bytes(b"old")
-    os.utime(stale, (time.time() - 20 * 86400, time.time() - 20 * 86400))
+    os.utime(stale, (STALE_MTIME, STALE_MTIME))  # years older than any kept day
     env = {
         **os.environ, "PATH": f"{BIN}:{os.environ['PATH']}", "DATABASE_URL": url,
         "BACKUP_DIR": str(directory), "BACKUP_KEEP_DAYS": "14", "BACKUP_ONCE": "1",
