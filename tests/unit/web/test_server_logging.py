@@ -23,11 +23,11 @@ def root_output() -> Iterator[io.StringIO]:
     before any server was configured in this process (other tests run uvicorn too)."""
     root = logging.getLogger()
     saved = root.handlers[:], root.level
-    saved_uvicorn = {
-        n: (logging.getLogger(n).handlers[:], logging.getLogger(n).propagate) for n in UVICORN
-    }
-    for name in UVICORN:
-        logging.getLogger(name).handlers, logging.getLogger(name).propagate = [], True
+    loggers = {name: logging.getLogger(name) for name in UVICORN}
+    saved_uvicorn = {n: (lg.handlers[:], lg.propagate, lg.level) for n, lg in loggers.items()}
+    for logger in loggers.values():
+        logger.handlers, logger.propagate = [], True
+        logger.setLevel(logging.NOTSET)
     root.handlers = []
     configure_logging("INFO", [SECRET])
     output = io.StringIO()
@@ -35,8 +35,9 @@ def root_output() -> Iterator[io.StringIO]:
         handler.setStream(output)  # type: ignore[attr-defined]
     yield output
     root.handlers, root.level = saved[0], saved[1]
-    for name, (handlers, propagate) in saved_uvicorn.items():
-        logging.getLogger(name).handlers, logging.getLogger(name).propagate = handlers, propagate
+    for name, (handlers, propagate, level) in saved_uvicorn.items():
+        loggers[name].handlers, loggers[name].propagate = handlers, propagate
+        loggers[name].setLevel(level)
 
 
 def test_uvicorn_records_reach_the_root_and_its_redaction(root_output: io.StringIO) -> None:
