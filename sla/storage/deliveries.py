@@ -70,30 +70,22 @@ async def claim_due(connection: AsyncConnection, now: datetime) -> Delivery | No
 
 
 async def mark_sent(connection: AsyncConnection, delivery_id: int, now: datetime) -> None:
-    await connection.execute(
-        update(report_deliveries)
-        .where(report_deliveries.c.id == delivery_id)
-        .values(
-            status=SENT,
-            attempts=report_deliveries.c.attempts + 1,
-            last_error=None,
-            sent_at=now,
-        )
-    )
+    await _attempted(connection, delivery_id, status=SENT, last_error=None, sent_at=now)
 
 
 async def mark_failed(
     connection: AsyncConnection, delivery_id: int, error: str, retry_at: datetime
 ) -> None:
+    await _attempted(
+        connection, delivery_id, status=FAILED, last_error=error, next_attempt_at=retry_at
+    )
+
+
+async def _attempted(connection: AsyncConnection, delivery_id: int, **values: object) -> None:
     await connection.execute(
         update(report_deliveries)
         .where(report_deliveries.c.id == delivery_id)
-        .values(
-            status=FAILED,
-            attempts=report_deliveries.c.attempts + 1,
-            last_error=error,
-            next_attempt_at=retry_at,
-        )
+        .values(attempts=report_deliveries.c.attempts + 1, **values)
     )
 
 

@@ -26,6 +26,7 @@ from sla.replay import replay_history
 from sla.stage import SlaContext, open_sla
 from tests.conftest import SettingsFactory
 from tests.integration.test_history_replay import LATE_ANSWER, SEPTEMBER, M
+from tests.integration.test_indicator_writer import Now
 from tools.kafka import free_port
 from tools.smtp import ReceivedMail, SmtpServer
 
@@ -39,14 +40,6 @@ regions:
   demo: [{REGIONAL}, {OWN}]
 """
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-class Now:
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def __call__(self) -> datetime:
-        return self.at
 
 
 @pytest.fixture
