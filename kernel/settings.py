@@ -76,6 +76,23 @@ class Settings(BaseSettings):
     plans_file: Path | None = Field(
         default=None, description="Programme plans YAML (plan/fact report); unset = bundled demo"
     )
+    delivery_file: Path | None = Field(
+        default=None,
+        description="Report e-mail recipients YAML (municipalities/regions -> addresses); unset = "
+        "no report e-mails",
+    )
+    smtp_host: str | None = Field(
+        default=None, description="SMTP server of the report e-mails; unset = none are sent"
+    )
+    smtp_port: int = Field(default=25, ge=1, le=65535, description="Port of OTKLIK_SMTP_HOST")
+    smtp_user: str | None = Field(default=None, description="SMTP login; unset = no AUTH")
+    smtp_password_secret: str | None = Field(
+        default=None, description="Name of the secret holding the SMTP password"
+    )
+    smtp_from: str = Field(default="otklik@localhost", description="From: of the report e-mails")
+    smtp_starttls: bool = Field(
+        default=False, description="Upgrade the SMTP connection with STARTTLS before the login"
+    )
     indicator_threshold_t: int = Field(
         default=150, description="k_об threshold T (150 or 250 in different methodology editions)"
     )

@@ -3,7 +3,10 @@
 `--once` is the explicit "compute now": it writes the revisions and their outbox rows in
 PostgreSQL (which is all the reads need), then hands the outbox to Kafka only if Kafka answers
 within ``KAFKA_WAIT_SECONDS``. Without Kafka it says so and succeeds: the records stay in the
-outbox and the running aggregator's relay (or the next `--once` with Kafka) publishes them."""
+outbox and the running aggregator's relay (or the next `--once` with Kafka) publishes them.
+
+Both record the report e-mails of each closed revision (OTKLIK_DELIVERY_FILE); the running
+aggregator also sends them (OTKLIK_SMTP_HOST), `--once` leaves them to it."""
 
 import asyncio
 import contextlib
@@ -14,7 +17,10 @@ from kernel.bus.port import Publisher, Stage
 from kernel.db.outbox import OutboxRelay
 from kernel.observability import Metrics
 from kernel.settings import Settings
+from services.bundled import default_plans_file
 from services.kafka_runner import run_stage_on_kafka
+from sla.delivery.sender import ReportSender, load_recipients
+from sla.delivery.smtp import SmtpConfig
 from sla.stage import SlaContext, aggregator_stage, open_sla
 
 KAFKA_WAIT_SECONDS = 15.0
@@ -25,6 +31,7 @@ async def run_aggregator(settings: Settings, *, once: bool, month: str | None = 
         metrics = Metrics()
         context = await open_sla(settings, metrics)
         try:
+            context.aggregator.recipients = load_recipients(settings.delivery_file, context.policy)
             records = await context.aggregator.run_once(month)
             print(f"новых ревизий: {len(records)}", file=sys.stderr)
             await _relay(settings, context, metrics)
@@ -33,7 +40,20 @@ async def run_aggregator(settings: Settings, *, once: bool, month: str | None = 
         return
 
     async def factory(publisher: Publisher, metrics: Metrics) -> Stage:
-        return aggregator_stage(await open_sla(settings, metrics), settings, publisher)
+        context = await open_sla(settings, metrics)
+        context.aggregator.recipients = load_recipients(settings.delivery_file, context.policy)
+        stage = aggregator_stage(context, settings, publisher)
+        smtp = SmtpConfig.from_settings(settings)
+        if smtp is not None:
+            sender = ReportSender(
+                context.db, context.policy, default_plans_file(settings), smtp, context.clock
+            )
+
+            async def send_reports() -> None:
+                await sender.run(settings.aggregate_interval_seconds)
+
+            stage.background.append(send_reports)
+        return stage
 
     await run_stage_on_kafka(settings, "aggregator", factory)
 

@@ -29,6 +29,7 @@ from prometheus_client import CollectorRegistry, Gauge
 from kernel.contracts.indicators import IndicatorRecord
 from kernel.db.engine import Database
 from sla.domain.indicators import month_close
+from sla.domain.report_mail import NOBODY, Recipients
 from sla.storage.aggregation import (
     changed_months,
     database_now,
@@ -36,6 +37,7 @@ from sla.storage.aggregation import (
     months_with_data,
     publish_month,
 )
+from sla.storage.deliveries import record_deliveries
 
 log = logging.getLogger(__name__)
 # A transaction stamps its rows when it runs and becomes visible when it commits; one that
@@ -65,6 +67,8 @@ class Aggregator:
         self.change_overlap = CHANGE_OVERLAP
         # (the clock, the database's clock) when the last complete round began
         self._watermark: tuple[datetime, datetime] | None = None
+        # Who gets each closed revision by e-mail (sla/delivery/); `otklik aggregate` sets it.
+        self.recipients: Recipients = NOBODY
         self._unknown = (
             None
             if registry is None
@@ -81,16 +85,24 @@ class Aggregator:
         return month_close(month, zone, self._close_day, self._close_time)
 
     async def _publish(self, municipality: str, month: str, closed: bool) -> IndicatorRecord | None:
+        now = self._clock()
         async with self._db.transaction() as connection:
-            return await publish_month(
+            record = await publish_month(
                 connection,
                 municipality,
                 month,
                 zone=self._zone_of(municipality),
                 threshold_t=self._threshold_t,
-                now=self._clock(),
+                now=now,
                 closed=closed,
             )
+            if record is not None and record.closed:
+                # In the revision's transaction: a closed revision never lacks its e-mails.
+                await record_deliveries(
+                    connection, municipality, month, record.revision,
+                    self.recipients.of(municipality), now,
+                )  # fmt: skip
+            return record
 
     async def publish_month(self, municipality: str, month: str) -> IndicatorRecord | None:
         """The month as it stands now: a preliminary revision before its close, a late-change

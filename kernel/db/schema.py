@@ -243,3 +243,30 @@ moderator_labels = Table(
     Column("actor", Text, nullable=False),
     Column("decided_at", TZ, nullable=False),
 )
+
+# The monthly report e-mails (sla/delivery/): a row per recipient of each closed revision, written
+# in the revision's transaction (an outbox of its own); the sender marks it sent or failed.
+report_deliveries = Table(
+    "report_deliveries",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("municipality", Text, nullable=False),
+    Column("month", Text, nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("recipient", Text, nullable=False),
+    Column("status", Text, nullable=False, server_default=text("'pending'")),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("last_error", Text),
+    Column("created_at", TZ, nullable=False),
+    Column("next_attempt_at", TZ, nullable=False),
+    Column("sent_at", TZ),
+    Index(
+        "ux_report_deliveries_once",
+        "municipality",
+        "month",
+        "revision",
+        "recipient",
+        unique=True,
+    ),
+    Index("ix_report_deliveries_due", "next_attempt_at", postgresql_where=text("status <> 'sent'")),
+)

@@ -40,6 +40,7 @@ from sla.domain.lifecycle import (
 )
 from sla.domain.numbers import with_number
 from sla.domain.policy import UnknownIdError
+from sla.domain.reply_placeholders import unfilled_refusal
 from sla.service import IncidentNotFoundError
 from sla.storage.numbers import incident_id_of
 from sla.storage.queue import QueueFilter, list_incidents
@@ -177,7 +178,9 @@ async def claim(incident_id: str, state: State, user: Handler) -> Outcome:
 
 @router.post("/incidents/{incident_id}/answer", response_model=Outcome, responses=ACTION_ERRORS)
 async def answer(incident_id: str, body: AnswerBody, state: State, user: Handler) -> Outcome:
-    """Record a public reply (intermediate with final=false)."""
+    """Record a public reply (intermediate with final=false). 422 while the text still holds a
+    template's ``{placeholder}``: it would be published as is."""
+    _refuse_unfilled(body.text)
     return await _run(state, user, incident_id, Answer(user.login, body.text, body.final))
 
 
@@ -230,7 +233,10 @@ async def restore(incident_id: str, body: ReasonBody, state: State, user: Superv
 
 @router.post("/incidents/bulk", response_model=list[Outcome])
 async def bulk(body: BulkBody, state: State, user: Supervisor) -> list[Outcome]:
-    """One action on many incidents; each succeeds or fails on its own."""
+    """One action on many incidents; each succeeds or fails on its own. An answer still holding
+    a template's ``{placeholder}`` is refused whole (422), before any incident."""
+    if body.action == "answer":
+        _refuse_unfilled(body.text or "")
     outcomes = []
     for incident_id in body.incident_ids:
         try:
@@ -243,6 +249,12 @@ async def bulk(body: BulkBody, state: State, user: Supervisor) -> list[Outcome]:
                 Outcome(incident_id=incident_id, error=f"{first['loc'][0]}: {first['msg']}")
             )
     return outcomes
+
+
+def _refuse_unfilled(text: str) -> None:
+    refusal = unfilled_refusal(text)
+    if refusal is not None:
+        raise HTTPException(422, refusal)
 
 
 async def _bulk_one(incident_id: str, body: BulkBody, state: State, user: User) -> Outcome:

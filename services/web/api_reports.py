@@ -1,14 +1,16 @@
 """The programme's plan/fact report over HTTP: JSON by default, XLSX, printable HTML or PDF (that
 HTML printed by WeasyPrint) with ``?format=``. Protected like /api/indicators: any signed-in role
 that may read, and only the municipalities of the user's scope (one outside it is refused as an
-unknown one)."""
+unknown one). The report e-mails' log likewise (``/reports/deliveries``)."""
 
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
+from pydantic import BaseModel
 
 from services.auth.roles import Action
 from services.auth.store import User
@@ -22,6 +24,19 @@ from sla.reports.exports import (
     load_plans_file,
     render_report,
 )
+from sla.storage.deliveries import recent_deliveries
+
+
+class DeliveryView(BaseModel):
+    municipality: str
+    month: str
+    revision: int
+    recipient: str
+    status: str  # pending, sent, failed (retried later)
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
 
 
 def reports_router(plans_file: Path) -> APIRouter:
@@ -65,5 +80,17 @@ def reports_router(plans_file: Path) -> APIRouter:
             media_type=MEDIA_TYPES[fmt],
             headers={"Content-Disposition": f'{disposition}; filename="{filename}"'},
         )
+
+    @router.get("/reports/deliveries", response_model=list[DeliveryView])
+    async def deliveries(
+        state: Annotated[WebState, Depends(web_state)],
+        user: Annotated[User, Depends(requires(Action.READ))],
+        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    ) -> list[DeliveryView]:
+        """Журнал рассылки отчётов по e-mail: последние письма, новые первыми."""
+        reach = reach_of(user, state.context.policy)
+        async with state.context.db.engine.connect() as connection:
+            found = await recent_deliveries(connection, reach.municipalities, limit)
+        return [DeliveryView.model_validate(item, from_attributes=True) for item in found]
 
     return router

@@ -326,3 +326,50 @@ def test_category_reassign_close_and_reopen_through_the_forms(
     for event in ("категория изменена", "переназначен", "ответ", "закрыт", "переоткрыт"):
         assert event in history
     assert "Экология" in history and "Заречный район" in glava.page_source
+
+
+def test_a_template_is_filled_from_the_incident_and_an_unfilled_date_is_refused(
+    app: LiveApp, browsers: Browser
+) -> None:
+    anna = browsers("anna")
+    sign_in(anna, app.base, "anna", PASSWORD)
+    anna.get(f"{app.base}/queue?overdue=no")
+    target = wait(anna, row_ids)[-1]  # not the first row, which other tests here act on
+    anna.get(f"{app.base}/incidents/{quote(target, safe='')}")
+    department = anna.find_element(By.CSS_SELECTOR, ".incident").get_attribute("data-department")
+    assert department
+    deadline = anna.find_element(By.XPATH, "//dt[.='Окончательный']/following-sibling::dd[1]")
+    due_date = deadline.text.split()[1]  # «до 12.09.2026 10:20»
+
+    def choose(title: str) -> str:
+        Select(anna.find_element(By.ID, "reply-template")).select_by_visible_text(title)
+        return anna.find_element(By.ID, "answer-text").get_attribute("value") or ""
+
+    accepted = choose("Принято в работу")  # {number}, {department}, {deadline}
+    assert f"передано в {department}" in accepted and f"не позднее {due_date}" in accepted
+    assert "{" not in accepted and not anna.find_element(By.ID, "template-fields").is_displayed()
+
+    forwarded = choose("Передано исполнителю")  # {department} and {date}
+    assert f"передана в {department}, срок устранения — до {{date}}" in forwarded
+    date = anna.find_element(By.CSS_SELECTOR, '#template-fields [data-placeholder="date"] input')
+    assert date.is_displayed() and date == anna.switch_to.active_element
+    anna.find_element(By.ID, "answer-button").click()
+    error = anna.find_element(By.CSS_SELECTOR, "#answer-form .form-error")
+    wait(anna, lambda b: error.is_displayed())
+    assert "незаполненные поля шаблона: {date} (дата)" in error.text
+    anna.refresh()  # nothing was recorded
+    assert anna.find_element(By.ID, "status").text != "отвечен"
+    assert "срок устранения" not in anna.find_element(By.CSS_SELECTOR, ".history").text
+
+    choose("Передано исполнителю")
+    date = anna.find_element(By.CSS_SELECTOR, '#template-fields [data-placeholder="date"] input')
+    # A date input's typing order follows the browser's locale: set it as a picker would.
+    anna.execute_script(
+        "arguments[0].value = '2026-12-10';"
+        "arguments[0].dispatchEvent(new Event('input', {bubbles: true}));", date,
+    )  # fmt: skip
+    text = anna.find_element(By.ID, "answer-text").get_attribute("value") or ""
+    assert "срок устранения — до 10.12.2026." in text
+    anna.find_element(By.ID, "answer-button").click()
+    wait(anna, lambda b: b.find_element(By.ID, "status").text == "отвечен")
+    assert "до 10.12.2026" in anna.find_element(By.CSS_SELECTOR, ".history").text

@@ -28,6 +28,7 @@ from services.auth.scopes import Scope
 from services.auth.store import add_user
 from services.web.app import create_app
 from services.web.ui.events import ChangeFeed
+from sla.domain.report_mail import Recipients
 from sla.stage import SlaContext, open_sla
 from tests.conftest import SettingsFactory
 from tests.factories import classified, raw_message
@@ -60,6 +61,7 @@ MATRIX: dict[tuple[str, str], tuple[object, str, dict[str, Any] | None]] = {
         VIEWER, f"/api/indicators/drill-down?{MONTH}&municipality=testgrad&measure=assigned", None,
     ),
     ("GET", "/api/reports/plan-fact"): (VIEWER, "/api/reports/plan-fact?period=2026", None),
+    ("GET", "/api/reports/deliveries"): (VIEWER, "/api/reports/deliveries", None),
     ("GET", "/"): (VIEWER, "/", None),
     ("GET", "/queue"): (VIEWER, "/queue", None),
     ("GET", "/queue/results"): (VIEWER, "/queue/results", None),
@@ -153,6 +155,7 @@ SCOPE: dict[tuple[str, str], tuple[str, str, str | None]] = {
         ITEM, PLACE, f"/api/indicators/drill-down?{MONTH}&municipality=nowhere&measure=assigned",
     ),
     ("GET", "/api/reports/plan-fact"): (LISTING, PLACE, None),
+    ("GET", "/api/reports/deliveries"): (LISTING, PLACE, None),
     ("GET", "/queue"): (LISTING, ID, None),
     ("GET", "/queue/results"): (LISTING, ID, None),
     ("GET", "/incidents/{incident_id}"): (ITEM, ID, "/incidents/vk:nope"),
@@ -257,7 +260,11 @@ async def web(settings_factory: SettingsFactory, database_url: str) -> AsyncIter
             )
     await context.service.on_classified(classified(raw_message(1)))
     await context.service.on_classified(neighbour_message())
-    await context.aggregator.run_once()  # the indicators of 2026-09, for the scope checks
+    # The indicators of 2026-09 and the report e-mails of their close, for the scope checks.
+    context.aggregator.recipients = Recipients(
+        {PLACE: ("pr@testgrad.example",), "severogorsk": ("pr@north.example",)}
+    )
+    await context.aggregator.run_once()
     async with context.db.engine.connect() as connection:
         found = dict((await connection.execute(
             select(incidents.c.municipality, incidents.c.incident_id)

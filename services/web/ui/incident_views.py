@@ -9,9 +9,11 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import RedirectResponse, Response
 
 from services.web.security import WebState, reach_of, web_state
+from services.web.templates_store import ReplyTemplate
 from services.web.ui import queries
 from services.web.ui.pages import PageSession, error_page, page_session, render
 from services.web.ui.policy_text import basis
+from sla.domain.reply_placeholders import PLACEHOLDERS, fill, incident_values
 
 router = APIRouter(include_in_schema=False)
 State = Annotated[WebState, Depends(web_state)]
@@ -32,9 +34,23 @@ async def incident_page(incident_id: str, state: State, session: Session) -> Res
         hint = "Его могли удалить или ссылка неполная. Вернитесь в очередь и откройте его оттуда."
         return error_page(session, 404, "Инцидент не найден", hint)
     policy = state.context.policy
-    return render(
-        "incident.html", session, active="queue", view=found, item=found.incident,
-        zone=policy.timezone(found.incident["municipality"]), templates=state.templates,
-        basis=basis(policy, found.incident["policy_version"], found.incident["policy_rule"]),
-        options=queries.options(state.context, reach), names=queries.municipality_names(policy),
+    item = found.incident
+    zone = policy.timezone(item["municipality"])
+    names = queries.municipality_names(policy)
+    values = incident_values(
+        department=item["department"], final_answer_due=item["final_answer_due"],
+        municipality_name=names.get(item["municipality"], item["municipality"]),
+        number=item["number"], zone=zone,
     )  # fmt: skip
+    # The page offers each template filled from the incident; what is left, the form asks for.
+    templates = [template_filled(t, values) for t in state.templates]
+    return render(
+        "incident.html", session, active="queue", view=found, item=item, zone=zone,
+        templates=templates, placeholders=PLACEHOLDERS.values(),
+        basis=basis(policy, item["policy_version"], item["policy_rule"]),
+        options=queries.options(state.context, reach), names=names,
+    )  # fmt: skip
+
+
+def template_filled(template: ReplyTemplate, values: dict[str, str]) -> ReplyTemplate:
+    return template.model_copy(update={"text": fill(template.text, values)})

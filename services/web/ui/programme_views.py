@@ -1,7 +1,7 @@
 """The programme team's pages: the period's plan/fact per municipality with the year's months
 and charts, and the drill-down list behind each number. Exports link to /api/reports/plan-fact.
 Both show only the municipalities of the reader's scope; one outside it is «не найден», as an
-unknown one."""
+unknown one. The programme page also lists the latest report e-mails of those municipalities."""
 
 import re
 from functools import partial
@@ -20,11 +20,13 @@ from sla.domain.plan_fact import MONTH_PATTERN, PERIOD_PATTERN
 from sla.domain.plans import PlansError
 from sla.reports.exports import ReportError
 from sla.reports.indicator_views import NoRevisionError, UnknownIdError
+from sla.storage.deliveries import recent_deliveries
 from sla.storage.drilldown import Measure
 
 State = Annotated[WebState, Depends(web_state)]
 Session = Annotated[PageSession, Depends(page_session)]
 MONTH = re.compile(MONTH_PATTERN)
+DELIVERIES_SHOWN = 10
 
 
 def programme_router(plans_file: Path) -> APIRouter:
@@ -52,10 +54,12 @@ def programme_router(plans_file: Path) -> APIRouter:
         except ReportError as error:  # the period passed the pattern: an unknown municipality
             hint = "Выберите муниципалитет из списка на странице показателей."
             return error_page(session, 404, _sentence(str(error)), hint)
+        async with state.context.db.engine.connect() as connection:
+            deliveries = await recent_deliveries(connection, reach.municipalities, DELIVERIES_SHOWN)
         return render(
             "indicators.html", session, active="indicators", view=view, period=chosen,
             municipality=municipality or "", options=queries.options(state.context, reach),
-            names=queries.municipality_names(state.context.policy),
+            names=queries.municipality_names(state.context.policy), deliveries=deliveries,
         )  # fmt: skip
 
     @router.get("/indicators/drill-down")

@@ -49,19 +49,49 @@
     });
   }
 
+  // A template comes filled from the incident (server-side); an input is shown for each
+  // {placeholder} still in it, and the text is rebuilt from the template and the inputs on each
+  // change. The server refuses a text that still holds one (sla/domain/reply_placeholders.py).
   const template = document.getElementById("reply-template");
+  const fields = document.getElementById("template-fields");
+  const area = document.getElementById("answer-text");
+
+  function russianDate(value) {
+    const [year, month, day] = value.split("-");
+    return `${day}.${month}.${year}`;
+  }
+
+  function fillText() {
+    const chosen = template.selectedOptions[0];
+    let text = chosen.dataset.text;
+    for (const label of fields.querySelectorAll("[data-placeholder]")) {
+      const input = label.querySelector("input");
+      const value = input.value.trim();
+      if (label.hidden || !value) continue;
+      text = text.replaceAll(`{${label.dataset.placeholder}}`, input.dataset.kind === "date" ? russianDate(value) : value);
+    }
+    area.value = text;
+    return text;
+  }
+
   if (template) {
     template.addEventListener("change", () => {
       const chosen = template.selectedOptions[0];
       if (!chosen.value) return;
-      const text = chosen.dataset.text.replaceAll("{department}", root.dataset.department || "{department}");
-      const area = document.getElementById("answer-text");
-      area.value = text;
+      const text = chosen.dataset.text;
+      let asked = 0;
+      for (const label of fields.querySelectorAll("[data-placeholder]")) {
+        label.hidden = !text.includes(`{${label.dataset.placeholder}}`);
+        label.querySelector("input").value = "";
+        if (!label.hidden) asked += 1;
+      }
+      fields.hidden = asked === 0;
+      fillText();
       document.getElementById("answer-final").checked = chosen.dataset.final === "true";
-      area.focus();
-      const gap = text.indexOf("{");
-      if (gap >= 0) area.setSelectionRange(gap, text.indexOf("}", gap) + 1);
+      const first = fields.querySelector("[data-placeholder]:not([hidden]) input");
+      (first || area).focus();
     });
+    fields.addEventListener("input", () => { if (template.value) fillText(); });
   }
 
   function openReject() {
