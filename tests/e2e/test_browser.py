@@ -7,21 +7,17 @@ reloading; screenshots of the queue, an incident and the indicators page are sav
 
 import os
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from selenium import webdriver
 from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
-from kernel.clock import Clock
-from tests.conftest import SettingsFactory, unavailable
 from tests.e2e.browser import (
     RUSSIAN,
-    chrome,
     fits_the_screen,
     press,
     press_keys,
@@ -31,57 +27,12 @@ from tests.e2e.browser import (
     sign_in,
     wait,
 )
+from tests.e2e.conftest import Browser
 from tests.e2e.live_app import LiveApp
-from tests.e2e.ui_seed import PASSWORD, XSS, demo_seed, new_incident
-from tests.moments import chosen
-from tools.browser import BROWSER_HINT, chromedriver_binary, chromium_binary
+from tests.e2e.ui_seed import PASSWORD, XSS, new_incident
 
 pytestmark = pytest.mark.e2e
 README_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "img"
-Browser = Callable[[str], webdriver.Chrome]
-
-
-@pytest.fixture(scope="module")
-def app(
-    tmp_path_factory: pytest.TempPathFactory,
-    postgres_base_url: str,
-    model_dir: Path,
-    request: pytest.FixtureRequest,
-) -> Iterator[LiveApp]:
-    import psycopg
-    from sqlalchemy.engine import make_url
-
-    name = "e2e_browser"
-    with psycopg.connect(postgres_base_url, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        connection.execute(f'CREATE DATABASE "{name}"')
-    url = make_url(postgres_base_url).set(database=name).render_as_string(hide_password=False)
-    clock = Clock.starting_at(chosen(request.config))  # one for the module's app
-    settings = SettingsFactory(tmp_path_factory.mktemp("web"), clock)(
-        database_url=url, model_dir=model_dir
-    )
-    live = LiveApp(settings, demo_seed(settings)).start()
-    yield live
-    live.stop()
-
-
-@pytest.fixture(scope="module")
-def browsers() -> Iterator[Browser]:
-    """One signed-in Chromium per user, started on first use and kept for the module."""
-    binary, driver = chromium_binary(), chromedriver_binary()
-    if binary is None or driver is None:
-        unavailable(f"Chromium or chromedriver missing. {BROWSER_HINT}")
-    assert binary is not None and driver is not None
-    started: dict[str, webdriver.Chrome] = {}
-
-    def browser(login: str) -> webdriver.Chrome:
-        if login not in started:
-            started[login] = chrome(binary, driver)
-        return started[login]
-
-    yield browser
-    for one in started.values():
-        one.quit()
 
 
 def test_moderator_claims_answers_and_the_incident_leaves_the_queue(
