@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ingest.domain.sources import Source, SourceCatalog
+from ingest.domain.vk_attachments import attachment_of
 from kernel.contracts.messages import (
     Attachment,
     Author,
@@ -163,9 +164,14 @@ def _attachments(obj: dict[str, Any]) -> tuple[Attachment, ...]:
         raise TypeError("attachments must be a list")
     if len(items) > MAX_ATTACHMENTS:
         raise ValueError(f"more than {MAX_ATTACHMENTS} attachments")
-    return tuple(
-        Attachment(kind=_kind(item.get("type"))) for item in items if isinstance(item, dict)
-    )
+    return tuple(_attachment(item) for item in items if isinstance(item, dict))
+
+
+def _attachment(item: dict[str, Any]) -> Attachment:
+    found = attachment_of(item, _kind(item.get("type")))
+    if found.name is None:
+        return found
+    return found.model_copy(update={"name": _storable(found.name)})
 
 
 def _kind(value: object) -> str:

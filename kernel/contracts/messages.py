@@ -61,6 +61,9 @@ class Attachment(BaseModel):
     kind: str
     url: str | None = None
     name: str | None = None
+    preview: str | None = Field(
+        default=None, description="A thumbnail's URL at the source (a VK photo's ~320 px copy)"
+    )
 
 
 class RawMessage(BaseModel):
