@@ -93,6 +93,11 @@ class Settings(BaseSettings):
     smtp_starttls: bool = Field(
         default=False, description="Upgrade the SMTP connection with STARTTLS before the login"
     )
+    webhook_signing_secret: str | None = Field(
+        default=None,
+        description="Name of the secret whose value signs the report webhooks (HMAC-SHA256); "
+        "unset = none are sent",
+    )
     indicator_threshold_t: int = Field(
         default=150, description="k_об threshold T (150 or 250 in different methodology editions)"
     )

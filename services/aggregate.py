@@ -5,8 +5,9 @@ PostgreSQL (which is all the reads need), then hands the outbox to Kafka only if
 within ``KAFKA_WAIT_SECONDS``. Without Kafka it says so and succeeds: the records stay in the
 outbox and the running aggregator's relay (or the next `--once` with Kafka) publishes them.
 
-Both record the report e-mails of each closed revision (OTKLIK_DELIVERY_FILE); the running
-aggregator also sends them (OTKLIK_SMTP_HOST), `--once` leaves them to it."""
+Both record the report deliveries of each closed revision (OTKLIK_DELIVERY_FILE); the running
+aggregator also sends them (e-mails with OTKLIK_SMTP_HOST, webhooks with
+OTKLIK_WEBHOOK_SIGNING_SECRET), `--once` leaves them to it."""
 
 import asyncio
 import contextlib
@@ -21,6 +22,7 @@ from services.bundled import default_plans_file
 from services.kafka_runner import run_stage_on_kafka
 from sla.delivery.sender import ReportSender, load_recipients
 from sla.delivery.smtp import SmtpConfig
+from sla.delivery.webhook import WebhookConfig
 from sla.stage import SlaContext, aggregator_stage, open_sla
 
 KAFKA_WAIT_SECONDS = 15.0
@@ -44,10 +46,12 @@ async def run_aggregator(settings: Settings, *, once: bool, month: str | None = 
         context.aggregator.recipients = load_recipients(settings.delivery_file, context.policy)
         stage = aggregator_stage(context, settings, publisher)
         smtp = SmtpConfig.from_settings(settings)
-        if smtp is not None:
+        webhook = WebhookConfig.from_settings(settings)
+        if smtp is not None or webhook is not None:
             sender = ReportSender(
-                context.db, context.policy, default_plans_file(settings), smtp, context.clock
-            )
+                context.db, context.policy, default_plans_file(settings), smtp, context.clock,
+                webhook=webhook,
+            )  # fmt: skip
 
             async def send_reports() -> None:
                 await sender.run(settings.aggregate_interval_seconds)

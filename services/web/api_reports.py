@@ -1,7 +1,7 @@
 """The programme's plan/fact report over HTTP: JSON by default, XLSX, printable HTML or PDF (that
 HTML printed by WeasyPrint) with ``?format=``. Protected like /api/indicators: any signed-in role
 that may read, and only the municipalities of the user's scope (one outside it is refused as an
-unknown one). The report e-mails' log likewise (``/reports/deliveries``)."""
+unknown one). The report deliveries' log likewise (``/reports/deliveries``)."""
 
 from datetime import datetime
 from pathlib import Path
@@ -10,13 +10,14 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel
 
 from services.auth.roles import Action
 from services.auth.store import User
 from services.web.security import WebState, reach_of, requires, web_state
 from sla.domain.plan_fact import PERIOD_PATTERN, PlanFactReport
 from sla.domain.plans import PlansError
+from sla.domain.report_mail import recipient_label
 from sla.reports.exports import (
     MEDIA_TYPES,
     ReportError,
@@ -31,7 +32,7 @@ class DeliveryView(BaseModel):
     municipality: str
     month: str
     revision: int
-    recipient: str
+    recipient: Annotated[str, AfterValidator(recipient_label)]  # a webhook without its query
     status: str  # pending, sent, failed (retried later)
     attempts: int
     last_error: str | None

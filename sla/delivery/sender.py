@@ -1,13 +1,15 @@
-"""The sender of the monthly report e-mails, a loop of the aggregator process: every due row of
-report_deliveries (written with a closed revision) goes out with the municipality's plan/fact
-report for the year to the revision's month (XLSX and PDF) and a short summary, then is marked
-sent; a failure is marked with its error and tried again later, longer apart each time.
+"""The sender of the monthly reports, a loop of the aggregator process: every due row of
+report_deliveries (written with a closed revision) goes out — to an e-mail address with the
+municipality's plan/fact report for the year to the revision's month (XLSX and PDF) and a short
+summary, to a webhook URL as the signed JSON of the revision — then is marked sent; a failure is
+marked with its error and tried again later, longer apart each time. A channel that is not
+configured (no SMTP server, no signing key) leaves its rows waiting.
 
 Exactly once per revision and recipient as far as PostgreSQL can see: a row is claimed under a
 row lock (two senders never send the same row) and marked sent in the transaction that claimed
-it. The one gap is a crash after the server accepted the message and before that commit: the row
-is still unsent and goes out again on restart — at least once, with the same Message-ID, which
-mail clients show as one message."""
+it. The one gap is a crash after the receiver accepted and before that commit: the row is still
+unsent and goes out again on restart — at least once, with the same Message-ID (mail clients
+show one message) or X-Otklik-Delivery (the receiver drops the repeat)."""
 
 import asyncio
 import logging
@@ -19,22 +21,29 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from kernel.contracts.indicators import IndicatorRecord
 from kernel.db.engine import Database
 from kernel.yaml_files import load
 from kernel.yaml_text import ConfigFileError
+from sla.delivery import webhook
 from sla.delivery.smtp import SmtpConfig, send_message
+from sla.delivery.webhook import WebhookConfig
 from sla.domain.plan_fact import Period, PlanFactReport, build_report
 from sla.domain.policy import SlaPolicy
 from sla.domain.report_mail import (
     NOBODY,
     Recipients,
     RecipientsError,
+    delivery_key,
+    is_webhook,
     message_id,
     month_label,
     parse_recipients,
+    recipient_label,
     subject,
     summary,
 )
+from sla.domain.report_webhook import body, headers
 from sla.reports.exports import MEDIA_TYPES, load_plans_file, render_report
 from sla.storage.aggregation import current_records, record_at
 from sla.storage.deliveries import Delivery, claim_due, mark_failed, mark_sent
@@ -74,14 +83,16 @@ class ReportSender:
         db: Database,
         policy: SlaPolicy,
         plans_file: Path,
-        smtp: SmtpConfig,
+        smtp: SmtpConfig | None,
         clock: Callable[[], datetime],
         backoff: float = 2.0,
+        webhook: WebhookConfig | None = None,
     ) -> None:
         self._db = db
         self._policy = policy
         self._plans_file = plans_file
         self._smtp = smtp
+        self._webhook = webhook
         self._clock = clock
         self._backoff = backoff
 
@@ -91,16 +102,17 @@ class ReportSender:
         sent = 0
         while True:
             async with self._db.transaction() as connection:
-                delivery = await claim_due(connection, now)
+                delivery = await claim_due(
+                    connection, now, mail=self._smtp is not None, webhooks=self._webhook is not None
+                )
                 if delivery is None:
                     return sent
                 try:
-                    message = await self._message(connection, delivery)
-                    await send_message(self._smtp, message, self._backoff)
+                    await self._send(connection, delivery)
                 except Exception as error:  # kept on the row and retried
                     text = f"{type(error).__name__}: {error}"[:1000]
-                    log.warning("report e-mail %d to %s failed: %s", delivery.id,
-                                delivery.recipient, text)  # fmt: skip
+                    log.warning("report delivery %d to %s failed: %s", delivery.id,
+                                recipient_label(delivery.recipient), text)  # fmt: skip
                     await mark_failed(
                         connection, delivery.id, text, retry_at(delivery.attempts + 1, now)
                     )
@@ -108,20 +120,40 @@ class ReportSender:
                 await mark_sent(connection, delivery.id, self._clock())
                 sent += 1
 
-    async def _message(self, connection: AsyncConnection, delivery: Delivery) -> EmailMessage:
+    async def _send(self, connection: AsyncConnection, delivery: Delivery) -> None:
         record = await record_at(
             connection, delivery.municipality, delivery.month, delivery.revision
         )
         if record is None:
             raise LookupError(f"ревизии {delivery.revision} за {delivery.month} нет")
+        if is_webhook(delivery.recipient):
+            assert self._webhook is not None  # claim_due gave a webhook row: one is configured
+            name = self._policy.municipality_names().get(record.municipality, record.municipality)
+            region = self._policy.spec.municipalities[record.municipality].region
+            key = delivery_key(record, delivery.recipient)
+            content = body(record, name, region, key)
+            signed = headers(self._webhook.key, int(self._clock().timestamp()), content, key)
+            await webhook.post(delivery.recipient, content, signed, self._backoff)
+            return
+        assert self._smtp is not None  # likewise
+        message = await self._message(connection, delivery, record, self._smtp)
+        await send_message(self._smtp, message, self._backoff)
+
+    async def _message(
+        self,
+        connection: AsyncConnection,
+        delivery: Delivery,
+        record: IndicatorRecord,
+        smtp: SmtpConfig,
+    ) -> EmailMessage:
         report = await self._report(connection, delivery.municipality, delivery.month)
         name = self._policy.municipality_names().get(delivery.municipality, delivery.municipality)
         message = EmailMessage()
-        message["From"] = self._smtp.sender
+        message["From"] = smtp.sender
         message["To"] = delivery.recipient
         message["Subject"] = subject(record, name)
         message["Date"] = format_datetime(self._clock())
-        domain = self._smtp.sender.rpartition("@")[2] or "otklik"
+        domain = smtp.sender.rpartition("@")[2] or "otklik"
         message["Message-ID"] = message_id(record, delivery.recipient, domain)
         message.set_content(summary(record, name, report.period.label))
         stem = f"plan-fact-{delivery.municipality}-{delivery.month}-r{delivery.revision}"

@@ -1,11 +1,12 @@
 """The monthly report e-mail without the sending: who receives a municipality's report (the
-delivery file: addresses per municipality and per region of the SLA policy), and what the
-message says (a subject, a short summary, a stable Message-ID)."""
+delivery file: e-mail addresses and webhook URLs per municipality and per region of the SLA
+policy), and what the message says (a subject, a short summary, a stable Message-ID)."""
 
 import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from kernel.contracts.indicators import IndicatorRecord
 
@@ -73,10 +74,44 @@ def _lists(value: object, key: str, known: set[str], what: str) -> dict[str, tup
         if not isinstance(addresses, list) or not addresses:
             raise RecipientsError(f"{key}.{name}: нужен непустой список адресов")
         for address in addresses:
-            if not isinstance(address, str) or not ADDRESS.match(address):
-                raise RecipientsError(f"{key}.{name}: {address!r} не похож на адрес e-mail")
+            if not isinstance(address, str) or not (
+                ADDRESS.match(address) or _webhook_url(address)
+            ):
+                raise RecipientsError(
+                    f"{key}.{name}: {address!r} не похож ни на адрес e-mail, "
+                    "ни на адрес вебхука (https://…)"
+                )
         result[str(name)] = tuple(addresses)
     return result
+
+
+WEBHOOK_PREFIXES = ("https://", "http://")
+
+
+def is_webhook(recipient: str) -> bool:
+    """A recipient is a webhook URL or an e-mail address (the file was checked on loading)."""
+    return recipient.startswith(WEBHOOK_PREFIXES)
+
+
+def _webhook_url(value: str) -> bool:
+    if not is_webhook(value) or any(c.isspace() for c in value):
+        return False
+    try:
+        parts = urlsplit(value)
+        _ = parts.port  # a port that is not a number raises here
+    except ValueError:
+        return False
+    return bool(parts.hostname)
+
+
+def recipient_label(recipient: str) -> str:
+    """What the delivery log shows: a webhook URL without its query and credentials, which may
+    hold a token of the receiving system."""
+    if not is_webhook(recipient):
+        return recipient
+    parts = urlsplit(recipient)
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.hostname}{port}{parts.path}"
 
 
 def month_label(month: str) -> str:
@@ -109,11 +144,16 @@ def summary(record: IndicatorRecord, name: str, period_label: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def message_id(record: IndicatorRecord, recipient: str, domain: str) -> str:
-    """The same for every attempt of one delivery: a resend after a crash between the server's
-    accept and the mark carries the same Message-ID, which mail clients show once."""
+def delivery_key(record: IndicatorRecord, recipient: str) -> str:
+    """The same for every attempt of one delivery: a resend after a crash between the receiver's
+    accept and the mark carries the same key, by which the receiver can drop it."""
     digest = hashlib.sha256(recipient.lower().encode()).hexdigest()[:16]
-    return f"<report.{record.municipality}.{record.month}.r{record.revision}.{digest}@{domain}>"
+    return f"report.{record.municipality}.{record.month}.r{record.revision}.{digest}"
+
+
+def message_id(record: IndicatorRecord, recipient: str, domain: str) -> str:
+    """The delivery's key as a Message-ID, which mail clients show once."""
+    return f"<{delivery_key(record, recipient)}@{domain}>"
 
 
 def _number(value: float | None) -> str:

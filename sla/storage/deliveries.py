@@ -5,11 +5,12 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import false, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kernel.db.schema import report_deliveries
+from sla.domain.report_mail import WEBHOOK_PREFIXES
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
 
@@ -54,13 +55,22 @@ async def record_deliveries(
     await connection.execute(insert(report_deliveries).values(rows).on_conflict_do_nothing())
 
 
-async def claim_due(connection: AsyncConnection, now: datetime) -> Delivery | None:
-    """The oldest unsent delivery whose time has come, locked until the caller's transaction
-    ends; one that another sender holds is skipped, so two senders never send the same row."""
+async def claim_due(
+    connection: AsyncConnection, now: datetime, *, mail: bool = True, webhooks: bool = True
+) -> Delivery | None:
+    """The oldest unsent delivery whose time has come, among e-mails (``mail``) and webhooks
+    (``webhooks``: a recipient that is a URL), locked until the caller's transaction ends; one
+    that another sender holds is skipped, so two senders never send the same row."""
+    url = or_(*(report_deliveries.c.recipient.startswith(p) for p in WEBHOOK_PREFIXES))
+    kinds = [kind for kind, wanted in ((~url, mail), (url, webhooks)) if wanted]
     row = (
         await connection.execute(
             select(report_deliveries)
-            .where(report_deliveries.c.status != SENT, report_deliveries.c.next_attempt_at <= now)
+            .where(
+                report_deliveries.c.status != SENT,
+                report_deliveries.c.next_attempt_at <= now,
+                or_(false(), *kinds),
+            )
             .order_by(report_deliveries.c.id)
             .limit(1)
             .with_for_update(skip_locked=True)

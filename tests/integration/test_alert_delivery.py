@@ -9,13 +9,9 @@ group_interval 5m become 1s, its relay and webhook addresses and secret files po
 test's, and STARTTLS is off (the local SMTP server speaks plain SMTP; AUTH still happens).
 """
 
-import json
 import re
-import threading
-import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +33,7 @@ from tools.alertmanager import AlertmanagerServer, amtool
 from tools.kafka import free_port
 from tools.prometheus import RULES, PrometheusServer
 from tools.smtp import ReceivedMail, SmtpServer
+from tools.webhook_receiver import WebhookReceiver
 
 pytestmark = pytest.mark.integration
 NOW = datetime(2026, 9, 15, 7, 0, tzinfo=UTC)  # the SLA clock; Prometheus keeps its own time
@@ -114,50 +111,10 @@ def test_the_compose_prometheus_alerts_the_compose_alertmanager_with_the_shipped
     assert all(any(path.startswith(f"{m}/") for m in mounts.values()) for path in named), named
 
 
-class WebhookReceiver:
-    """The region's system: records each JSON notification and its Authorization header."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[str, dict[str, Any]]] = []
-        self.changed = threading.Condition()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                with receiver.changed:
-                    receiver.received.append((self.headers.get("Authorization", ""), body))
-                    receiver.changed.notify_all()
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = HTTPServer(("127.0.0.1", free_port()), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/otklik/alerts"
-
-    def wait_for(
-        self, matches: Callable[[dict[str, Any]], bool], timeout: float
-    ) -> tuple[str, dict[str, Any]]:
-        deadline = time.monotonic() + timeout
-        with self.changed:
-            while not (found := [r for r in self.received if matches(r[1])]):
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise TimeoutError(f"no matching notification; got {self.received}")
-                self.changed.wait(left)
-        return found[0]
-
-
 @pytest.fixture
 def webhook() -> Iterator[WebhookReceiver]:
-    receiver = WebhookReceiver()
-    thread = threading.Thread(target=receiver.server.serve_forever, daemon=True)
-    thread.start()
-    yield receiver
-    receiver.server.shutdown()
-    receiver.server.server_close()
+    with WebhookReceiver("/otklik/alerts") as receiver:
+        yield receiver
 
 
 @pytest.fixture
@@ -231,10 +188,13 @@ async def test_an_overdue_incident_reaches_the_pr_department_by_mail_and_the_reg
                 ),
             ):
                 mail = smtp.wait_for(firing_mail, timeout=WAIT)
-                token, hook = webhook.wait_for(
-                    lambda body: body["status"] == "firing" and any(map(about, body["alerts"])),
+                firing = webhook.wait_for(
+                    lambda r: (
+                        r.json()["status"] == "firing" and any(map(about, r.json()["alerts"]))
+                    ),
                     timeout=WAIT,
                 )
+                token, hook = firing.headers.get("Authorization", ""), firing.json()
                 # Answered: the gauge's series goes, the alert resolves, and both hear of it.
                 incident = hook["alerts"][0]["labels"]
                 await answer_everything(sla)
@@ -243,7 +203,9 @@ async def test_an_overdue_incident_reaches_the_pr_department_by_mail_and_the_reg
                     lambda m: ALERT in m.subject and "РЕШЕНО" in m.subject, WAIT
                 )
                 webhook.wait_for(
-                    lambda body: body["status"] == "resolved" and any(map(about, body["alerts"])),
+                    lambda r: (
+                        r.json()["status"] == "resolved" and any(map(about, r.json()["alerts"]))
+                    ),
                     timeout=WAIT,
                 )
                 log = am.log()

@@ -3,8 +3,11 @@ PostgreSQL records one delivery per recipient in the revision's transaction, and
 each to a real SMTP server (tools/smtp.py, aiosmtpd, login required) with the plan/fact XLSX and
 PDF attached — once; a late revision goes out again; a server down or refusing leaves the
 delivery failed with its error until a later round sends it; a new sender (a restart) sends
-nothing twice. Times are the test's own clock."""
+nothing twice. The region's system gets the same as a signed webhook (tools/webhook_receiver.py,
+a real HTTP server), retried past its errors. Times are the test's own clock."""
 
+import hashlib
+import hmac
 import io
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -22,6 +25,7 @@ from kernel.settings import Settings
 from services.bundled import default_plans_file
 from sla.delivery.sender import ReportSender, load_recipients
 from sla.delivery.smtp import SmtpConfig
+from sla.delivery.webhook import WebhookConfig
 from sla.replay import replay_history
 from sla.stage import SlaContext, open_sla
 from tests.conftest import SettingsFactory
@@ -29,6 +33,7 @@ from tests.integration.test_history_replay import LATE_ANSWER, SEPTEMBER, M
 from tests.integration.test_indicator_writer import Now
 from tools.kafka import free_port
 from tools.smtp import ReceivedMail, SmtpServer
+from tools.webhook_receiver import WebhookReceiver
 
 pytestmark = pytest.mark.integration
 CLOSED = datetime(2026, 10, 6, 9, 0, tzinfo=UTC)  # September closed on 5 October, October open
@@ -68,6 +73,13 @@ def sender(context: SlaContext, settings: Settings, now: Now, port: int) -> Repo
         context.db, context.policy, default_plans_file(settings), replace(smtp, port=port), now,
         backoff=0,
     )  # fmt: skip
+
+
+def with_recipients(text: str, settings: Settings, context: SlaContext) -> None:
+    path = settings.delivery_file
+    assert path is not None
+    path.write_text(text, encoding="utf-8")
+    context.aggregator.recipients = load_recipients(path, context.policy)
 
 
 async def rows(context: SlaContext) -> list[tuple[int, str, str, int, str | None]]:
@@ -161,3 +173,50 @@ async def test_a_closed_month_is_mailed_once_per_recipient_and_revision(
             (1, "sent", None), (1, "sent", None), (2, "sent", None), (2, "sent", None)
         ]  # fmt: skip
         assert len({mail.message["Message-ID"] for mail in smtp.received}) == 4
+
+
+async def test_a_closed_month_is_posted_to_the_regions_webhook_signed_and_retried(
+    sla: tuple[SlaContext, Settings, Now],
+) -> None:
+    context, settings, now = sla
+    key = b"shared-with-the-region"
+    # Three refusals: the round's three tries; then the receiver accepts.
+    with WebhookReceiver("/otklik/reports", answers=[503, 503, 503]) as hook:
+        url = f"{hook.url}?token=region-token"
+        with_recipients(f"regions:\n  demo: [{url}]\n", settings, context)
+        await context.aggregator.run_once()
+        assert await rows(context) == [(1, url, "pending", 0, None)]
+
+        mail_only = sender(context, settings, now, free_port())
+        posting = ReportSender(
+            context.db, context.policy, default_plans_file(settings), None, now, backoff=0,
+            webhook=WebhookConfig(key=key),
+        )  # fmt: skip
+        assert await mail_only.send_due() == 0  # not its channel: the row waits untouched
+        assert await rows(context) == [(1, url, "pending", 0, None)]
+        assert await posting.send_due() == 0
+        assert await rows(context) == [
+            (1, url, "failed", 1, "WebhookRefusedError: получатель ответил HTTP 503")
+        ]
+        now.at += timedelta(minutes=2)
+        assert await posting.send_due() == 1
+        assert await posting.send_due() == 0
+        assert [status for _, _, status, _, _ in await rows(context)] == ["sent"]
+
+    assert len(hook.received) == 4
+    assert {r.headers["X-Otklik-Delivery"] for r in hook.received} == {
+        hook.received[0].json()["delivery"]
+    }
+    accepted = hook.received[-1]
+    assert accepted.path == "/otklik/reports?token=region-token"
+    stamp = accepted.headers["X-Otklik-Timestamp"]
+    assert stamp == str(int(now.at.timestamp()))
+    expected = hmac.new(key, stamp.encode() + b"." + accepted.body, hashlib.sha256).hexdigest()
+    assert accepted.headers["X-Otklik-Signature"] == f"sha256={expected}"
+    payload = accepted.json()
+    assert payload["event"] == "otklik.report.month_closed"
+    assert payload["municipality"] == {"id": M, "name": "Северогорск", "region": "demo"}
+    assert (payload["month"], payload["revision"]) == ("2026-09", 1)
+    indicators = payload["indicators"]
+    assert (indicators["n_handled_on_time"], indicators["n_assigned"]) == (1, 3)
+    assert indicators["closed"] is True

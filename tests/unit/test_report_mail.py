@@ -5,7 +5,15 @@ from datetime import UTC, datetime
 import pytest
 
 from kernel.contracts.indicators import IndicatorRecord
-from sla.domain.report_mail import RecipientsError, message_id, parse_recipients, subject, summary
+from sla.domain.report_mail import (
+    RecipientsError,
+    is_webhook,
+    message_id,
+    parse_recipients,
+    recipient_label,
+    subject,
+    summary,
+)
 
 REGIONS = {"severogorsk": "demo", "zarechny": "demo", "testgrad": None}
 
@@ -24,12 +32,25 @@ def test_a_municipality_gets_its_own_and_its_regions_addresses_each_once() -> No
     assert parse_recipients(None, REGIONS).of("severogorsk") == ()
 
 
+def test_a_webhook_url_is_a_recipient_shown_without_its_token() -> None:
+    hook = "https://user:pass@stats.region.example:8443/otklik/reports?token=secret"
+    recipients = parse_recipients({"regions": {"demo": [hook]}}, REGIONS)
+    assert recipients.of("zarechny") == (hook,)
+    assert is_webhook(hook) and not is_webhook("a@city.example")
+    assert recipient_label(hook) == "https://stats.region.example:8443/otklik/reports"
+    assert recipient_label("a@city.example") == "a@city.example"
+
+
 @pytest.mark.parametrize(
     ("value", "message"),
     [
         ({"municipalities": {"nowhere": ["a@b.ru"]}}, "муниципалитет 'nowhere' не описан"),
         ({"regions": {"north": ["a@b.ru"]}}, "регион 'north' не описан в политике SLA"),
-        ({"municipalities": {"zarechny": ["Иван Петров"]}}, "не похож на адрес e-mail"),
+        ({"municipalities": {"zarechny": ["Иван Петров"]}}, "не похож ни на адрес e-mail"),
+        ({"regions": {"demo": ["https://"]}}, "ни на адрес вебхука"),
+        ({"regions": {"demo": ["https://region.example:port/x"]}}, "ни на адрес вебхука"),
+        ({"regions": {"demo": ["https://region.example/a b"]}}, "ни на адрес вебхука"),
+        ({"regions": {"demo": ["ftp://region.example/x"]}}, "ни на адрес вебхука"),
         ({"municipalities": {"zarechny": []}}, "нужен непустой список адресов"),
         ({"cities": {}}, "неизвестные ключи: cities"),
         (["a@b.ru"], "нужен словарь"),

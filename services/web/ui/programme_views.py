@@ -1,7 +1,8 @@
 """The programme team's pages: the period's plan/fact per municipality with the year's months
 and charts, and the drill-down list behind each number. Exports link to /api/reports/plan-fact.
 Both show only the municipalities of the reader's scope; one outside it is «не найден», as an
-unknown one. The programme page also lists the latest report e-mails of those municipalities."""
+unknown one. The programme page also lists the latest report deliveries (e-mails, webhooks) of
+those municipalities."""
 
 import re
 from functools import partial
@@ -18,6 +19,7 @@ from services.web.ui.pages import PageSession, error_page, page_session, render
 from services.web.ui.policy_text import basis
 from sla.domain.plan_fact import MONTH_PATTERN, PERIOD_PATTERN
 from sla.domain.plans import PlansError
+from sla.domain.report_mail import recipient_label
 from sla.reports.exports import ReportError
 from sla.reports.indicator_views import NoRevisionError, UnknownIdError
 from sla.storage.deliveries import recent_deliveries
@@ -60,6 +62,7 @@ def programme_router(plans_file: Path) -> APIRouter:
             "indicators.html", session, active="indicators", view=view, period=chosen,
             municipality=municipality or "", options=queries.options(state.context, reach),
             names=queries.municipality_names(state.context.policy), deliveries=deliveries,
+            recipient_label=recipient_label,
         )  # fmt: skip
 
     @router.get("/indicators/drill-down")
