@@ -17,6 +17,7 @@ from ingest.sources_file import load_sources
 from kernel.contracts.topics import Topic
 from kernel.settings import Settings
 from services.cli import app
+from sla.delivery.sender import load_recipients
 from sla.domain.plans import load_plans
 from sla.domain.policy import load_policy
 
@@ -191,11 +192,13 @@ def test_the_backup_cron_job_runs_the_deploy_script_into_its_own_volume() -> Non
 
 
 def test_the_shipped_files_load_and_agree() -> None:
-    """The sources, SLA policy and plans of the otklik-files ConfigMap, through otklik's own
-    loaders: a plan for a municipality the policy does not know stops every report."""
+    """The sources, SLA policy, plans and report recipients of the otklik-files ConfigMap,
+    through otklik's own loaders: a plan for a municipality the policy does not know stops every
+    report, a recipient's the aggregator."""
     files = of_kind("ConfigMap")["otklik-files"]["data"]
+    files_named = ("OTKLIK_SOURCES_FILE", "OTKLIK_POLICY_FILE", "OTKLIK_PLANS_FILE")
     assert {f"/etc/otklik/{name}" for name in files} >= {
-        env()[key] for key in ("OTKLIK_SOURCES_FILE", "OTKLIK_POLICY_FILE", "OTKLIK_PLANS_FILE")
+        env()[key] for key in (*files_named, "OTKLIK_DELIVERY_FILE")
     }
     policy = load_policy(files["sla-policy.yaml"])
     plans = load_plans(files["plans.yaml"], policy.spec.municipalities)
@@ -204,7 +207,11 @@ def test_the_shipped_files_load_and_agree() -> None:
         sources = Path(directory) / "sources.yaml"
         sources.write_text(files["sources.yaml"], encoding="utf-8")
         catalog = load_sources(sources)
+        delivery = Path(directory) / "delivery.yaml"
+        delivery.write_text(files["delivery.yaml"], encoding="utf-8")
+        recipients = load_recipients(delivery, policy)
     assert {s.municipality for s in catalog.sources} <= set(policy.spec.municipalities)
+    assert recipients.of("severogorsk") == ("pr@severogorsk.example",)
 
 
 def compose_commands() -> list[list[str]]:
