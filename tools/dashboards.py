@@ -15,6 +15,7 @@ from tools.prometheus import DEPLOY, RULES, PromClient
 DASHBOARDS = DEPLOY / "grafana" / "dashboards"
 DATASOURCE_UID = "otklik-prometheus"  # deploy/grafana/provisioning/datasources/prometheus.yml
 _LABEL_VALUES = re.compile(r"^label_values\((?P<selector>.+),\s*(?P<label>\w+)\)$", re.S)
+_QUERY_RESULT = re.compile(r"^query_result\((?P<query>.+)\)$", re.S)
 
 
 @dataclass(frozen=True)
@@ -99,14 +100,62 @@ def resolve_variables(board: dict[str, Any], prometheus: PromClient) -> dict[str
 def variable_options(
     variable: dict[str, Any], earlier: dict[str, str], prometheus: PromClient
 ) -> list[str]:
-    found = _LABEL_VALUES.match(variable["definition"].strip())
-    if found is None:
-        raise ValueError(f"variable {variable['name']}: only label_values(selector, label) is used")
-    selector = interpolate(found["selector"], earlier, 3600)
-    label = found["label"]
-    series = prometheus.query(f"group by ({label}) ({selector})")
-    values = sorted({s["metric"][label] for s in series if label in s["metric"]})
-    return values[::-1] if variable.get("sort") in {2, 4, 6} else values
+    """The values of a query variable's options, in Grafana's order."""
+    return [value for _, value in variable_choices(variable, earlier, prometheus)]
+
+
+def variable_choices(
+    variable: dict[str, Any], earlier: dict[str, str], prometheus: PromClient
+) -> list[tuple[str, str]]:
+    """(text shown, value) of each option, as Grafana lists them: ``label_values(selector,
+    label)`` gives each value as its own text; ``query_result(query)`` gives each series as
+    ``name{label="value",…} value timestamp``, which the variable's regex filters and, with its
+    named groups ``text`` and ``value``, splits (Grafana 7.4+). Sorted by text (sort 1, 2 desc)."""
+    definition = variable["definition"].strip()
+    if found := _QUERY_RESULT.match(definition):
+        series = prometheus.query(interpolate(found["query"], earlier, 3600))
+        choices = _filtered(variable.get("regex", ""), [_result_line(s) for s in series])
+    elif found := _LABEL_VALUES.match(definition):
+        selector = interpolate(found["selector"], earlier, 3600)
+        label = found["label"]
+        series = prometheus.query(f"group by ({label}) ({selector})")
+        choices = [(s["metric"][label],) * 2 for s in series if label in s["metric"]]
+    else:
+        raise ValueError(
+            f"variable {variable['name']}: only label_values(selector, label) and "
+            "query_result(query) are used"
+        )
+    ordered = sorted(set(choices))
+    return ordered[::-1] if variable.get("sort") in {2, 4, 6} else ordered
+
+
+def _result_line(series: dict[str, Any]) -> str:
+    labels = dict(series["metric"])
+    name = labels.pop("__name__", "")
+    inner = ",".join(f'{key}="{value}"' for key, value in labels.items())
+    at, value = series["value"]
+    return f"{name}{{{inner}}} {value} {int(float(at) * 1000)}"
+
+
+def _filtered(regex: str, lines: list[str]) -> list[tuple[str, str]]:
+    """Grafana's variable regex, written for JavaScript (/…/ and (?<name>…)) and run here."""
+    if not regex:
+        return [(line, line) for line in lines]
+    body = regex[1 : regex.rindex("/")] if regex.startswith("/") else regex
+    pattern = re.compile(re.sub(r"\(\?<(?=[A-Za-z_])", "(?P<", body))
+    choices = []
+    for line in lines:
+        found = pattern.search(line)
+        if found is None:
+            continue
+        named = found.groupdict()
+        if named.get("text") or named.get("value"):
+            text, value = named.get("text"), named.get("value")
+            choices.append((text or value or "", value or text or ""))
+        else:
+            picked = found.group(1) if pattern.groups else line
+            choices.append((picked, picked))
+    return choices
 
 
 def legend(template: str, labels: dict[str, str]) -> str:

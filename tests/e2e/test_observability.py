@@ -37,6 +37,7 @@ from tools.dashboards import (
     load_dashboards,
     panel_queries,
     resolve_variables,
+    variable_choices,
 )
 from tools.fake_vk import FakeVkServer
 from tools.kafka import KafkaServer
@@ -161,6 +162,12 @@ def check_panels(prometheus: PromClient, range_seconds: int) -> tuple[int, set[s
     for board in load_dashboards().values():
         variables = resolve_variables(board, prometheus)
         assert all(variables.values()), f"{board['uid']}: a variable has no value: {variables}"
+        for variable in board["templating"]["list"]:
+            choices = variable_choices(variable, variables, prometheus)
+            assert choices, f"{board['uid']}: ${variable['name']} offers nothing"
+            if variable["name"] == "municipality":  # a person picks a name, panels get the id
+                assert all(text != value for text, value in choices), choices
+                assert "Тестград" in {text for text, _ in choices}, choices
         for query in panel_queries(board):
             expr = interpolate(query.expr, variables, range_seconds)
             used |= set(METRIC_NAME.findall(query.expr))
