@@ -12,7 +12,9 @@ from urllib.parse import urlsplit
 
 from kernel.contracts.messages import Attachment
 
-THUMBNAIL_SIDE = 320  # px: the page draws thumbnails at most this wide or high
+# px: twice the 160 CSS px the incident page draws a thumbnail at, so it is sharp on a phone's
+# 2x screen without loading a large copy.
+THUMBNAIL_SIDE = 320
 MAX_URL_CHARS = 2000
 MAX_NAME_CHARS = 200
 # The longer side of each size type VK documents (dev.vk.com, «Формат описания размеров

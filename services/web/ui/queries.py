@@ -2,13 +2,14 @@
 plan/fact report, drill-down). Views call these and render; nothing here knows about HTTP.
 Each takes the reader's ``Reach`` and shows nothing outside it."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from kernel.contracts.categories import DEPARTMENTS
 from kernel.contracts.indicators import IndicatorRecord
+from kernel.contracts.messages import Attachment
 from services.web.ui.charts import Chart, line_chart
 from services.web.ui.labels import CATEGORIES, CHANNELS, FILTER_STATUSES, STATUSES
 from sla.domain.numbers import with_number
@@ -23,9 +24,11 @@ from sla.reports.indicator_views import (
 )
 from sla.stage import SlaContext
 from sla.storage.aggregation import current_records, published_months
+from sla.storage.attachments import as_attachments, attachments_of
 from sla.storage.drilldown import Measure
 from sla.storage.numbers import incident_id_of
 from sla.storage.queue import QueueFilter, Reach, incident_detail, list_incidents
+from sla.storage.resident import Resident, resident_of
 from sla.storage.thread import root_of, thread_of
 
 SHORT_MONTHS = ("янв", "фев", "мар", "апр", "май", "июн", "июл", "авг", "сен", "окт", "ноя", "дек")
@@ -87,6 +90,8 @@ class IncidentView:
     thread_total: int
     thread: list[dict[str, Any]]
     root: dict[str, Any] | None  # the post a comment was written under
+    resident: Resident | None = None  # who wrote the message, and their other messages
+    attachments: list[Attachment] = field(default_factory=list)  # the message's own
 
 
 async def incident(context: SlaContext, incident_id: str, reach: Reach) -> IncidentView | None:
@@ -98,7 +103,11 @@ async def incident(context: SlaContext, incident_id: str, reach: Reach) -> Incid
         found = with_number(stored, context.policy.number_prefix)
         total, thread = await thread_of(connection, message_id=found["message_id"])
         root = await root_of(connection, message_id=found["message_id"])
-    return IncidentView(found, total, thread, root)
+        resident = await resident_of(connection, message_id=found["message_id"], reach=reach)
+        attachments = await attachments_of(connection, found["message_id"])
+    if root is not None:
+        root = {**root, "attachments": as_attachments(root["attachments"])}
+    return IncidentView(found, total, thread, root, resident, attachments)
 
 
 @dataclass(frozen=True)
