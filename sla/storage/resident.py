@@ -20,6 +20,7 @@ class Resident:
     name: str | None
     contact: str | None
     others: list[dict[str, Any]] = field(default_factory=list)
+    limit: int = OTHERS  # the list stops there: «последние 10» says so
 
     @property
     def redacted(self) -> bool:
@@ -70,7 +71,9 @@ async def resident_of(
         .order_by(messages.c.created_at.desc(), messages.c.message_id.desc())
         .limit(limit)
     )  # fmt: skip
-    return Resident(row.ref, row.name, row.contact, [dict(other._mapping) for other in others])
+    return Resident(
+        row.ref, row.name, row.contact, [dict(other._mapping) for other in others], limit
+    )
 
 
 def _within(reach: Reach) -> ColumnElement[bool]:
