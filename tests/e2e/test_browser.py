@@ -3,12 +3,9 @@ the app on 127.0.0.1 with a real PostgreSQL, on the demo's data: a moderator sig
 and answers, and the incident leaves the queue while a second moderator cannot claim it; a
 viewer cannot act; an XSS payload in a VK comment shows as text; new incidents appear without
 reloading; screenshots of the queue, an incident and the indicators page are saved
-(var/artifacts/e2e/, and docs/img/ for the README with E2E_README_IMAGES=1)."""
+(var/artifacts/e2e/; the README's are test_demo_pictures.py's, from `make demo` itself)."""
 
-import os
-import shutil
 from collections.abc import Callable
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -32,7 +29,6 @@ from tests.e2e.live_app import LiveApp
 from tests.e2e.ui_seed import PASSWORD, XSS, new_incident
 
 pytestmark = pytest.mark.e2e
-README_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "img"
 
 
 def test_moderator_claims_answers_and_the_incident_leaves_the_queue(
@@ -131,26 +127,21 @@ def test_keyboard_help_and_screenshots_of_the_queue_and_indicators(
     press(anna, "\ue00c")  # Esc closes it
     wait(anna, lambda b: not help_box.is_displayed())
     screenshot(anna, "queue")
-    # The demo's two months of unanswered history fill the first pages with long-overdue rows;
-    # the README shows today's incidents, where the countdown colours differ.
+    # Today's incidents, below two months of unanswered history: other countdown colours.
     anna.get(f"{app.base}/queue?overdue=no")
     wait(anna, row_ids)
-    queue = screenshot(anna, "queue-not-overdue")
+    screenshot(anna, "queue-not-overdue")
 
     anna.get(f"{app.base}/indicators?period=2026-10")
     wait(anna, lambda b: b.find_elements(By.CSS_SELECTOR, "svg.line-chart"))
     assert "План и факт" in anna.page_source
     assert fits_the_screen(anna)
-    indicators = screenshot(anna, "indicators")
+    screenshot(anna, "indicators")
     link = anna.find_element(By.CSS_SELECTOR, ".months a[href*='measure=assigned']")
     expected = int(link.text)
     link.click()
     wait(anna, lambda b: b.find_elements(By.CSS_SELECTOR, "table.drill"))
     assert len(anna.find_elements(By.CSS_SELECTOR, "table.drill tbody tr")) == expected
-    if os.environ.get("E2E_README_IMAGES"):
-        README_IMAGES.mkdir(exist_ok=True)
-        shutil.copyfile(queue, README_IMAGES / "queue.png")
-        shutil.copyfile(indicators, README_IMAGES / "indicators.png")
 
 
 def test_the_shortcuts_work_on_the_russian_layout(app: LiveApp, browsers: Browser) -> None:

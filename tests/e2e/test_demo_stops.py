@@ -26,10 +26,15 @@ def alive(pid: int) -> bool:
     return "\nState:\tZ" not in status
 
 
-def wait_for_line(process: subprocess.Popen[str], marker: str) -> None:
+def wait_for_line(
+    process: subprocess.Popen[str], marker: str, seen: list[str] | None = None
+) -> None:
+    """Read the process's output up to the line with ``marker`` (kept in ``seen``, if given)."""
     assert process.stdout is not None
     deadline = time.monotonic() + STARTUP_SECONDS
     for line in process.stdout:  # ends when the process closes its output
+        if seen is not None:
+            seen.append(line)
         if marker in line:
             return
         assert time.monotonic() < deadline, f"no {marker!r} in {STARTUP_SECONDS} s"
