@@ -69,4 +69,12 @@ def test_the_pages_fit_the_screen(app: LiveApp, vera: webdriver.Chrome, width: i
             scroll = vera.execute_script("return document.documentElement.scrollWidth")
             wide[name] = (scroll, overflowing(vera, width))
         screenshot(vera, f"layout-{name}-{width}x{height}")
+    # From 1024 px the incident keeps its two columns: facts and actions beside the message.
+    vera.get(pages["incident"])
+    beside = vera.execute_script(
+        """const [main, side] = ['.main-column', '.side-column']
+             .map((s) => document.querySelector(s).getBoundingClientRect());
+           return side.left >= main.right && side.top === main.top;"""
+    )
+    assert beside is (width >= 1024), f"incident columns at {width}: side by side = {beside}"
     assert wide == {}, f"the page scrolls sideways at {width}×{height}: {wide}"
