@@ -8,11 +8,7 @@ incident is less than two weeks older than the demo's clock (the living shift ha
 queue lists incidents, the indicators page draws its chart, and both fit the screen."""
 
 import os
-import re
 import shutil
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -23,57 +19,22 @@ from selenium.webdriver.common.by import By
 
 from tests.e2e.browser import fits_the_screen, row_ids, screenshot, sign_in, wait
 from tests.e2e.conftest import Browser
-from tests.e2e.test_demo_stops import wait_for_line
-from tools.kafka import free_port
+from tools.demo_process import Demo, running_demo
 
 pytestmark = pytest.mark.e2e
 README_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "img"
-SIGNED_IN = re.compile(
-    r"Веб-интерфейс: (?P<base>\S+)/queue — логин (?P<login>\S+), пароль (?P<password>\S+)"
-)
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> Iterator[re.Match[str]]:
-    """`otklik demo` as `make demo` runs it; the line it prints for the person at the terminal."""
-    data = tmp_path_factory.mktemp("demo")
-    env = {
-        **os.environ,
-        "OTKLIK_DATA_DIR": str(data),
-        "OTKLIK_MODEL_DIR": str(model_dir),
-        "OTKLIK_HTTP_PORT": str(free_port()),
-        "OTKLIK_METRICS_PORT": str(free_port()),
-        "OTKLIK_LOG_LEVEL": "WARNING",
-    }
-    env.pop("OTKLIK_DATABASE_URL", None)
-    process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "otklik"), "demo"], env=env, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    try:
-        lines: list[str] = []
-        try:
-            wait_for_line(process, "Ctrl+C", lines)
-        except AssertionError as error:
-            raise AssertionError(f"{error}\n{''.join(lines)}") from None
-        found = next(filter(None, map(SIGNED_IN.search, lines)), None)
-        assert found is not None, "".join(lines)
-        yield found
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+def demo(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> Iterator[Demo]:
+    with running_demo(tmp_path_factory.mktemp("demo"), model_dir) as demo:
+        yield demo
 
 
-def test_the_readme_pictures_come_from_the_living_demo(
-    demo: re.Match[str], browsers: Browser
-) -> None:
+def test_the_readme_pictures_come_from_the_living_demo(demo: Demo, browsers: Browser) -> None:
     browser = browsers("demo")
-    base = demo["base"]
-    sign_in(browser, base, demo["login"], demo["password"])
+    base = demo.base
+    sign_in(browser, base, demo.login, demo.password)
     # The API, with the browser's session: the newest incident's time against the demo's own
     # clock (the response's Date), the one the living sample was moved by.
     served, page = browser.execute_script(
