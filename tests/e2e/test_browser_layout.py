@@ -20,9 +20,10 @@ PHONE_WIDTH = 500
 
 
 @pytest.fixture(scope="module")
-def vera(app: LiveApp, browsers: Browser) -> Iterator[webdriver.Chrome]:
-    browser = browsers("vera")
-    sign_in(browser, app.base, "vera", PASSWORD)
+def glava(app: LiveApp, browsers: Browser) -> Iterator[webdriver.Chrome]:
+    """A supervisor: the most on each page (the bulk bar, every action form)."""
+    browser = browsers("glava")
+    sign_in(browser, app.base, "glava", PASSWORD)
     yield browser
     browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 
@@ -49,11 +50,11 @@ def overflowing(browser: webdriver.Chrome, edge: int) -> list[str]:
 
 
 @pytest.mark.parametrize(("width", "height"), SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
-def test_the_pages_fit_the_screen(app: LiveApp, vera: webdriver.Chrome, width: int,
+def test_the_pages_fit_the_screen(app: LiveApp, glava: webdriver.Chrome, width: int,
                                   height: int) -> None:  # fmt: skip
-    sized(vera, width, height)
-    vera.get(f"{app.base}/queue?overdue=no")
-    target = wait(vera, row_ids)[0]
+    sized(glava, width, height)
+    glava.get(f"{app.base}/queue?overdue=no")
+    target = wait(glava, row_ids)[0]
     pages = {
         "queue": f"{app.base}/queue",
         "incident": f"{app.base}/incidents/{quote(target, safe='')}",
@@ -61,17 +62,17 @@ def test_the_pages_fit_the_screen(app: LiveApp, vera: webdriver.Chrome, width: i
     }
     wide: dict[str, object] = {}
     for name, url in pages.items():
-        vera.get(url)
-        wait(vera, lambda b: b.execute_script("return document.readyState") == "complete")
+        glava.get(url)
+        wait(glava, lambda b: b.execute_script("return document.readyState") == "complete")
         # A phone zooms out to show a page wider than itself: its viewport then grows instead.
-        inner = vera.execute_script("return window.innerWidth")
-        if inner != width or not fits_the_screen(vera):
-            scroll = vera.execute_script("return document.documentElement.scrollWidth")
-            wide[name] = (scroll, overflowing(vera, width))
-        screenshot(vera, f"layout-{name}-{width}x{height}")
+        inner = glava.execute_script("return window.innerWidth")
+        if inner != width or not fits_the_screen(glava):
+            scroll = glava.execute_script("return document.documentElement.scrollWidth")
+            wide[name] = (scroll, overflowing(glava, width))
+        screenshot(glava, f"layout-{name}-{width}x{height}")
     # From 1024 px the incident keeps its two columns: facts and actions beside the message.
-    vera.get(pages["incident"])
-    beside = vera.execute_script(
+    glava.get(pages["incident"])
+    beside = glava.execute_script(
         """const [main, side] = ['.main-column', '.side-column']
              .map((s) => document.querySelector(s).getBoundingClientRect());
            return side.left >= main.right && side.top === main.top;"""
