@@ -6,7 +6,7 @@ UV := $(VENV)/bin/uv
 STAMP := $(VENV)/.installed
 DEMO_ARGS ?=
 
-.PHONY: help demo test unit integration e2e check lint types fmt lock clean audit bench-ingest bench-indicators bench-classifier bench-pipeline bench-sustained bench-import
+.PHONY: help demo test unit integration e2e check lint types fmt lock clean audit bench-ingest bench-indicators bench-classifier bench-pipeline bench-sustained bench-import bench-moderator
 
 help:
 	@echo "make demo   - install and run the whole pipeline in one process on embedded defaults"
@@ -22,6 +22,7 @@ help:
 	@echo "make bench-pipeline - raw message -> stored incident, stages as processes, vs a raw consume-produce loop (BENCH_MESSAGES=30000)"
 	@echo "make bench-sustained - the whole system at a fixed rate: latency p50/p95/p99 and memory (BENCH_RATE=1000 BENCH_SECONDS=300)"
 	@echo "make bench-classifier - classifier batch and one-message texts/s vs TF-IDF + LR (BENCH_TEXTS=50000)"
+	@echo "make bench-moderator - a moderator's main actions in Chromium against make demo, vs a fetch of /healthz (BENCH_ROUNDS=5)"
 	@echo "make bench-import - otklik import of a CSV list -> real Kafka vs a raw producer, rows/s and peak RSS (BENCH_ROWS=1000000)"
 
 $(STAMP): pyproject.toml requirements.lock
@@ -98,3 +99,6 @@ lock:
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
+
+bench-moderator: $(STAMP)
+	$(PY) -m bench.moderator_day --rounds $(or $(BENCH_ROUNDS),5)

@@ -1,5 +1,4 @@
-"""Headless Chromium driven by Selenium through Debian's chromedriver, sized like a 1366×768
-laptop, and the few steps every browser test repeats."""
+"""The few steps every browser test repeats in the headless Chromium of tools/browser.py."""
 
 import os
 from collections.abc import Callable
@@ -8,26 +7,11 @@ from typing import TypeVar
 
 from selenium import webdriver
 from selenium.common.exceptions import WebDriverException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.wait import WebDriverWait
 
 T = TypeVar("T")
 ARTIFACTS = Path(os.environ.get("E2E_ARTIFACTS", "var/artifacts/e2e")).resolve()
-
-
-def chrome(binary: Path, driver: Path) -> webdriver.Chrome:
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(binary)
-    for argument in (
-        "--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-        "--window-size=1366,768", "--force-device-scale-factor=1", "--lang=ru-RU",
-        "--disable-extensions", "--no-first-run",
-    ):  # fmt: skip
-        options.add_argument(argument)
-    browser = webdriver.Chrome(service=Service(str(driver)), options=options)
-    browser.set_page_load_timeout(30)
-    return browser
 
 
 def wait(

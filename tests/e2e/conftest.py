@@ -8,11 +8,10 @@ from selenium import webdriver
 
 from kernel.clock import Clock
 from tests.conftest import SettingsFactory, unavailable
-from tests.e2e.browser import chrome
 from tests.e2e.live_app import LiveApp
 from tests.e2e.ui_seed import demo_seed
 from tests.moments import chosen
-from tools.browser import BROWSER_HINT, chromedriver_binary, chromium_binary
+from tools.browser import BROWSER_HINT, chrome, chromedriver_binary, chromium_binary
 
 Browser = Callable[[str], webdriver.Chrome]
 
