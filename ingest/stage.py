@@ -7,6 +7,7 @@ import asyncio
 import functools
 import logging
 from collections.abc import Callable, Coroutine
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,7 +20,7 @@ from ingest.domain.sources import Source, SourceCatalog
 from ingest.handlers import STAGE as INGEST_STAGE
 from ingest.handlers import VkEventIngestor
 from ingest.storage.cursors import CursorStore
-from ingest.vk.answers import VkAnswerPoster, answer_posting_sources
+from ingest.vk.answers import VkAnswerPoster
 from ingest.vk.callback import callback_router
 from ingest.vk.client import VkClient
 from ingest.vk.longpoll import LongPollListener
@@ -99,12 +100,17 @@ def vk_loops(
 
 
 def answer_subscriptions(
-    catalog: SourceCatalog, clients: VkClients, metrics: Metrics
+    catalog: SourceCatalog,
+    clients: VkClients,
+    metrics: Metrics,
+    publisher: Publisher,
+    clock: Callable[[], datetime],
 ) -> list[Subscription]:
-    """Moderators' answers go back to VK for the communities that allow it."""
-    if not answer_posting_sources(catalog):
+    """Moderators' answers go back to VK for the communities that allow it; for the other VK
+    communities the moderator is told that otklik does not post there."""
+    if not catalog.vk_groups(managed=True) and not catalog.vk_groups(managed=False):
         return []
-    poster = VkAnswerPoster(catalog, clients.for_source, metrics)
+    poster = VkAnswerPoster(catalog, clients.for_source, metrics, publisher, clock)
     return [Subscription(Topic.INCIDENT_EVENTS, "vk-answers", IncidentEvent, poster.handle)]
 
 
@@ -130,7 +136,7 @@ def vk_stage(
         log.warning("no VK source has a token: nothing to listen to or poll")
     return Stage(
         "ingest-vk",
-        subscriptions=answer_subscriptions(catalog, clients, metrics),
+        subscriptions=answer_subscriptions(catalog, clients, metrics, publisher, settings.clock),
         background=loops,
         closers=[db.close],
     )

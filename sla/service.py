@@ -14,11 +14,13 @@ from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from kernel.contracts.answer_delivery import AnswerDelivery
 from kernel.contracts.classification import ClassifiedMessage, Decision
 from kernel.contracts.incidents import EventType
 from kernel.contracts.messages import MessageAction, RawMessage, SourceKind, vk_thread_root_id
 from kernel.db.engine import Database
 from kernel.observability import Metrics
+from sla.domain.answer_delivery import delivery_reported, retried
 from sla.domain.deadlines import clock_start, deadline_events
 from sla.domain.labels import moderator_label
 from sla.domain.lifecycle import (
@@ -41,6 +43,7 @@ from sla.domain.lifecycle import (
 from sla.domain.on_time import Deadlines
 from sla.domain.replies import is_intermediate_reply
 from sla.storage import repository
+from sla.storage.answer_deliveries import answer_deliveries
 
 log = logging.getLogger(__name__)
 
@@ -372,6 +375,36 @@ class IncidentService:
             start=now,
         )
         return replace(command, deadlines=deadlines)
+
+    async def on_delivery(self, report: AnswerDelivery) -> None:
+        """Record what became of an answer posted to VK (once: a redelivered report, or one of
+        an attempt that is not the answer's latest, records nothing)."""
+        async with self._transaction() as connection:
+            incident = await repository.load_incident(connection, incident_id=report.incident_id)
+            if incident is None:
+                log.warning("delivery report of unknown incident %s", report.incident_id)
+                return
+            known = await answer_deliveries(connection, incident.incident_id)
+            transitions = delivery_reported(incident, known, report)
+            if transitions:
+                await self._save(connection, incident, transitions)
+
+    async def retry_answer(
+        self,
+        incident_id: str,
+        answer_event_id: str,
+        actor: str,
+        admit: Callable[[Incident], bool] | None = None,
+    ) -> Incident:
+        """Post a failed answer again, as a new attempt; IllegalTransitionError unless its last
+        attempt surely failed. Decided on the locked incident: two clicks make one retry."""
+        async with self._transaction() as connection:
+            incident = await repository.load_incident(connection, incident_id=incident_id)
+            if incident is None or (admit is not None and not admit(incident)):
+                raise IncidentNotFoundError(incident_id)
+            known = await answer_deliveries(connection, incident_id)
+            transition = retried(incident, known.get(answer_event_id), actor, self._clock())
+            return await self._save(connection, incident, [transition])
 
     async def watch_deadlines(self, batch: int = 500) -> int:
         """Emit due warnings and overdue marks (each exactly once); returns how many."""

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from kernel.bus.port import Publisher, Stage, Subscription
+from kernel.contracts.answer_delivery import AnswerDelivery
 from kernel.contracts.classification import ClassifiedMessage
 from kernel.contracts.deadletters import DeadLetter
 from kernel.contracts.topics import Topic
@@ -102,6 +103,12 @@ def sla_stage(context: SlaContext, settings: Settings, publisher: Publisher) -> 
                 context.service.on_classified_batch,
             ),
             Subscription(Topic.DEAD_LETTERS, "deadletters", DeadLetter, store),
+            Subscription(
+                Topic.ANSWER_DELIVERIES,
+                "sla-deliveries",
+                AnswerDelivery,
+                context.service.on_delivery,
+            ),
         ],
         background=[run_relay, watch, gauges],
         closers=[context.db.close],

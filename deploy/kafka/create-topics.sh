@@ -28,5 +28,6 @@ otklik.messages.classified.v1    $PARTITIONS    $((7 * DAY))
 otklik.incidents.events.v1       $PARTITIONS    $((30 * DAY))
 otklik.indicators.monthly.v1     1              $((400 * DAY))
 otklik.deadletters.v1            1              $((30 * DAY))
+otklik.answers.deliveries.v1     $PARTITIONS    $((30 * DAY))
 TOPICS
 "$BIN/kafka-topics.sh" --bootstrap-server "$BOOTSTRAP" --describe --topics-with-overrides

@@ -32,6 +32,11 @@ class EventType(StrEnum):
     SOURCE_RESTORED = "source_restored"
     ANSWER_EDITED = "answer_edited"  # the city edited its answer at the source
     ANSWER_DELETED = "answer_deleted"  # the city deleted its answer at the source
+    # Delivery of an answer given in otklik to VK (docs/lifecycle.md): none moves the status
+    # or the deadlines.
+    ANSWER_POSTED = "answer_posted"
+    ANSWER_FAILED = "answer_failed"
+    ANSWER_RETRIED = "answer_retried"
     DEADLINE_WARNING = "deadline_warning"
     OVERDUE = "overdue"
 

@@ -9,6 +9,7 @@ class Topic(StrEnum):
     INCIDENT_EVENTS = "otklik.incidents.events.v1"
     MONTHLY_INDICATORS = "otklik.indicators.monthly.v1"
     DEAD_LETTERS = "otklik.deadletters.v1"
+    ANSWER_DELIVERIES = "otklik.answers.deliveries.v1"
 
 
 def topic_name(topic: Topic, namespace: str = "") -> str:

@@ -1,9 +1,12 @@
 """Moderator queue API: list, detail, claim, answer, reject, reassign, category, close, reopen,
-restore, bulk.
+restore, bulk; answers' delivery to VK and its retry.
 Views translate HTTP to service calls and nothing else. Each works within the user's reach: the
 list leaves out what lies outside it, and an incident outside it is 404 as a missing one
 (``incident_in_reach``, before every action)."""
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query
@@ -24,6 +27,7 @@ from services.web.security import (
 )
 from services.web.templates_store import ReplyTemplate
 from services.web.validation import Offset, error_responses
+from sla.domain.answer_delivery import DeliveryState, vk_deliveries
 from sla.domain.calendar import CalendarYearMissingError
 from sla.domain.lifecycle import (
     Answer,
@@ -103,19 +107,29 @@ def _outcome(incident: Incident) -> Outcome:
 async def _run(
     state: WebState, user: User, incident_id: str, command: Command, *, override: bool = False
 ) -> Outcome:
-    # Checked again by the service on the locked incident (``admit``), so a reassignment
-    # committed in between cannot move it out of reach unnoticed.
-    await incident_in_reach(state, user, incident_id)
-    reach = reach_of(user, state.context.policy)
-    try:
+    admit = await _admission(state, user, incident_id)
+    with _refusals():
         return _outcome(
             await state.context.service.act(
-                incident_id,
-                command,
-                override_claim=override,
-                admit=lambda incident: reach.covers(incident.municipality, incident.department),
+                incident_id, command, override_claim=override, admit=admit
             )
         )
+
+
+async def _admission(state: WebState, user: User, incident_id: str) -> Callable[[Incident], bool]:
+    """404 unless the incident is within the user's reach; and the check to make again on the
+    locked incident (``admit``), so that a reassignment committed in between cannot move it out
+    of reach unnoticed."""
+    await incident_in_reach(state, user, incident_id)
+    reach = reach_of(user, state.context.policy)
+    return lambda incident: reach.covers(incident.municipality, incident.department)
+
+
+@contextmanager
+def _refusals() -> Iterator[None]:
+    """The service's refusals as HTTP answers, in Russian."""
+    try:
+        yield
     except IncidentNotFoundError as missing:
         raise HTTPException(404, INCIDENT_NOT_FOUND) from missing
     except IllegalTransitionError as refused:
@@ -272,6 +286,51 @@ async def _bulk_one(incident_id: str, body: BulkBody, state: State, user: User) 
         municipality=body.municipality or "", department=body.department, reason=body.reason or ""
     )
     return await reassign(incident_id, target, state, user)
+
+
+class DeliveryView(BaseModel):
+    """Where an answer given in otklik stands on its way to VK."""
+
+    answer_event_id: str
+    state: DeliveryState
+    url: str | None = None
+    reason: str | None = None
+    retryable: bool = False
+
+
+@router.get(
+    "/incidents/{incident_id}/deliveries",
+    response_model=list[DeliveryView],
+    responses=error_responses(404),
+)
+async def deliveries(incident_id: str, state: State, user: Reader) -> list[DeliveryView]:
+    """Each answer given in otklik on a VK message: «sending», «posted» (with the reply's link)
+    or «failed» (with the reason; ``retryable`` when VK refused it, so nothing was posted)."""
+    found = await incident_in_reach(state, user, incident_id)
+    return [
+        DeliveryView(**{k: v for k, v in asdict(d).items() if k in DeliveryView.model_fields})
+        for d in vk_deliveries(found).values()
+    ]
+
+
+@router.post(
+    "/incidents/{incident_id}/answers/{answer_event_id}/retry",
+    response_model=Outcome,
+    responses=ACTION_ERRORS,
+)
+async def retry_delivery(
+    incident_id: str, answer_event_id: str, state: State, user: Handler
+) -> Outcome:
+    """Post an answer VK refused again, as a new attempt with a new idempotency key; 409 unless
+    its last attempt surely failed (VK answered with an error: nothing was posted), so that a
+    retry can never make a second reply."""
+    admit = await _admission(state, user, incident_id)
+    with _refusals():
+        return _outcome(
+            await state.context.service.retry_answer(
+                incident_id, answer_event_id, user.login, admit
+            )
+        )
 
 
 @router.get("/reply-templates", response_model=list[ReplyTemplate])

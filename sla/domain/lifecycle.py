@@ -370,8 +370,16 @@ def apply(incident: Incident, transition: Transition) -> Incident:
             changes.update(closed_at=None, claimed_by=None, claim_expires_at=None)
         case EventType.DEADLINE_WARNING | EventType.OVERDUE:
             changes.update(_deadline_flags(incident, transition))
-        case EventType.ANSWER_EDITED | EventType.ANSWER_DELETED:
-            pass  # a record of what the city did at the source: claim and all stay
+        case (
+            EventType.ANSWER_EDITED
+            | EventType.ANSWER_DELETED
+            | EventType.ANSWER_POSTED
+            | EventType.ANSWER_FAILED
+            | EventType.ANSWER_RETRIED
+        ):
+            # What the city did to its answer at the source, or how an answer's delivery to VK
+            # went (sla/domain/answer_delivery.py): records only, claim and all stay.
+            pass
         case EventType.RECATEGORISED:  # keeps the claim: the moderator goes on working on it
             changes.update(category=str(transition.data["category"]))
         case _:

@@ -95,6 +95,12 @@ MATRIX: dict[tuple[str, str], tuple[object, str, dict[str, Any] | None]] = {
     ("POST", "/api/incidents/bulk"): (
         SUPERVISOR, "/api/incidents/bulk", {"action": "claim", "incident_ids": [ID]},
     ),
+    ("GET", "/api/incidents/{incident_id}/deliveries"): (
+        VIEWER, f"/api/incidents/{ID}/deliveries", None,
+    ),
+    ("POST", "/api/incidents/{incident_id}/answers/{answer_event_id}/retry"): (
+        MODERATOR, f"/api/incidents/{ID}/answers/{ID}:3/retry", None,
+    ),
     # Account administration: admins only. The changes name a user who does not exist (404
     # once past authorisation), so no run changes the users the matrix signs in as.
     ("GET", "/admin/users"): (Role.ADMIN, "/admin/users", None),
@@ -177,6 +183,12 @@ SCOPE: dict[tuple[str, str], tuple[str, str, str | None]] = {
     ),
     ("POST", "/api/incidents/{incident_id}/reassign"): (
         ITEM, ID, "/api/incidents/vk:nope/reassign",
+    ),
+    ("GET", "/api/incidents/{incident_id}/deliveries"): (
+        ITEM, ID, "/api/incidents/vk:nope/deliveries",
+    ),
+    ("POST", "/api/incidents/{incident_id}/answers/{answer_event_id}/retry"): (
+        ITEM, ID, "/api/incidents/vk:nope/answers/vk:nope:3/retry",
     ),
     ("POST", "/api/incidents/bulk"): (BULK, ID, None),
 }  # fmt: skip

@@ -277,6 +277,7 @@ def test_the_topics_script_creates_each_topic_with_its_partitions_and_retention(
         "city.otklik.incidents.events.v1": (12, 30),
         "city.otklik.indicators.monthly.v1": (1, 400),
         "city.otklik.deadletters.v1": (1, 30),
+        "city.otklik.answers.deliveries.v1": (12, 30),
     }
     altered = [line for line in calls.read_text(encoding="utf-8").splitlines() if "--alter" in line]
     assert len(altered) == len(Topic)  # retention of existing topics brought up to date

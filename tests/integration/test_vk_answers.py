@@ -78,7 +78,8 @@ async def test_answers_are_posted_once_as_the_community_and_only_where_allowed(
     )
     metrics = Metrics()
     transport = KafkaTransport(settings, metrics, client_id="test-answers")
-    for subscription in answer_subscriptions(CATALOG, VkClients(settings, metrics), metrics):
+    clients = VkClients(settings, metrics)
+    for subscription in answer_subscriptions(CATALOG, clients, metrics, transport, lambda: T0):
         transport.subscribe(subscription)
     await transport.start()
     try:

@@ -18,6 +18,7 @@ from ingest.vk.answers import VkAnswerPoster
 from ingest.vk.client import VkCallError, VkClient
 from ingest.vk.polling import WallPoller
 from kernel.bus.memory import RecordingPublisher
+from kernel.contracts.answer_delivery import AnswerDelivery
 from kernel.contracts.incidents import IncidentEvent
 from kernel.contracts.messages import RawMessage, SourceKind, vk_message_id
 from kernel.contracts.topics import Topic
@@ -279,7 +280,8 @@ async def test_an_answer_hitting_a_captcha_is_retried_later_not_dead_lettered(
     comment = vk.state.add_comment(CITY, post, "Яма у дома 5", hours_ago(now, 1), 777)
     metrics = Metrics()
     city = client(vk, "community-token", metrics, now)
-    poster = VkAnswerPoster(CATALOG, lambda _source: city, metrics)
+    reports = RecordingPublisher()
+    poster = VkAnswerPoster(CATALOG, lambda _source: city, metrics, reports, now)
     event = IncidentEvent(
         event_id="inc-1:3", incident_id="inc-1", seq=3, type="answered", status="answered",
         message_id=vk_message_id(SourceKind.VK_COMMENT, -CITY, post, comment),
@@ -295,3 +297,7 @@ async def test_an_answer_hitting_a_captcha_is_retried_later_not_dead_lettered(
     await poster.handle(event)
     texts = [c["text"] for c in vk.state.group(CITY).comments[post]]
     assert texts == ["Яма у дома 5", "Передали в дорожную службу"]
+    # The captcha left it uncertain, so nothing was reported until the reply was posted.
+    [report] = [AnswerDelivery.model_validate_json(b) for b in reports.on(Topic.ANSWER_DELIVERIES)]
+    reply = vk.state.group(CITY).comments[post][-1]["id"]
+    assert (report.posted, report.url) == (True, f"https://vk.com/wall-{CITY}_{post}?reply={reply}")

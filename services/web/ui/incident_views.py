@@ -13,6 +13,7 @@ from services.web.templates_store import ReplyTemplate
 from services.web.ui import queries
 from services.web.ui.pages import PageSession, error_page, page_session, render
 from services.web.ui.policy_text import basis
+from sla.domain.answer_delivery import vk_deliveries
 from sla.domain.reply_placeholders import PLACEHOLDERS, fill, incident_values
 
 router = APIRouter(include_in_schema=False)
@@ -49,6 +50,7 @@ async def incident_page(incident_id: str, state: State, session: Session) -> Res
         templates=templates, placeholders=PLACEHOLDERS.values(),
         basis=basis(policy, item["policy_version"], item["policy_rule"]),
         options=queries.options(state.context, reach), names=names,
+        deliveries=vk_deliveries(item),
     )  # fmt: skip
 
 

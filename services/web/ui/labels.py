@@ -39,6 +39,9 @@ EVENTS: dict[str, str] = {
     EventType.SOURCE_RESTORED: "восстановлен в источнике",
     EventType.ANSWER_EDITED: "ответ изменён в источнике",
     EventType.ANSWER_DELETED: "ответ удалён в источнике",
+    EventType.ANSWER_POSTED: "ответ опубликован во ВКонтакте",
+    EventType.ANSWER_FAILED: "ответ не опубликован во ВКонтакте",
+    EventType.ANSWER_RETRIED: "повторная отправка ответа во ВКонтакте",
     EventType.DEADLINE_WARNING: "срок подходит",
     EventType.OVERDUE: "срок нарушен",
 }
@@ -90,6 +93,7 @@ ACTORS = {
     "source": "источник",
     "history": "загрузка истории",
     "ldap": "каталог LDAP",
+    "vk": "ВКонтакте",
 }
 
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from ingest.vk.answers import reply_call
+from ingest.vk.answers import reply_call, reply_url
 
 
 def test_a_comment_is_answered_in_its_thread_as_the_community() -> None:
@@ -81,3 +81,21 @@ def test_the_dedupe_key_is_stable_per_event_and_differs_between_events() -> None
 )
 def test_what_is_not_a_vk_message_gets_no_call(message_id: str) -> None:
     assert reply_call(message_id, "Ответ", "e:1") is None
+
+
+@pytest.mark.parametrize(
+    ("message_id", "result", "url"),
+    [
+        ("vk:vk_comment:-5:17:42", {"comment_id": 43}, "https://vk.com/wall-5_17?reply=43"),
+        ("vk:vk_wall:-5:9:0", {"comment_id": 10}, "https://vk.com/wall-5_9?reply=10"),
+        ("vk:vk_board:-5:80:8", 81, "https://vk.com/topic-5_80?post=81"),
+        ("vk:vk_photo_comment:-5:77:8", 9, "https://vk.com/photo-5_77"),
+        ("vk:vk_message:-5:2000000001:8", 55, "https://vk.com/gim5?sel=2000000001&msgid=55"),
+        ("vk:vk_comment:-5:17:42", {"error": 1}, None),  # no id in what VK returned
+        ("appeal:web:portal:1", 1, None),
+    ],
+)
+def test_the_reply_link_points_where_vk_shows_it(
+    message_id: str, result: object, url: str | None
+) -> None:
+    assert reply_url(message_id, result) == url

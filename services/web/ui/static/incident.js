@@ -117,7 +117,72 @@
     link.addEventListener("click", (event) => { event.preventDefault(); location.reload(); });
   }
 
+  // Delivery of answers to VK (_delivery.html): redrawn from the API whenever the incident
+  // changes, so «отправляется» turns into «опубликован» or the error without a reload.
+  const history = document.querySelector(".history");
+  const canRetry = history && history.dataset.canRetry === "yes";
+
+  function drawDelivery(box, view) {
+    box.className = `delivery d-${view.state}`;
+    const label = document.createElement("span");
+    label.className = "delivery-label";
+    label.textContent = "Во ВКонтакте:";
+    const state = document.createElement("span");
+    state.className = "delivery-state";
+    const parts = [label, " ", state];
+    if (view.state === "posted") {
+      state.textContent = "опубликован";
+      if (view.url && view.url.startsWith("https://")) {
+        const link = document.createElement("a");
+        Object.assign(link, { href: view.url, target: "_blank", rel: "noopener noreferrer", textContent: "открыть ответ ↗" });
+        parts.push(" — ", link);
+      }
+    } else if (view.state === "failed") {
+      state.textContent = `ошибка: ${view.reason}`;
+      if (view.retryable && canRetry) {
+        const button = document.createElement("button");
+        Object.assign(button, { type: "button", className: "retry", textContent: "Повторить отправку" });
+        button.dataset.retry = view.answer_event_id;
+        parts.push(" ", button);
+      }
+    } else {
+      state.textContent = "отправляется…";
+    }
+    box.replaceChildren(...parts);
+  }
+
+  async function refreshDeliveries() {
+    if (!history || !history.querySelector(".delivery")) return;
+    try {
+      const views = await otklik.api("GET", `/api/incidents/${encodeURIComponent(id)}/deliveries`);
+      for (const view of views) {
+        const box = history.querySelector(`.delivery[data-answer="${CSS.escape(view.answer_event_id)}"]`);
+        if (box) drawDelivery(box, view);
+      }
+    } catch (failure) {
+      otklik.toast(failure.message, "error");
+    }
+  }
+
+  if (history) {
+    history.addEventListener("click", async (event) => {
+      const button = event.target.closest("button[data-retry]");
+      if (!button) return;
+      button.disabled = true;
+      ownActionAt = Date.now();
+      const url = `/api/incidents/${encodeURIComponent(id)}/answers/${encodeURIComponent(button.dataset.retry)}/retry`;
+      try {
+        await otklik.api("POST", url);
+        otklik.toast("Ответ отправляется повторно.");
+      } catch (failure) {
+        otklik.toast(failure.message, "error");
+      }
+      await refreshDeliveries();
+    });
+  }
+
   otklik.live((changed) => {
+    if (changed.length === 0 || changed.some((change) => change.id === id)) refreshDeliveries();
     if (Date.now() - ownActionAt < 5000) return;
     if (changed.some((change) => change.id === id)) document.getElementById("changed-banner").hidden = false;
   });
