@@ -17,6 +17,7 @@ redacted on request. Anything that cannot become a message raises ``InvalidAppea
 field, in Russian for the operator and in English for the log.
 """
 
+import contextlib
 import re
 from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta, tzinfo
@@ -45,6 +46,11 @@ EARLIEST_YEAR, LATEST_YEAR = 2000, 2100
 # A date up to a day ahead is clock skew or a time zone mix-up; further ahead it is an error.
 FUTURE_TOLERANCE = timedelta(days=1)
 _DAY_FORMATS = ("%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%d.%m.%Y")
+# What those formats read, as one pattern: strptime is a third of an import's CPU, this a tenth
+# of it (as strptime: one or two digits but for the year, any whitespace before the time).
+_DAY_TEXT = re.compile(
+    r"(\d{1,2})\.(\d{1,2})\.(\d{4})(?:\s+(\d{1,2}):(\d{1,2})(?::(\d{1,2}))?)?", re.ASCII
+)
 _BLANK_RUNS = re.compile(r"\n{3,}")
 _KINDS = {
     Channel.WEB: SourceKind.APPEAL_WEB,
@@ -122,6 +128,11 @@ def parse_moment(value: object, zone: tzinfo, field: str = "created_at") -> date
 
 
 def _parse_date_text(text: str, field: str) -> datetime:
+    found = _DAY_TEXT.fullmatch(text)
+    if found is not None:
+        day, month, year, hour, minute, second = (int(part or 0) for part in found.groups())
+        with contextlib.suppress(ValueError):  # 31.02: the formats below refuse it alike
+            return datetime(year, month, day, hour, minute, second)
     try:
         return datetime.fromisoformat(text)
     except ValueError:

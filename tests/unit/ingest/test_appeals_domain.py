@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.domain.appeals import MAX_TEXT_CHARS, InvalidAppealError, normalise_appeal
+from ingest.domain.appeals import MAX_TEXT_CHARS, InvalidAppealError, normalise_appeal, parse_moment
 from ingest.domain.mail import email_record, html_to_text
 from ingest.domain.sources import ImapConfig, Source
 from kernel.contracts.messages import Attachment, Channel, SourceKind
@@ -243,3 +243,37 @@ def test_email_record_survives_header_garbage() -> None:
     assert str(record["external_id"]).startswith("sha256:")
     assert "\x00" not in str(record["author"])
     assert normalise_appeal(record, EMAIL, received_at=NOW, zone=MOSCOW).text == "body"
+
+
+def strptime_reading(text: str) -> datetime | None:
+    """What the day formats read with strptime alone (before the fast path): the reference."""
+    for pattern in ("%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%d.%m.%Y"):
+        try:
+            return datetime.strptime(text, pattern)
+        except ValueError:
+            continue
+    return None
+
+
+DAY_PARTS = st.one_of(st.integers(0, 99).map(str), st.integers(0, 9).map(lambda n: f"0{n}"))
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.tuples(
+        DAY_PARTS, DAY_PARTS, st.integers(1990, 2110).map(str),
+        st.sampled_from(["", " ", "  ", "\t"]), DAY_PARTS, DAY_PARTS, DAY_PARTS,
+        st.sampled_from(["date", "minutes", "seconds"]),
+    )
+)  # fmt: skip
+def test_a_russian_date_reads_as_strptime_reads_it(parts: tuple[str, ...]) -> None:
+    day, month, year, space, hour, minute, second, length = parts
+    text = f"{day}.{month}.{year}"
+    if length != "date":
+        text += f"{space}{hour}:{minute}" + (f":{second}" if length == "seconds" else "")
+    expected = strptime_reading(text)
+    if expected is None or not 2000 <= expected.year <= 2100:
+        with pytest.raises(InvalidAppealError):
+            parse_moment(text, MOSCOW)
+    else:
+        assert parse_moment(text, MOSCOW) == expected.replace(tzinfo=MOSCOW)
