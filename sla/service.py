@@ -40,6 +40,7 @@ from sla.domain.lifecycle import (
     decide,
     opened,
 )
+from sla.domain.notes import Note, noted
 from sla.domain.on_time import Deadlines
 from sla.domain.replies import is_intermediate_reply
 from sla.storage import repository
@@ -419,6 +420,16 @@ class IncidentService:
                     await self._save(connection, incident, transitions)
                     emitted += len(transitions)
         return emitted
+
+    async def note(
+        self, incident_id: str, note: Note, admit: Callable[[Incident], bool] | None = None
+    ) -> Incident:
+        """Record an internal note; whoever holds the claim, the incident stays where it is."""
+        async with self._transaction() as connection:
+            incident = await repository.load_incident(connection, incident_id=incident_id)
+            if incident is None or (admit is not None and not admit(incident)):
+                raise IncidentNotFoundError(incident_id)
+            return await self._save(connection, incident, [noted(incident, note, self._clock())])
 
     async def claim(self, incident_id: str, actor: str, lock: timedelta) -> Incident:
         return await self.act(incident_id, Claim(actor, self._clock() + lock))

@@ -37,6 +37,7 @@ class EventType(StrEnum):
     ANSWER_POSTED = "answer_posted"
     ANSWER_FAILED = "answer_failed"
     ANSWER_RETRIED = "answer_retried"
+    NOTED = "noted"  # an internal note (sla/domain/notes.py): never published, moves nothing
     DEADLINE_WARNING = "deadline_warning"
     OVERDUE = "overdue"
 

@@ -57,6 +57,12 @@ messages = Table(
         postgresql_include=["is_official", "sentiment"],
     ),
     Index("ix_messages_reply_to", "reply_to"),
+    # The queue's text search (sla/storage/queue.py): the same expression, or it is not used.
+    Index(
+        "ix_messages_text_search",
+        text("to_tsvector('russian'::regconfig, text)"),
+        postgresql_using="gin",
+    ),
 )
 
 message_authors = Table(
@@ -144,6 +150,13 @@ incident_events = Table(
     Column("at", TZ, nullable=False),
     Column("reason", Text),
     Column("data", JSONType, nullable=False),
+    # The queue's text search over the internal notes (sla/storage/queue.py).
+    Index(
+        "ix_incident_events_note_search",
+        text("to_tsvector('russian'::regconfig, data ->> 'text')"),
+        postgresql_using="gin",
+        postgresql_where=text("type = 'noted'"),
+    ),
 )
 
 outbox = Table(

@@ -154,13 +154,19 @@ async def queue(
     due_within_hours: Annotated[float | None, Query(gt=0, le=24 * 90)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Offset = 0,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    view: Literal["mentions"] | None = None,
 ) -> QueuePage:
     """Open incidents, the deadline still to be met soonest first, paginated on the server.
     ``source`` is a source id from the sources file (e.g. ``vk:-210000001``). Only those within
-    the user's scope: a ``municipality`` outside it gives an empty page."""
+    the user's scope: a ``municipality`` outside it gives an empty page. ``q``: words of the
+    message or of its internal notes, in any form (PostgreSQL full-text search, Russian; «"…"»
+    for a phrase, «-слово» to leave out). ``view=mentions``: those whose notes mention the user,
+    in any status unless ``status`` says."""
     flt = QueueFilter(
         status, municipality, department, category, channel, source, overdue,
-        due_within_hours, True, limit, offset, reach=reach_of(user, state.context.policy),
+        due_within_hours, view is None, limit, offset, reach=reach_of(user, state.context.policy),
+        mentioned=user.login if view == "mentions" else None, search=(q or "").strip() or None,
     )  # fmt: skip
     async with state.context.db.engine.connect() as connection:
         total, items = await list_incidents(connection, flt, state.context.clock())

@@ -19,6 +19,7 @@ from services.web import (
     api_incidents,
     api_indicators,
     api_schema,
+    api_teamwork,
     ui,
     validation,
 )
@@ -47,6 +48,7 @@ def create_app(context: SlaContext, settings: Settings, *, serve_metrics: bool =
         settings, context.policy
     )  # None: local accounts only
     app.include_router(api_incidents.router)
+    app.include_router(api_teamwork.router)
     app.include_router(api_auth.router)
     app.include_router(api_indicators.router)
     app.include_router(api_admin.router)

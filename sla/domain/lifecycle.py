@@ -376,6 +376,7 @@ def apply(incident: Incident, transition: Transition) -> Incident:
             | EventType.ANSWER_POSTED
             | EventType.ANSWER_FAILED
             | EventType.ANSWER_RETRIED
+            | EventType.NOTED  # an internal note (sla/domain/notes.py)
         ):
             # What the city did to its answer at the source, or how an answer's delivery to VK
             # went (sla/domain/answer_delivery.py): records only, claim and all stay.

@@ -5,10 +5,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, or_, select
+from sqlalchemy import ColumnElement, case, exists, func, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from kernel.contracts.incidents import OPEN_STATUSES, Status
+from kernel.contracts.incidents import OPEN_STATUSES, EventType, Status
 from kernel.db.schema import incident_events, incidents, messages
 
 
@@ -57,6 +57,8 @@ class QueueFilter:
     offset: int = 0
     awaiting: bool = False  # leave out what only awaits closing (answered with a final answer)
     reach: Reach = EVERYWHERE
+    mentioned: str | None = None  # a login: incidents whose notes mention it («упоминания»)
+    search: str | None = None  # words of the message or of its notes, as a web search takes them
 
 
 def _next_due() -> ColumnElement[datetime]:
@@ -94,7 +96,41 @@ def _conditions(flt: QueueFilter, now: datetime) -> list[ColumnElement[bool]]:
         conditions.append(
             or_(incidents.c.status != Status.ANSWERED, incidents.c.final_answer_at.is_(None))
         )
-    return conditions
+    return conditions + _teamwork(flt)
+
+
+def _teamwork(flt: QueueFilter) -> list[ColumnElement[bool]]:
+    found = []
+    if flt.mentioned is not None:
+        mentions = func.string_to_array(incident_events.c.data["mentions"].as_string(), " ")
+        found.append(_has_note(mentions.any_() == flt.mentioned))
+    if flt.search:
+        found.append(_matches(flt.search))
+    return found
+
+
+# Spelled as the GIN indexes are (kernel/db/schema.py): with a bound configuration PostgreSQL
+# could not use them.
+_RUSSIAN: ColumnElement[str] = literal_column("'russian'::regconfig")
+
+
+def _has_note(condition: ColumnElement[bool]) -> ColumnElement[bool]:
+    return exists().where(
+        incident_events.c.incident_id == incidents.c.incident_id,
+        incident_events.c.type == EventType.NOTED.value,
+        condition,
+    )
+
+
+def _matches(words: str) -> ColumnElement[bool]:
+    """The message or one of the incident's notes holds the words, in any of their forms
+    (Russian morphology: «собака» finds «собаки»)."""
+    query = func.websearch_to_tsquery(_RUSSIAN, words)
+    note = func.to_tsvector(_RUSSIAN, literal_column("incident_events.data ->> 'text'"))
+    return or_(
+        func.to_tsvector(_RUSSIAN, messages.c.text).bool_op("@@")(query),
+        _has_note(note.bool_op("@@")(query)),
+    )
 
 
 _COLUMNS = (

@@ -82,6 +82,9 @@ MATRIX: dict[tuple[str, str], tuple[object, str, dict[str, Any] | None]] = {
         MODERATOR, f"/api/incidents/{ID}/category", {"category": "roads"},
     ),
     ("POST", "/api/incidents/{incident_id}/close"): (MODERATOR, f"/api/incidents/{ID}/close", None),
+    ("POST", "/api/incidents/{incident_id}/notes"): (
+        MODERATOR, f"/api/incidents/{ID}/notes", {"text": "заметка для своих"},
+    ),
     ("POST", "/api/incidents/{incident_id}/reopen"): (
         MODERATOR, f"/api/incidents/{ID}/reopen", {"reason": "снова"},
     ),
@@ -177,6 +180,7 @@ SCOPE: dict[tuple[str, str], tuple[str, str, str | None]] = {
         ITEM, ID, "/api/incidents/vk:nope/category",
     ),
     ("POST", "/api/incidents/{incident_id}/close"): (ITEM, ID, "/api/incidents/vk:nope/close"),
+    ("POST", "/api/incidents/{incident_id}/notes"): (ITEM, ID, "/api/incidents/vk:nope/notes"),
     ("POST", "/api/incidents/{incident_id}/reopen"): (ITEM, ID, "/api/incidents/vk:nope/reopen"),
     ("POST", "/api/incidents/{incident_id}/restore"): (
         ITEM, ID, "/api/incidents/vk:nope/restore",

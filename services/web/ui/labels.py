@@ -20,7 +20,7 @@ FILTER_STATUSES = tuple(Status)
 FILTER_NAMES = {
     "status": "Статус", "municipality": "Муниципалитет", "department": "Отдел",
     "category": "Категория", "channel": "Канал", "overdue": "Срок",
-    "due_within": "Истекает в течение",
+    "due_within": "Истекает в течение", "view": "Показать",
 }  # fmt: skip
 
 EVENTS: dict[str, str] = {
@@ -35,6 +35,7 @@ EVENTS: dict[str, str] = {
     EventType.REOPENED: "переоткрыт",
     EventType.RESTORED: "возвращён в работу (отмена «не инцидент»)",
     EventType.RECATEGORISED: "категория изменена",
+    EventType.NOTED: "заметка",
     EventType.SOURCE_DELETED: "удалён в источнике",
     EventType.SOURCE_RESTORED: "восстановлен в источнике",
     EventType.ANSWER_EDITED: "ответ изменён в источнике",
@@ -106,6 +107,8 @@ def actor_name(actor: str, channel: str | None = None) -> str:
     return name
 
 
+# The queue's own views of one's work (services/web/ui/queue_views.py).
+VIEWS = {"mentions": "упоминания"}
 DUE_WITHIN = {"1": "1 час", "4": "4 часа", "8": "8 часов", "24": "сутки", "72": "3 суток"}
 PAGE_SIZES = (25, 50, 100)
 

@@ -12,14 +12,17 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services.web.security import WebState, reach_of, web_state
 from services.web.ui import queries
-from services.web.ui.labels import DUE_WITHIN, FILTER_NAMES, PAGE_SIZES
+from services.web.ui.labels import DUE_WITHIN, FILTER_NAMES, PAGE_SIZES, VIEWS
 from services.web.ui.pages import PageSession, page_session, render
 from sla.storage.queue import QueueFilter, Reach
 
 router = APIRouter(include_in_schema=False)
 State = Annotated[WebState, Depends(web_state)]
 Session = Annotated[PageSession, Depends(page_session)]
-FIELDS = ("status", "municipality", "department", "category", "channel", "overdue", "due_within")
+FIELDS = (
+    "status", "municipality", "department", "category", "channel", "overdue", "due_within", "view",
+)  # fmt: skip
+MAX_SEARCH = 200
 
 
 @dataclass(frozen=True)
@@ -29,12 +32,16 @@ class QueueParams:
     size: int
     refused: tuple[str, ...] = ()  # a message per filter value the form does not offer
 
-    def to_filter(self) -> QueueFilter:
+    def to_filter(self, login: str) -> QueueFilter:
+        """The filter for the user ``login`` («упоминания» are theirs)."""
         overdue = {"yes": True, "no": False}.get(self.values.get("overdue", ""))
         due_within = self.values.get("due_within")
         status = self.values.get("status")  # none chosen: what still awaits a reply
+        view = self.values.get("view")  # «упоминания»: in any status unless one is chosen
         return QueueFilter(
-            status=None if status in (None, "all") else status, awaiting=status is None,
+            status=None if status in (None, "all") else status,
+            awaiting=status is None and view is None, open_only=view is None or status == "all",
+            mentioned=login if view == "mentions" else None, search=self.values.get("q"),
             municipality=self.values.get("municipality"),
             department=self.values.get("department"), category=self.values.get("category"),
             channel=self.values.get("channel"), overdue=overdue,
@@ -61,6 +68,7 @@ def allowed_values(options: queries.Options) -> dict[str, set[str]]:
         "channel": {code for code, _ in options.channels},
         "overdue": {"yes", "no"},
         "due_within": set(DUE_WITHIN),
+        "view": set(VIEWS),
     }
 
 
@@ -82,13 +90,18 @@ def parse_params(request: Request, options: queries.Options, reach: Reach) -> Qu
             refused.append(
                 f"Фильтр «{FILTER_NAMES[name]}»: значения «{value[:80]}» нет — не применён"
             )
+    search = " ".join(raw.get("q", "").split())[:MAX_SEARCH]
+    if search:  # free words: nothing to refuse, the search finds what it finds
+        values["q"] = search
     size = _int(raw.get("size"), 50)
     page, size = _int(raw.get("page"), 1), size if size in PAGE_SIZES else 50
     return QueueParams(values, page, size, tuple(refused))
 
 
 async def _results(state: WebState, session: PageSession, params: QueueParams) -> dict[str, Any]:
-    flt = replace(params.to_filter(), reach=reach_of(session.user, state.context.policy))
+    flt = replace(
+        params.to_filter(session.user.login), reach=reach_of(session.user, state.context.policy)
+    )
     total, rows = await queries.queue(state.context, flt, state.context.clock())
     pages = max(1, -(-total // params.size))
     policy = state.context.policy

@@ -1,0 +1,69 @@
+"""Teamwork on an incident: internal notes with ``@mentions`` (never published to the resident).
+Like every action, within the user's reach (``incident_in_reach``)."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException
+from pydantic import BaseModel, Field
+
+from services.auth.roles import Action
+from services.auth.store import User
+from services.web.mentions import check_mentions
+from services.web.security import (
+    INCIDENT_NOT_FOUND,
+    WebState,
+    incident_in_reach,
+    reach_of,
+    requires,
+    web_state,
+)
+from services.web.validation import error_responses
+from sla.domain.lifecycle import IllegalTransitionError
+from sla.domain.notes import MAX_NOTE, Note, mentioned
+from sla.service import IncidentNotFoundError
+
+router = APIRouter(prefix="/api")
+State = Annotated[WebState, Depends(web_state)]
+Handler = Annotated[User, Depends(requires(Action.HANDLE))]
+
+
+class NoteBody(BaseModel):
+    text: str = Field(min_length=1, max_length=MAX_NOTE)
+
+
+class NoteOutcome(BaseModel):
+    incident_id: str
+    mentions: list[str]
+
+
+@router.post(
+    "/incidents/{incident_id}/notes",
+    response_model=NoteOutcome,
+    responses=error_responses(404, 503),
+)
+async def add_note(incident_id: str, body: NoteBody, state: State, user: Handler) -> NoteOutcome:
+    """An internal note: in the history and the live feed, never sent to VK; moves nothing
+    (status, claim, deadlines). ``@login`` mentions a colleague, who finds the incident under
+    «упоминания»; 422 naming each mention that is no enabled user or may not read the incident."""
+    found = await incident_in_reach(state, user, incident_id)
+    logins = mentioned(body.text)
+    policy = state.context.policy
+    async with state.context.db.engine.connect() as connection:
+        check = await check_mentions(
+            connection, logins, policy, found["municipality"], found["department"]
+        )
+    refusal = check.refusal()
+    if refusal is not None:
+        raise HTTPException(422, refusal)
+    reach = reach_of(user, policy)
+    try:
+        await state.context.service.note(
+            incident_id,
+            Note(user.login, body.text),
+            admit=lambda incident: reach.covers(incident.municipality, incident.department),
+        )
+    except IncidentNotFoundError as missing:
+        raise HTTPException(404, INCIDENT_NOT_FOUND) from missing
+    except IllegalTransitionError as refused:
+        raise HTTPException(422, str(refused)) from refused
+    return NoteOutcome(incident_id=incident_id, mentions=list(logins))

@@ -1,0 +1,54 @@
+"""Who an internal note may ``@mention``: an enabled user whose scope covers the incident (any
+role: a viewer reads notes too). The rest are named back to the writer."""
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from kernel.db.schema import users
+from services.auth.roles import Role
+from services.auth.scopes import Scope
+from services.auth.store import User
+from services.web.security import reach_of
+from sla.domain.policy import SlaPolicy
+
+
+@dataclass(frozen=True)
+class MentionCheck:
+    unknown: tuple[str, ...]  # no such (enabled) user
+    outside: tuple[str, ...]  # a user who may not read the incident
+
+    def refusal(self) -> str | None:
+        """The Russian message naming every mention that cannot be, or None."""
+        parts = []
+        if self.unknown:
+            parts.append("нет пользователей " + ", ".join(f"@{x}" for x in self.unknown))
+        if self.outside:
+            parts.append("инцидент вне области доступа " + ", ".join(f"@{x}" for x in self.outside))
+        return "Упоминания не записаны: " + "; ".join(parts) if parts else None
+
+
+async def check_mentions(
+    connection: AsyncConnection,
+    logins: tuple[str, ...],
+    policy: SlaPolicy,
+    municipality: str,
+    department: str | None,
+) -> MentionCheck:
+    if not logins:
+        return MentionCheck((), ())
+    rows = await connection.execute(
+        select(users.c.login, users.c.role, users.c.display_name, users.c.scope).where(
+            users.c.login.in_(logins), users.c.disabled.is_(False)
+        )
+    )
+    found = [
+        User(row.login, Role(row.role), row.display_name, Scope.from_json(row.scope))
+        for row in rows
+    ]
+    outside = sorted(
+        user.login for user in found if not reach_of(user, policy).covers(municipality, department)
+    )
+    known = {user.login for user in found}
+    return MentionCheck(tuple(x for x in logins if x not in known), tuple(outside))

@@ -1,0 +1,116 @@
+"""Teamwork in a real Chromium (issue 21, point 4), two moderators at once on real PostgreSQL:
+Anna writes an internal note mentioning Boris, whose open page shows it live and whose queue
+finds the incident under «упоминания»; the queue's search finds a message by another form of
+its word (Russian full-text search)."""
+
+from urllib.parse import quote
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.select import Select
+from sqlalchemy import select
+
+from kernel.db.schema import incidents
+from sla.stage import SlaContext
+from tests.e2e.browser import row_ids, screenshot, sign_in, wait
+from tests.e2e.conftest import Browser
+from tests.e2e.live_app import LiveApp
+from tests.e2e.ui_seed import PASSWORD, new_incident
+
+pytestmark = pytest.mark.e2e
+SWINGS = "Ржавые качели на детской площадке у дома 9 на Полевой шатаются"
+NOTE = "@boris глянь, пожалуйста: про эти качели уже писали в прошлом месяце"
+
+
+async def incident_of(context: SlaContext, item: int, text: str) -> str:
+    message_id = await new_incident(context, item, text)
+    async with context.db.engine.connect() as connection:
+        found = await connection.scalar(
+            select(incidents.c.incident_id).where(incidents.c.message_id == message_id)
+        )
+    assert found is not None
+    return str(found)
+
+
+@pytest.fixture(scope="module")
+def swings(app: LiveApp) -> str:
+    assert app.context is not None
+    return app.call(incident_of(app.context, 9701, SWINGS))
+
+
+def signed_in(app: LiveApp, browsers: Browser, login: str) -> webdriver.Chrome:
+    browser = browsers(login)
+    sign_in(browser, app.base, login, PASSWORD)
+    return browser
+
+
+def open_incident(browser: webdriver.Chrome, app: LiveApp, incident_id: str) -> None:
+    browser.get(f"{app.base}/incidents/{quote(incident_id, safe='')}")
+    wait(browser, lambda b: b.execute_script("return document.readyState") == "complete")
+    wait(browser, lambda b: b.find_elements(By.ID, "notes-list"))
+    # The live stream is connected: what happens from now on reaches this page.
+    wait(browser, lambda b: "обновляется" in b.find_element(By.ID, "live-status").text)
+
+
+def notes(browser: webdriver.Chrome) -> list[str]:
+    found: list[str] = browser.execute_script(
+        "return Array.from(document.querySelectorAll('#notes-list li.note')).map((li) =>"
+        " (li.classList.contains('mentions-me') ? '[me] ' : '')"
+        " + li.querySelector('.note-text').textContent);"
+    )
+    return found
+
+
+def test_a_note_mentions_a_colleague_who_sees_it_live_and_under_mentions(
+    app: LiveApp, browsers: Browser, swings: str
+) -> None:
+    anna = signed_in(app, browsers, "anna")
+    boris = signed_in(app, browsers, "boris")
+    open_incident(boris, app, swings)
+    open_incident(anna, app, swings)
+    assert notes(boris) == [] and notes(anna) == []
+    anna.find_element(By.ID, "note-text").send_keys(NOTE)
+    anna.find_element(By.CSS_SELECTOR, "#note-form button[type=submit]").click()
+    wait(anna, lambda b: notes(b) == [NOTE])  # Anna wrote it: not «упомянули вас» for her
+    wait(boris, lambda b: notes(b) == [f"[me] {NOTE}"])  # live, without a reload
+    assert "упомянули вас" in boris.find_element(By.ID, "notes-list").text
+    screenshot(boris, "teamwork-note")
+    # The status and the claim did not move: still nobody's.
+    assert boris.find_element(By.ID, "claimed-by").text == "никого"
+    # A mention of a login that does not exist is refused by name, and nothing is recorded.
+    anna.find_element(By.ID, "note-text").send_keys("@nikto посмотри")
+    anna.find_element(By.CSS_SELECTOR, "#note-form button[type=submit]").click()
+    error = wait(anna, lambda b: b.find_element(By.CSS_SELECTOR, "#note-form .form-error"))
+    wait(anna, lambda b: "@nikto" in error.text)
+    assert notes(anna) == [NOTE]
+    # Boris finds the incident under «упоминания»; Anna, not mentioned, finds nothing there.
+    boris.get(f"{app.base}/queue")
+    choose_view(boris, "mentions")
+    wait(boris, lambda b: row_ids(b) == [swings])
+    anna.get(f"{app.base}/queue?view=mentions")
+    wait(anna, lambda b: b.find_elements(By.CSS_SELECTOR, "#queue-results .results"))
+    assert row_ids(anna) == []
+
+
+def choose_view(browser: webdriver.Chrome, view: str) -> None:
+    Select(browser.find_element(By.ID, "queue-view")).select_by_value(view)
+    browser.find_element(By.CSS_SELECTOR, "#filters button[type=submit]").click()
+    wait(browser, lambda b: f"view={view}" in b.current_url)
+
+
+def test_the_search_box_finds_a_message_by_another_form_of_its_word(
+    app: LiveApp, browsers: Browser, swings: str
+) -> None:
+    anna = signed_in(app, browsers, "anna")
+    anna.get(f"{app.base}/queue")
+    box = wait(anna, lambda b: b.find_element(By.ID, "queue-search"))
+    box.send_keys("качелями")  # the message says «качели»
+    box.submit()
+    wait(anna, lambda b: "q=" in b.current_url)
+    wait(anna, lambda b: row_ids(b) == [swings])
+    assert anna.find_element(By.ID, "queue-search").get_attribute("value") == "качелями"
+    screenshot(anna, "teamwork-search")
+    # A word of the note (not of the message) finds it too: «писали» → «писать».
+    anna.get(f"{app.base}/queue?q=" + quote("писать"))
+    wait(anna, lambda b: swings in row_ids(b))
