@@ -98,6 +98,17 @@ class Settings(BaseSettings):
         description="Name of the secret whose value signs the report webhooks (HMAC-SHA256); "
         "unset = none are sent",
     )
+    telegram_api: str = Field(
+        default="https://api.telegram.org",
+        description="Base URL of the Telegram Bot API (notifications for people)",
+    )
+    telegram_token_secret: str | None = Field(
+        default=None,
+        description="Name of the secret holding the Telegram bot token; unset = no Telegram",
+    )
+    notify_seconds: float = Field(
+        default=30.0, description="How often `otklik sla` looks for notifications to send"
+    )
     indicator_threshold_t: int = Field(
         default=150, description="k_об threshold T (150 or 250 in different methodology editions)"
     )

@@ -283,3 +283,39 @@ report_deliveries = Table(
     ),
     Index("ix_report_deliveries_due", "next_attempt_at", postgresql_where=text("status <> 'sent'")),
 )
+
+# Notifications for people (services/notifications/): what each user wants, and an outbox of one
+# row per user, incident, kind and channel — the unique key is what makes a restart or a second
+# look at the same events notify nobody twice.
+notification_preferences = Table(
+    "notification_preferences",
+    metadata,
+    Column("login", Text, ForeignKey("users.login", ondelete="CASCADE"), primary_key=True),
+    Column("email", Text),
+    Column("telegram_chat", Text),
+    Column("kinds", JSONType, nullable=False),
+    Column("digest", Boolean, nullable=False, server_default=text("false")),
+    Column("digest_hour", Integer, nullable=False, server_default=text("9")),
+    Column("timezone", Text),  # NULL: the SLA policy's default zone
+    Column("updated_at", TZ, nullable=False),
+)
+
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("login", Text, ForeignKey("users.login", ondelete="CASCADE"), nullable=False),
+    Column("incident_id", Text, ForeignKey("incidents.incident_id"), nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("channel", Text, nullable=False),
+    Column("address", Text, nullable=False),
+    Column("digest", Boolean, nullable=False),
+    Column("status", Text, nullable=False, server_default=text("'pending'")),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("last_error", Text),
+    Column("created_at", TZ, nullable=False),
+    Column("next_attempt_at", TZ),  # NULL: given up (the receiver refused for good)
+    Column("sent_at", TZ),
+    Index("ux_notifications_once", "login", "incident_id", "kind", "channel", unique=True),
+    Index("ix_notifications_due", "next_attempt_at", postgresql_where=text("status <> 'sent'")),
+)
