@@ -15,8 +15,9 @@ from pydantic import BaseModel, Field, ValidationError
 from kernel.contracts.categories import Category
 from kernel.contracts.incidents import Status
 from kernel.contracts.messages import Channel
-from services.auth.roles import Action
+from services.auth.roles import Action, can
 from services.auth.store import User
+from services.web.mentions import enabled_users
 from services.web.security import (
     INCIDENT_NOT_FOUND,
     WebState,
@@ -76,6 +77,10 @@ class ReasonBody(BaseModel):
 
 class CategoryBody(BaseModel):
     category: Category
+
+
+class AssignBody(BaseModel):
+    login: str | None = Field(default=None, min_length=1, max_length=200)  # None: oneself
 
 
 class ReassignBody(BaseModel):
@@ -155,18 +160,20 @@ async def queue(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Offset = 0,
     q: Annotated[str | None, Query(max_length=200)] = None,
-    view: Literal["mentions"] | None = None,
+    view: Literal["mentions", "mine"] | None = None,
 ) -> QueuePage:
     """Open incidents, the deadline still to be met soonest first, paginated on the server.
     ``source`` is a source id from the sources file (e.g. ``vk:-210000001``). Only those within
     the user's scope: a ``municipality`` outside it gives an empty page. ``q``: words of the
     message or of its internal notes, in any form (PostgreSQL full-text search, Russian; «"…"»
-    for a phrase, «-слово» to leave out). ``view=mentions``: those whose notes mention the user,
-    in any status unless ``status`` says."""
+    for a phrase, «-слово» to leave out). ``view=mentions``: those whose notes mention the user;
+    ``view=mine``: those in work with the user (claimed by or assigned to them); a view shows
+    every status unless ``status`` says."""
     flt = QueueFilter(
         status, municipality, department, category, channel, source, overdue,
         due_within_hours, view is None, limit, offset, reach=reach_of(user, state.context.policy),
         mentioned=user.login if view == "mentions" else None, search=(q or "").strip() or None,
+        holder=user.login if view == "mine" else None,
     )  # fmt: skip
     async with state.context.db.engine.connect() as connection:
         total, items = await list_incidents(connection, flt, state.context.clock())
@@ -194,6 +201,35 @@ async def claim(incident_id: str, state: State, user: Handler) -> Outcome:
     """Take the incident into work; locks it for OTKLIK_CLAIM_LOCK_MINUTES."""
     lock_until = state.context.clock() + state.claim_lock
     return await _run(state, user, incident_id, Claim(user.login, lock_until))
+
+
+@router.post("/incidents/{incident_id}/assign", response_model=Outcome, responses=ACTION_ERRORS)
+async def assign(incident_id: str, body: AssignBody, state: State, user: Handler) -> Outcome:
+    """Assign the incident to a person: a claim held by ``login`` (oneself when omitted), in
+    «Мои» of theirs until it is closed, reassigned or claimed by another once the lock ends.
+    A moderator only to themselves (a claim); a supervisor to any moderator who may handle it,
+    over another's claim. 403 otherwise, 422 for a login that is no enabled user able to handle
+    this incident."""
+    found = await incident_in_reach(state, user, incident_id)
+    supervisor = can(user.role, Action.SUPERVISE)
+    login = body.login or user.login
+    if login != user.login and not supervisor:
+        raise HTTPException(403, "Назначать инцидент другим может только руководитель")
+    async with state.context.db.engine.connect() as connection:
+        holder = (await enabled_users(connection, (login,))).get(login)
+    policy = state.context.policy
+    if (
+        holder is None
+        or not can(holder.role, Action.HANDLE)
+        or not reach_of(holder, policy).covers(found["municipality"], found["department"])
+    ):
+        raise HTTPException(
+            422, f"Назначить @{login[:80]} нельзя: нет такого модератора с доступом "
+            "к этому инциденту",
+        )  # fmt: skip
+    lock_until = state.context.clock() + state.claim_lock
+    command = Claim(user.login, lock_until, holder=login)
+    return await _run(state, user, incident_id, command, override=supervisor)
 
 
 @router.post("/incidents/{incident_id}/answer", response_model=Outcome, responses=ACTION_ERRORS)

@@ -1,5 +1,6 @@
-"""Who an internal note may ``@mention``: an enabled user whose scope covers the incident (any
-role: a viewer reads notes too). The rest are named back to the writer."""
+"""Colleagues named in teamwork: who an internal note may ``@mention`` (an enabled user whose
+scope covers the incident, any role: a viewer reads notes too; the rest are named back to the
+writer), and who an incident may be assigned to."""
 
 from dataclasses import dataclass
 
@@ -36,19 +37,24 @@ async def check_mentions(
     municipality: str,
     department: str | None,
 ) -> MentionCheck:
-    if not logins:
-        return MentionCheck((), ())
-    rows = await connection.execute(
-        select(users.c.login, users.c.role, users.c.display_name, users.c.scope).where(
-            users.c.login.in_(logins), users.c.disabled.is_(False)
-        )
-    )
-    found = [
-        User(row.login, Role(row.role), row.display_name, Scope.from_json(row.scope))
-        for row in rows
-    ]
+    found = list((await enabled_users(connection, logins)).values())
     outside = sorted(
         user.login for user in found if not reach_of(user, policy).covers(municipality, department)
     )
     known = {user.login for user in found}
     return MentionCheck(tuple(x for x in logins if x not in known), tuple(outside))
+
+
+async def enabled_users(connection: AsyncConnection, logins: tuple[str, ...]) -> dict[str, User]:
+    """The enabled users among ``logins``, by login."""
+    if not logins:
+        return {}
+    rows = await connection.execute(
+        select(users.c.login, users.c.role, users.c.display_name, users.c.scope).where(
+            users.c.login.in_(logins), users.c.disabled.is_(False)
+        )
+    )
+    return {
+        row.login: User(row.login, Role(row.role), row.display_name, Scope.from_json(row.scope))
+        for row in rows
+    }

@@ -65,8 +65,12 @@ class Assign:
 
 @dataclass(frozen=True)
 class Claim:
+    """Take the incident into work: for oneself, or (a supervisor assigning it) for ``holder``,
+    who then holds the claim as if they had taken it."""
+
     actor: str
     lock_until: datetime
+    holder: str | None = None
 
 
 @dataclass(frozen=True)
@@ -194,8 +198,8 @@ def _decide_allowed(incident: Incident, command: Command, now: datetime) -> list
             return [
                 Transition(EventType.ASSIGNED, Status.ASSIGNED, actor, now, deadlines=deadlines)
             ]
-        case Claim(actor, lock_until):
-            return [_claim(incident, actor, lock_until, now)]
+        case Claim():
+            return [_claim(incident, command, now)]
         case Answer():
             return [_answer(incident, command, now)]
         case Reject(actor, reason):
@@ -241,10 +245,15 @@ def status_before_deletion(incident: Incident, previous: Status | None) -> Statu
     return Status.ASSIGNED if incident.assigned_at is not None else Status.NEW
 
 
-def _claim(incident: Incident, actor: str, lock_until: datetime, now: datetime) -> Transition:
-    check_claim(incident, actor, now)
-    data: dict[str, str | int | float | bool | None] = {"lock_until": lock_until.isoformat()}
-    return Transition(EventType.CLAIMED, Status.IN_WORK, actor, now, data=data)
+def _claim(incident: Incident, command: Claim, now: datetime) -> Transition:
+    holder = command.holder or command.actor
+    if holder == command.actor:  # an assignment by a supervisor hands over another's claim
+        check_claim(incident, holder, now)
+    until = command.lock_until.isoformat()
+    data: dict[str, str | int | float | bool | None] = {"lock_until": until}
+    if holder != command.actor:
+        data["assignee"] = holder
+    return Transition(EventType.CLAIMED, Status.IN_WORK, command.actor, now, data=data)
 
 
 def _answer(incident: Incident, command: Answer, now: datetime) -> Transition:
@@ -359,7 +368,8 @@ def apply(incident: Incident, transition: Transition) -> Incident:
             changes.update(assigned_at=transition.at, deadlines=transition.deadlines)
         case EventType.CLAIMED:
             until = datetime.fromisoformat(str(transition.data["lock_until"]))
-            changes.update(claimed_by=transition.actor, claim_expires_at=until)
+            holder = transition.data.get("assignee") or transition.actor
+            changes.update(claimed_by=str(holder), claim_expires_at=until)
         case EventType.ANSWERED:
             changes.update(_answer_changes(incident, transition))
         case EventType.CLOSED:

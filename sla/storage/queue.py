@@ -59,6 +59,7 @@ class QueueFilter:
     reach: Reach = EVERYWHERE
     mentioned: str | None = None  # a login: incidents whose notes mention it («упоминания»)
     search: str | None = None  # words of the message or of its notes, as a web search takes them
+    holder: str | None = None  # a login: incidents claimed by or assigned to it («Мои»)
 
 
 def _next_due() -> ColumnElement[datetime]:
@@ -106,6 +107,8 @@ def _teamwork(flt: QueueFilter) -> list[ColumnElement[bool]]:
         found.append(_has_note(mentions.any_() == flt.mentioned))
     if flt.search:
         found.append(_matches(flt.search))
+    if flt.holder is not None:
+        found.append(incidents.c.claimed_by == flt.holder)
     return found
 
 

@@ -114,3 +114,23 @@ def test_the_search_box_finds_a_message_by_another_form_of_its_word(
     # A word of the note (not of the message) finds it too: «писали» → «писать».
     anna.get(f"{app.base}/queue?q=" + quote("писать"))
     wait(anna, lambda b: swings in row_ids(b))
+
+
+def test_a_supervisor_assigns_and_the_incident_is_in_the_colleagues_mine(
+    app: LiveApp, browsers: Browser, swings: str
+) -> None:
+    glava = signed_in(app, browsers, "glava")
+    open_incident(glava, app, swings)
+    glava.find_element(By.ID, "assign-login").send_keys("boris")
+    glava.find_element(By.CSS_SELECTOR, "#assign-form button[type=submit]").click()
+    wait(glava, lambda b: b.find_element(By.ID, "claimed-by").text == "boris")
+    assert "Назначен: boris" in glava.find_element(By.CSS_SELECTOR, ".history").text
+    boris = signed_in(app, browsers, "boris")
+    boris.get(f"{app.base}/queue")
+    choose_view(boris, "mine")
+    wait(boris, lambda b: row_ids(b) == [swings])
+    screenshot(boris, "teamwork-mine")
+    anna = signed_in(app, browsers, "anna")
+    anna.get(f"{app.base}/queue?view=mine")
+    wait(anna, lambda b: b.find_elements(By.CSS_SELECTOR, "#queue-results .results"))
+    assert swings not in row_ids(anna)

@@ -85,6 +85,8 @@ MATRIX: dict[tuple[str, str], tuple[object, str, dict[str, Any] | None]] = {
     ("POST", "/api/incidents/{incident_id}/notes"): (
         MODERATOR, f"/api/incidents/{ID}/notes", {"text": "заметка для своих"},
     ),
+    # To oneself: a moderator may assign no one else (tests/integration/test_teamwork.py).
+    ("POST", "/api/incidents/{incident_id}/assign"): (MODERATOR, f"/api/incidents/{ID}/assign", {}),
     ("POST", "/api/incidents/{incident_id}/reopen"): (
         MODERATOR, f"/api/incidents/{ID}/reopen", {"reason": "снова"},
     ),
@@ -181,6 +183,7 @@ SCOPE: dict[tuple[str, str], tuple[str, str, str | None]] = {
     ),
     ("POST", "/api/incidents/{incident_id}/close"): (ITEM, ID, "/api/incidents/vk:nope/close"),
     ("POST", "/api/incidents/{incident_id}/notes"): (ITEM, ID, "/api/incidents/vk:nope/notes"),
+    ("POST", "/api/incidents/{incident_id}/assign"): (ITEM, ID, "/api/incidents/vk:nope/assign"),
     ("POST", "/api/incidents/{incident_id}/reopen"): (ITEM, ID, "/api/incidents/vk:nope/reopen"),
     ("POST", "/api/incidents/{incident_id}/restore"): (
         ITEM, ID, "/api/incidents/vk:nope/restore",

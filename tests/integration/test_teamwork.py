@@ -165,3 +165,45 @@ async def test_a_note_is_never_posted_to_vk() -> None:
     answered = event.model_copy(update={"type": EventType.ANSWERED, "data": {"text": "Ответ"}})
     await poster.handle(answered)
     assert posted  # the same event as an answer is posted: the check above can fail
+
+
+async def test_assignment_puts_the_incident_in_the_holders_mine(site: Site) -> None:
+    client, target = site.client, site.ids[2]
+    async with site.context.db.transaction() as connection:
+        await add_user(
+            connection, login="glava", password=PASSWORD, role=Role.SUPERVISOR,
+            display_name="glava",
+        )  # fmt: skip
+    anna, boris = await bearer(client, "anna"), await bearer(client, "boris")
+    glava = await bearer(client, "glava")
+    url = f"/api/incidents/{target}/assign"
+    # A moderator may take it only for themselves (a claim); Boris may not give it to Anna.
+    refused = await client.post(url, json={"login": "anna"}, headers=boris)
+    assert refused.status_code == 403
+    mine = await client.post(url, json={"login": "boris"}, headers=boris)
+    assert mine.status_code == 200 and mine.json()["status"] == "in_work"
+    assert await listed(client, boris, "view=mine") == [target]
+    # The supervisor hands it to Anna over Boris's live claim; no one outside scope or unknown.
+    for login in ("sever", "nobody"):
+        bad = await client.post(url, json={"login": login}, headers=glava)
+        assert bad.status_code == 422 and f"@{login}" in bad.json()["detail"]
+    given = await client.post(url, json={"login": "anna"}, headers=glava)
+    assert given.status_code == 200
+    assert await listed(client, anna, "view=mine") == [target]
+    assert await listed(client, boris, "view=mine") == []
+    detail = (await client.get(f"/api/incidents/{target}", headers=anna)).json()
+    assert detail["claimed_by"] == "anna"
+    claimed = detail["history"][-1]
+    assert (claimed["type"], claimed["actor"], claimed["data"]["assignee"]) == (
+        "claimed", "glava", "anna",
+    )  # fmt: skip
+    # Anna holds it now: Boris's own claim is refused as any colleague's would be.
+    assert (await client.post(f"/api/incidents/{target}/claim", headers=boris)).status_code == 409
+    # Answered, it stays hers to close; closed, it leaves «Мои».
+    answer = {"text": "Яму засыпали", "final": True}
+    ok = await client.post(f"/api/incidents/{target}/answer", json=answer, headers=anna)
+    assert ok.status_code == 200
+    assert await listed(client, anna, "view=mine") == [target]
+    assert (await client.post(f"/api/incidents/{target}/close", headers=anna)).status_code == 200
+    assert await listed(client, anna, "view=mine") == []
+    assert (await client.get("/api/incidents?view=nope", headers=anna)).status_code == 422

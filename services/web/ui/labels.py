@@ -108,7 +108,7 @@ def actor_name(actor: str, channel: str | None = None) -> str:
 
 
 # The queue's own views of one's work (services/web/ui/queue_views.py).
-VIEWS = {"mentions": "упоминания"}
+VIEWS = {"mine": "мои", "mentions": "упоминания"}
 DUE_WITHIN = {"1": "1 час", "4": "4 часа", "8": "8 часов", "24": "сутки", "72": "3 суток"}
 PAGE_SIZES = (25, 50, 100)
 

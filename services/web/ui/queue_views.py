@@ -33,7 +33,7 @@ class QueueParams:
     refused: tuple[str, ...] = ()  # a message per filter value the form does not offer
 
     def to_filter(self, login: str) -> QueueFilter:
-        """The filter for the user ``login`` («упоминания» are theirs)."""
+        """The filter for the user ``login`` («упоминания» and «мои» are theirs)."""
         overdue = {"yes": True, "no": False}.get(self.values.get("overdue", ""))
         due_within = self.values.get("due_within")
         status = self.values.get("status")  # none chosen: what still awaits a reply
@@ -42,6 +42,7 @@ class QueueParams:
             status=None if status in (None, "all") else status,
             awaiting=status is None and view is None, open_only=view is None or status == "all",
             mentioned=login if view == "mentions" else None, search=self.values.get("q"),
+            holder=login if view == "mine" else None,
             municipality=self.values.get("municipality"),
             department=self.values.get("department"), category=self.values.get("category"),
             channel=self.values.get("channel"), overdue=overdue,

@@ -1,6 +1,7 @@
-// Internal notes on the incident page (_notes.html): a new note is posted without leaving the
-// page, and the list is redrawn from the page itself (rendered and escaped by the server, moved
-// in as nodes) whenever the incident changes, so a colleague's note appears live.
+// Teamwork on the incident page (_notes.html): the assignment form, and internal notes. A new
+// note is posted without leaving the page, and the list is redrawn from the page itself
+// (rendered and escaped by the server, moved in as nodes) whenever the incident changes, so a
+// colleague's note appears live.
 "use strict";
 
 (() => {
@@ -42,6 +43,16 @@
         event.preventDefault();
         form.requestSubmit();
       }
+    });
+  }
+
+  const assign = document.getElementById("assign-form");
+  if (assign) {
+    assign.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const login = assign.elements.login.value.trim();
+      otklik.send(assign, `/api/incidents/${encodeURIComponent(id)}/assign`, { login },
+        `Инцидент назначен: ${login}.`);
     });
   }
 
