@@ -194,6 +194,19 @@ class Settings(BaseSettings):
     ldap_timeout_seconds: float = Field(
         default=5.0, gt=0, description="Bound of each network step of a directory sign-in"
     )
+    ldap_recheck_minutes: int = Field(
+        default=5,
+        ge=1,
+        description="A directory user's groups and account are asked again (service account) "
+        "at most this often, on their next request: out of every group, deleted or disabled "
+        "ends their sessions",
+    )
+    ldap_recheck_grace_minutes: int = Field(
+        default=15,
+        ge=0,
+        description="Directory unreachable at a re-check: the last grant is kept this long from "
+        "the first failed re-check, then the user's requests are refused (401) until it answers",
+    )
     reply_templates_file: Path | None = Field(
         default=None, description="Canned reply templates YAML; unset = the bundled ones"
     )

@@ -9,6 +9,10 @@ only the groups of OTKLIK_LDAP_GROUPS_FILE count, and they give the role (the hi
 scope (the union). ldap3 is blocking: ``authenticate`` runs it in a thread, each network step
 bounded by OTKLIK_LDAP_TIMEOUT_SECONDS. Any failure — the server down or silent, a wrong
 password, an unknown login — is ``None`` with one log line that never holds a password.
+
+``standing`` asks again, without the user's password (it is not kept): the service account (or
+an anonymous reader) reads the user's entry and groups; services/auth/recheck.py does so at most
+every OTKLIK_LDAP_RECHECK_MINUTES for each signed-in directory user.
 """
 
 import asyncio
@@ -17,6 +21,7 @@ import math
 import ssl
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +33,7 @@ from ldap3.utils.dn import escape_rdn
 from kernel.settings import Settings
 from kernel.yaml_files import load
 from kernel.yaml_text import ConfigFileError
+from services.auth.domain.regrant import Gone, GroupGrant, Rechecks, account_disabled
 from services.auth.roles import Role
 from services.auth.scopes import Scope, ScopeError
 from services.auth.store import check_scope
@@ -41,10 +47,8 @@ class DirectoryConfigError(ConfigFileError):
     """The directory settings or the groups file cannot work (said at start-up)."""
 
 
-@dataclass(frozen=True)
-class GroupGrant:
-    role: Role
-    scope: Scope
+class DirectoryUnreachableError(Exception):
+    """The directory did not answer a re-check (down, silent, refused the service bind)."""
 
 
 @dataclass(frozen=True)
@@ -119,6 +123,8 @@ class Directory:
         starttls: bool = False,
         ca_file: Path | None = None,
         timeout: float = 5.0,
+        recheck_every: timedelta = timedelta(minutes=5),
+        recheck_grace: timedelta = timedelta(minutes=15),
     ) -> None:
         if not url.startswith(("ldap://", "ldaps://")):
             raise DirectoryConfigError("OTKLIK_LDAP_URL: expected ldap://host[:port] or ldaps://…")
@@ -144,6 +150,7 @@ class Directory:
         if url.startswith("ldaps://") or starttls:
             tls = Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=str(ca_file) if ca_file else None)
         self._tls = tls
+        self.rechecks = Rechecks(recheck_every, recheck_grace)
 
     @classmethod
     def from_settings(cls, settings: Settings, policy: SlaPolicy) -> "Directory | None":
@@ -159,6 +166,12 @@ class Directory:
             log.warning(
                 "OTKLIK_LDAP_URL is plain ldap:// without OTKLIK_LDAP_STARTTLS: passwords cross "
                 "the network in clear (use ldaps:// or STARTTLS unless the directory is local)"
+            )
+        if not settings.ldap_bind_dn:
+            log.warning(
+                "OTKLIK_LDAP_BIND_DN unset: the re-checks of signed-in users read the directory "
+                "anonymously; a directory hiding users or groups from anonymous readers (Active "
+                "Directory does) would sign everyone out at the first re-check"
             )
         secret = settings.ldap_bind_password_secret
         groups = load_groups(settings.ldap_groups_file)
@@ -180,6 +193,8 @@ class Directory:
             starttls=settings.ldap_starttls,
             ca_file=settings.ldap_ca_file,
             timeout=settings.ldap_timeout_seconds,
+            recheck_every=timedelta(minutes=settings.ldap_recheck_minutes),
+            recheck_grace=timedelta(minutes=settings.ldap_recheck_grace_minutes),
         )
 
     def grant(self, user: DirectoryUser) -> GroupGrant | None:
@@ -200,6 +215,36 @@ class Directory:
                 login, self.url, type(error).__name__, error,
             )  # fmt: skip
             return None
+
+    async def standing(self, login: str) -> GroupGrant | Gone:
+        """What the directory says of ``login`` now, read as the service account (anonymously
+        without one): the grant of their groups, or why there is none. DirectoryUnreachableError
+        when it does not answer within the bound."""
+        try:
+            return await asyncio.wait_for(
+                asyncio.to_thread(self._standing, login), self.timeout * 4
+            )
+        except Exception as error:
+            reason = f"{self.url}: {type(error).__name__}: {error}"
+            raise DirectoryUnreachableError(reason) from error
+
+    def _standing(self, login: str) -> GroupGrant | Gone:
+        reader = self._connection(self._server(), self._bind_dn or "", self._bind_password or "")
+        try:
+            if not reader.bind():
+                raise LDAPException(f"bind refused: {reader.result.get('description')}")
+            if self.user_dn_template is not None:
+                dn: str | None = self.user_dn_template.format(login=escape_rdn(login))
+            else:
+                dn = self._find_user(reader, login)
+            entry = None if dn is None else self._entry(reader, dn, ["userAccountControl"])
+            if dn is None or entry is None:
+                return "deleted"
+            if account_disabled(entry.get("userAccountControl")):
+                return "disabled"
+            return self.grant(DirectoryUser(login, login, self._groups(reader, dn))) or "no-group"
+        finally:
+            reader.unbind()
 
     def _server(self) -> Server:
         return Server(
@@ -269,16 +314,25 @@ class Directory:
             return None
         return str(entries[0]["dn"])
 
-    def _display_name(self, connection: Connection, dn: str) -> str | None:
-        self._search(connection, dn, "(objectClass=*)", BASE, ["displayName", "cn"])
+    def _entry(
+        self, connection: Connection, dn: str, attributes: list[str]
+    ) -> dict[str, Any] | None:
+        """The entry's ``attributes`` (those it has); None when there is no entry ``dn``."""
+        self._search(connection, dn, "(objectClass=*)", BASE, attributes)
         for entry in connection.response or []:
-            attributes: dict[str, Any] = entry.get("attributes") or {}
-            for name in ("displayName", "cn"):
-                value = attributes.get(name)
-                if isinstance(value, list):
-                    value = value[0] if value else None
-                if value:
-                    return str(value)
+            if entry.get("type") == "searchResEntry":
+                found: dict[str, Any] = entry.get("attributes") or {}
+                return found
+        return None
+
+    def _display_name(self, connection: Connection, dn: str) -> str | None:
+        attributes = self._entry(connection, dn, ["displayName", "cn"]) or {}
+        for name in ("displayName", "cn"):
+            value = attributes.get(name)
+            if isinstance(value, list):
+                value = value[0] if value else None
+            if value:
+                return str(value)
         return None
 
     def _groups(self, connection: Connection, dn: str) -> tuple[str, ...]:

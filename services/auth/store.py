@@ -96,6 +96,7 @@ class User:
     role: Role
     display_name: str
     scope: Scope = field(default_factory=Scope)
+    origin: str = "local"  # "ldap": the directory is asked again (services/auth/recheck.py)
 
 
 @dataclass(frozen=True)
@@ -445,8 +446,8 @@ async def sign_in_directory_user(
     """The directory vouched for ``login`` with this role and scope (from its groups): create
     its row (origin 'ldap', no password here) or bring it up to date. A role or scope that
     changed ends the user's other sessions (they carried the old rights) and is audited with
-    the actor 'ldap', as is the first sign-in. None if the row is disabled or is a local
-    account (nothing changes then)."""
+    the actor 'ldap', as is the first sign-in. None if an admin disabled the row or it is a
+    local account (nothing changes then); a row a re-check disabled is enabled again."""
     by = Change(actor=DIRECTORY_ORIGIN, at=at)
     values = {"role": role.value, "display_name": display_name, "scope": scope.to_json()}
     inserted = await connection.execute(
@@ -457,29 +458,100 @@ async def sign_in_directory_user(
     )
     if inserted.first() is not None:
         await _audit(connection, by, "add", login, {**values, "origin": DIRECTORY_ORIGIN})
-        return User(login, role, display_name, scope)
+        return User(login, role, display_name, scope, DIRECTORY_ORIGIN)
     row = (
         await connection.execute(select(users).where(users.c.login == login).with_for_update())
     ).first()
-    if row is None or row.origin != DIRECTORY_ORIGIN or row.disabled:
+    if row is None or row.origin != DIRECTORY_ORIGIN:
         return None
+    if row.disabled:
+        if not await _disabled_by_directory(connection, login):
+            return None  # an admin's decision: the directory does not undo it
+        await connection.execute(update(users).where(users.c.login == login).values(disabled=False))
+        await _audit(connection, by, "enable", login)
+    if row.display_name != display_name:
+        await connection.execute(
+            update(users).where(users.c.login == login).values(display_name=display_name)
+        )
+    await _regrant(connection, row, role, scope, by, end_sessions=True)
+    return User(login, role, display_name, scope, DIRECTORY_ORIGIN)
+
+
+async def _disabled_by_directory(connection: AsyncConnection, login: str) -> bool:
+    """Whether the last disabling or enabling of ``login`` was a re-check's (actor 'ldap')."""
+    last = (
+        await connection.execute(
+            select(audit_log.c.actor, audit_log.c.action)
+            .where(audit_log.c.target == login, audit_log.c.action.in_(["disable", "enable"]))
+            .order_by(audit_log.c.id.desc())
+            .limit(1)
+        )
+    ).first()
+    return last is not None and (last.actor, last.action) == (DIRECTORY_ORIGIN, "disable")
+
+
+async def _regrant(
+    connection: AsyncConnection, row: Any, role: Role, scope: Scope, by: Change, *,
+    end_sessions: bool,
+) -> None:  # fmt: skip
+    """Give the directory user of ``row`` (locked) this role and scope, each change audited;
+    ``end_sessions``: their other sessions end (a sign-in: they carried the old rights)."""
     before = Scope.from_json(row.scope)
-    changed = Role(row.role) is not role or before != scope
-    if changed or row.display_name != display_name:
-        await connection.execute(update(users).where(users.c.login == login).values(**values))
-    if changed:
-        ended = await _end_sessions(connection, login)
-        if Role(row.role) is not role:
-            details = {"from": row.role, "to": role.value, "sessions_ended": ended}
-            await _audit(connection, by, "set-role", login, details)
-        if before != scope:
-            details = {"from": before.to_json(), "to": scope.to_json(), "sessions_ended": ended}
-            await _audit(connection, by, "set-scope", login, details)
-    return User(login, role, display_name, scope)
+    if Role(row.role) is role and before == scope:
+        return
+    await connection.execute(
+        update(users)
+        .where(users.c.login == row.login)
+        .values(role=role.value, scope=scope.to_json())
+    )
+    ended = await _end_sessions(connection, row.login) if end_sessions else 0
+    if Role(row.role) is not role:
+        details = {"from": row.role, "to": role.value, "sessions_ended": ended}
+        await _audit(connection, by, "set-role", row.login, details)
+    if before != scope:
+        details = {"from": before.to_json(), "to": scope.to_json(), "sessions_ended": ended}
+        await _audit(connection, by, "set-scope", row.login, details)
+
+
+async def _directory_row(connection: AsyncConnection, login: str) -> Any:
+    """The enabled directory user's row, locked; None for any other."""
+    row = (
+        await connection.execute(select(users).where(users.c.login == login).with_for_update())
+    ).first()
+    return None if row is None or row.origin != DIRECTORY_ORIGIN or row.disabled else row
+
+
+async def regrant_directory_user(
+    connection: AsyncConnection, login: str, role: Role, scope: Scope, at: datetime
+) -> User | None:
+    """A re-check found other groups: the new role and scope apply to the sessions the user has
+    (read at each request), audited with the actor 'ldap'. None if the row is no longer an
+    enabled directory user's."""
+    row = await _directory_row(connection, login)
+    if row is None:
+        return None
+    await _regrant(connection, row, role, scope, Change(DIRECTORY_ORIGIN, at), end_sessions=False)
+    return User(login, role, row.display_name, scope, DIRECTORY_ORIGIN)
+
+
+async def revoke_directory_user(
+    connection: AsyncConnection, login: str, reason: str, at: datetime
+) -> int:
+    """A re-check found the user deleted, disabled or out of every otklik group: the row is
+    disabled (a later sign-in the directory vouches for enables it again) and every session
+    ends; audited as 'disable' by 'ldap' with the reason. The number of sessions ended."""
+    row = await _directory_row(connection, login)
+    if row is None:
+        return 0
+    await connection.execute(update(users).where(users.c.login == login).values(disabled=True))
+    ended = await _end_sessions(connection, login)
+    details = {"reason": reason, "sessions_ended": ended}
+    await _audit(connection, Change(DIRECTORY_ORIGIN, at), "disable", login, details)
+    return ended
 
 
 def _user(row: Any) -> User:
-    return User(row.login, Role(row.role), row.display_name, Scope.from_json(row.scope))
+    return User(row.login, Role(row.role), row.display_name, Scope.from_json(row.scope), row.origin)
 
 
 def _digest(token: str) -> str:
@@ -501,7 +573,7 @@ async def open_session(
 async def session_user(connection: AsyncConnection, token: str, now: datetime) -> User | None:
     row = (
         await connection.execute(
-            select(users.c.login, users.c.role, users.c.display_name, users.c.scope)
+            select(users.c.login, users.c.role, users.c.display_name, users.c.scope, users.c.origin)
             .join(auth_sessions, auth_sessions.c.login == users.c.login)
             .where(
                 auth_sessions.c.token_sha256 == _digest(token),

@@ -10,6 +10,8 @@ from typing import Any
 
 from fastapi import HTTPException, Request
 
+from services.auth.directory import Directory
+from services.auth.recheck import rechecked
 from services.auth.roles import Action, can
 from services.auth.store import User, session_user
 from services.web.csrf import check_session_header
@@ -64,8 +66,13 @@ def requires(action: Action) -> Callable[[Request], Awaitable[User]]:
         token = token_from(request)
         user = None
         if token is not None:
-            async with web_state(request).context.db.engine.connect() as connection:
-                user = await session_user(connection, token, web_state(request).context.clock())
+            context = web_state(request).context
+            now = context.clock()
+            async with context.db.engine.connect() as connection:
+                user = await session_user(connection, token, now)
+            directory: Directory | None = getattr(request.app.state, "directory", None)
+            if user is not None and directory is not None:
+                user = await rechecked(context.db, directory, user, now)
         if user is None:
             raise HTTPException(401, "Требуется вход", headers={"WWW-Authenticate": "Bearer"})
         if token is not None and from_cookie(request):

@@ -106,6 +106,7 @@ async def _directory_sign_in(
             log.info("directory sign-in of %r refused: the account is disabled here", login)
             raise BadCredentialsError
         token = await open_session(connection, user, now, state.session_lifetime)
+    directory.rechecks.answered(login, now)  # the directory just vouched: no re-check yet
     log.info("directory sign-in of %r: %s, %s", login, user.role.value, user.scope.describe())
     return user, token
 
