@@ -1,16 +1,19 @@
 """Which incidents changed recently: the feed behind the live queue (server-sent events).
 
-Polled, not pushed: ``incidents.updated_at`` is set by every transition. A transaction that
-commits after a later one can carry an earlier ``updated_at``, so callers ask with an overlap
-and drop what they have already seen (``ChangeCursor``)."""
+Polled, not pushed: ``incidents.updated_at`` is set by every transition, and the incident's
+latest event says who made the change and what it was (a page shows the «changed» banner only
+for what others did). A transaction that commits after a later one can carry an earlier
+``updated_at``, so callers ask with an overlap and drop what they have already seen
+(``ChangeCursor``)."""
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from kernel.db.schema import incidents
+from kernel.db.schema import incident_events, incidents
 
 OVERLAP = timedelta(seconds=10)
 BATCH = 500
@@ -25,6 +28,8 @@ class Change:
     # of unknown place ("") is outside every limited scope.
     municipality: str = ""
     department: str | None = None
+    actor: str = ""  # who made the latest change ("" when unknown)
+    event: str = ""  # its event type
 
 
 async def changed_since(connection: AsyncConnection, since: datetime) -> list[Change]:
@@ -35,15 +40,28 @@ async def changed_since(connection: AsyncConnection, since: datetime) -> list[Ch
             incidents.c.updated_at,
             incidents.c.municipality,
             incidents.c.department,
+            incident_events.c.actor,
+            incident_events.c.type,
+        )
+        .select_from(
+            incidents.outerjoin(
+                incident_events,
+                (incident_events.c.incident_id == incidents.c.incident_id)
+                & (incident_events.c.seq == incidents.c.seq),
+            )
         )
         .where(incidents.c.updated_at > since)
         .order_by(incidents.c.updated_at)
         .limit(BATCH)
     )
-    return [
-        Change(row.incident_id, row.status, row.updated_at, row.municipality, row.department)
-        for row in rows
-    ]
+    return [_change(row) for row in rows]
+
+
+def _change(row: Any) -> Change:
+    return Change(
+        row.incident_id, row.status, row.updated_at, row.municipality, row.department,
+        row.actor or "", row.type or "",
+    )  # fmt: skip
 
 
 @dataclass

@@ -134,3 +134,26 @@ def test_a_supervisor_assigns_and_the_incident_is_in_the_colleagues_mine(
     anna.get(f"{app.base}/queue?view=mine")
     wait(anna, lambda b: b.find_elements(By.CSS_SELECTOR, "#queue-results .results"))
     assert swings not in row_ids(anna)
+
+
+def test_the_change_banner_is_for_colleagues_changes_only(app: LiveApp, browsers: Browser) -> None:
+    assert app.context is not None
+    bench = app.call(incident_of(app.context, 9702, "Сломана скамейка у подъезда дома 3"))
+    anna = signed_in(app, browsers, "anna")
+    boris = signed_in(app, browsers, "boris")
+    open_incident(anna, app, bench)
+    open_incident(boris, app, bench)
+    banner = "return !document.getElementById('changed-banner').hidden"
+    last = "return document.querySelector('.incident').dataset.lastChange || ''"
+    anna.find_element(By.ID, "note-text").send_keys("Сама проверю скамейку завтра")
+    anna.find_element(By.CSS_SELECTOR, "#note-form button[type=submit]").click()
+    # Both pages have heard of Anna's note; only Boris's shows the banner.
+    wait(anna, lambda b: b.execute_script(last) == "noted anna")
+    wait(boris, lambda b: b.execute_script(last) == "noted anna")
+    assert anna.execute_script(banner) is False
+    wait(boris, lambda b: b.execute_script(banner))
+    boris.find_element(By.ID, "note-text").send_keys("Хорошо, @anna")
+    boris.find_element(By.CSS_SELECTOR, "#note-form button[type=submit]").click()
+    wait(anna, lambda b: b.execute_script(last) == "noted boris")
+    wait(anna, lambda b: b.execute_script(banner))
+    screenshot(anna, "teamwork-banner")

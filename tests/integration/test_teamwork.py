@@ -20,6 +20,7 @@ from services.auth.scopes import Scope
 from services.auth.store import add_user
 from services.web.app import create_app
 from sla.stage import SlaContext, open_sla
+from sla.storage.changes import changed_since
 from tests.conftest import SettingsFactory
 from tests.factories import classified, raw_message
 
@@ -99,6 +100,10 @@ async def test_a_note_mentions_a_colleague_and_moves_nothing(site: Site) -> None
     assert note["data"] == {"text": "@anna звонили из УК, см. письмо", "mentions": "anna"}
     assert await listed(client, anna, "view=mentions") == [target]
     assert await listed(client, boris, "view=mentions") == []
+    # The live feed names who made the latest change: Anna's page shows the banner, Boris's not.
+    async with site.context.db.engine.connect() as connection:
+        changes = await changed_since(connection, T0 - timedelta(days=1))
+    assert [(c.actor, c.event) for c in changes if c.incident_id == target] == [("boris", "noted")]
 
 
 async def test_unknown_or_blind_mentions_are_refused_by_name(site: Site) -> None:

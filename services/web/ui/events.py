@@ -82,7 +82,12 @@ def change_feed(request: Request) -> ChangeFeed:
 
 
 def _event(changes: list[Change]) -> str:
-    payload = {"changed": [{"id": c.incident_id, "status": c.status} for c in changes]}
+    payload = {
+        "changed": [
+            {"id": c.incident_id, "status": c.status, "actor": c.actor, "event": c.event}
+            for c in changes
+        ]
+    }
     return f"event: incidents\ndata: {json.dumps(payload, ensure_ascii=False)}\n\n"
 
 
@@ -112,7 +117,7 @@ async def events(
     state: Annotated[WebState, Depends(web_state)],
 ) -> StreamingResponse:
     """Events ``incidents`` with the ids and statuses of incidents that changed (those within
-    the user's scope)."""
+    the user's scope), each with who made the change and its event type."""
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
     reach = reach_of(user, state.context.policy)
     return StreamingResponse(

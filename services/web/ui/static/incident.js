@@ -6,7 +6,6 @@
   const root = document.querySelector(".incident");
   if (!root) return;
   const id = root.dataset.id;
-  let ownActionAt = 0;
 
   function body(form) {
     const action = form.dataset.action;
@@ -34,7 +33,6 @@
     event.preventDefault();
     const form = event.currentTarget;
     if (!form.reportValidity()) return;
-    ownActionAt = Date.now();
     const url = `/api/incidents/${encodeURIComponent(id)}/${form.dataset.action}`;
     await otklik.send(form, url, body(form), DONE[form.dataset.action]);
   }
@@ -169,7 +167,6 @@
       const button = event.target.closest("button[data-retry]");
       if (!button) return;
       button.disabled = true;
-      ownActionAt = Date.now();
       const url = `/api/incidents/${encodeURIComponent(id)}/answers/${encodeURIComponent(button.dataset.retry)}/retry`;
       try {
         await otklik.api("POST", url);
@@ -181,9 +178,17 @@
     });
   }
 
+  // «Инцидент изменился» is for what others did (the feed names who made each change): one's
+  // own action reloads the page anyway, and a delivery report redraws its own box above.
+  const me = root.dataset.me;
+  const REDRAWN = new Set(["answer_posted", "answer_failed"]);
   otklik.live((changed) => {
-    if (changed.length === 0 || changed.some((change) => change.id === id)) refreshDeliveries();
-    if (Date.now() - ownActionAt < 5000) return;
-    if (changed.some((change) => change.id === id)) document.getElementById("changed-banner").hidden = false;
+    const here = changed.filter((change) => change.id === id);
+    if (changed.length === 0 || here.length) refreshDeliveries();
+    // The latest change heard of, «event actor» (read by the browser tests).
+    if (here.length) root.dataset.lastChange = `${here.at(-1).event} ${here.at(-1).actor}`;
+    if (here.some((change) => change.actor !== me && !REDRAWN.has(change.event))) {
+      document.getElementById("changed-banner").hidden = false;
+    }
   });
 })();
