@@ -52,6 +52,12 @@ MATRIX: dict[tuple[str, str], tuple[object, str, dict[str, Any] | None]] = {
     ("POST", "/api/logout"): (PUBLIC, "/api/logout", None),
     ("POST", "/logout"): (PUBLIC, "/logout", None),
     ("GET", "/api/me"): (VIEWER, "/api/me", None),
+    # One's own notification preferences: those the notifier tells (and admins).
+    ("GET", "/api/me/notifications"): (MODERATOR, "/api/me/notifications", None),
+    ("PUT", "/api/me/notifications"): (
+        MODERATOR, "/api/me/notifications", {"email": "me@city.example", "kinds": ["overdue"]},
+    ),
+    ("GET", "/notifications"): (MODERATOR, "/notifications", None),
     ("GET", "/api/incidents"): (VIEWER, "/api/incidents", None),
     ("GET", "/api/incidents/{incident_id}"): (VIEWER, f"/api/incidents/{ID}", None),
     ("GET", "/api/reply-templates"): (VIEWER, "/api/reply-templates", None),
@@ -156,6 +162,9 @@ SCOPE: dict[tuple[str, str], tuple[str, str, str | None]] = {
     ("POST", "/api/logout"): (UNSCOPED, "", None),
     ("POST", "/logout"): (UNSCOPED, "", None),
     ("GET", "/api/me"): (UNSCOPED, "", None),
+    ("GET", "/api/me/notifications"): (UNSCOPED, "", None),
+    ("PUT", "/api/me/notifications"): (UNSCOPED, "", None),
+    ("GET", "/notifications"): (UNSCOPED, "", None),
     ("GET", "/api/reply-templates"): (UNSCOPED, "", None),
     ("GET", "/"): (UNSCOPED, "", None),  # a redirect to /queue
     ("GET", "/api/incidents"): (LISTING, ID, None),

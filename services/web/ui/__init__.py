@@ -8,7 +8,14 @@ from fastapi.staticfiles import StaticFiles
 from kernel.settings import Settings
 from services.bundled import default_plans_file
 from services.web.security import WebState
-from services.web.ui import admin_views, auth_views, events, incident_views, queue_views
+from services.web.ui import (
+    admin_views,
+    auth_views,
+    events,
+    incident_views,
+    notification_views,
+    queue_views,
+)
 from services.web.ui.pages import HERE, LoginRequiredError, login_redirect
 from services.web.ui.programme_views import programme_router
 
@@ -24,6 +31,7 @@ def install(app: FastAPI, settings: Settings) -> None:
         programme_router(default_plans_file(settings)),
         events.router,
         admin_views.router,
+        notification_views.router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
