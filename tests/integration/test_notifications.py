@@ -3,7 +3,8 @@ and the local fake of Telegram's Bot API (tools/telegram_fake.py): an overdue in
 the moderator whose scope covers it — one e-mail, one Telegram message — and nobody else; a
 second round and a restarted process send nothing more; a digest user gets one message at their
 local hour listing both incidents; flood control (429) is waited out as Telegram asks; «chat
-not found» is marked failed with Telegram's reason and not tried again. The test's clock is
+not found» is marked failed with Telegram's reason and not tried again; an answer VK
+refused (answer_failed) is told like the deadlines. The test's clock is
 kernel/clock.py's Clock, moved by the test; no wall-clock wait."""
 
 import asyncio
@@ -16,6 +17,7 @@ from pydantic import SecretStr
 from sqlalchemy import select
 
 from kernel.clock import Clock
+from kernel.contracts.answer_delivery import AnswerDelivery
 from kernel.db.schema import incidents, notifications
 from kernel.observability import Metrics
 from kernel.settings import Settings
@@ -25,6 +27,7 @@ from services.auth.store import add_user
 from services.notifications.preferences import Preferences
 from services.notifications.sender import Notifier, notifier_for
 from services.notifications.store import save_preferences
+from sla.domain.lifecycle import Answer
 from sla.stage import SlaContext, open_sla
 from tests.conftest import SettingsFactory
 from tests.factories import classified, raw_message
@@ -199,3 +202,29 @@ async def test_an_unknown_chat_is_marked_failed_with_the_reason_and_left(world: 
         world.clock.to(LATE + timedelta(days=2))  # past any backoff: still not tried again
         assert await sending.send_due() == 0
         assert telegram.requests == 1
+
+
+async def test_an_answer_vk_refused_is_told_too(world: World) -> None:
+    service = world.context.service
+    await service.on_classified(classified(raw_message(1)))
+    async with world.context.db.engine.connect() as connection:
+        incident_id, municipality = (
+            await connection.execute(select(incidents.c.incident_id, incidents.c.municipality))
+        ).one()
+    await service.claim(incident_id, "ours", timedelta(minutes=30))
+    answered = await service.act(incident_id, Answer("ours", "Трубу починят до пятницы"))
+    attempt = f"{incident_id}:{answered.seq}"
+    await service.on_delivery(
+        AnswerDelivery(
+            incident_id=incident_id, answer_event_id=attempt, attempt_id=attempt, posted=False,
+            reason="ВКонтакте отказал: доступ запрещён", retryable=True,
+            at=T0 + timedelta(minutes=5),
+        )
+    )  # fmt: skip
+    await person(world, "ours", municipality, Preferences(telegram_chat=OURS))
+    with FakeTelegram(TOKEN, chats={OURS}) as telegram:
+        sending = notifier(world, None, telegram)
+        assert await sending.plan() == 1
+        assert await sending.send_due() == 1
+    assert "TES-2026-000001: ответ не доставлен во ВКонтакте" in telegram.sent[0].text
+    assert await rows(world) == [("ours", "answer_failed", "telegram", "sent", 1, None)]
