@@ -222,6 +222,21 @@ audit_log = Table(
     Index("ix_audit_log_at", "at"),
 )
 
+# Canned replies, managed on the admin page (services/web/templates_store.py); NULL municipality
+# or department: offered for all of them.
+reply_templates = Table(
+    "reply_templates",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("title", Text, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("final", Boolean, nullable=False),
+    Column("municipality", Text),
+    Column("department", Text),
+    Column("updated_at", TZ, nullable=False),
+    Column("updated_by", Text, nullable=False),
+)
+
 auth_sessions = Table(
     "auth_sessions",
     metadata,

@@ -17,6 +17,7 @@ from kernel.contracts.incidents import Status
 from kernel.contracts.messages import Channel
 from services.auth.roles import Action, can
 from services.auth.store import User
+from services.web.api_reply_templates import all_templates
 from services.web.mentions import enabled_users
 from services.web.security import (
     INCIDENT_NOT_FOUND,
@@ -377,4 +378,5 @@ async def retry_delivery(
 
 @router.get("/reply-templates", response_model=list[ReplyTemplate])
 async def reply_templates(state: State, user: Reader) -> list[ReplyTemplate]:
-    return state.templates
+    """Every canned reply, each with the municipality and department it is for (null: all)."""
+    return await all_templates(state)

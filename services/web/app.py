@@ -19,6 +19,7 @@ from services.web import (
     api_incidents,
     api_indicators,
     api_notifications,
+    api_reply_templates,
     api_schema,
     api_teamwork,
     ui,
@@ -53,6 +54,7 @@ def create_app(context: SlaContext, settings: Settings, *, serve_metrics: bool =
     app.include_router(api_auth.router)
     app.include_router(api_indicators.router)
     app.include_router(api_admin.router)
+    app.include_router(api_reply_templates.router)
     app.include_router(api_notifications.router)
     app.include_router(reports_router(default_plans_file(settings)))
     app.add_api_route("/healthz", healthz)

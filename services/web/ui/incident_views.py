@@ -8,6 +8,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends
 from fastapi.responses import RedirectResponse, Response
 
+from services.web.api_reply_templates import offered_templates
 from services.web.security import WebState, reach_of, web_state
 from services.web.templates_store import ReplyTemplate
 from services.web.ui import queries
@@ -44,7 +45,8 @@ async def incident_page(incident_id: str, state: State, session: Session) -> Res
         number=item["number"], zone=zone,
     )  # fmt: skip
     # The page offers each template filled from the incident; what is left, the form asks for.
-    templates = [template_filled(t, values) for t in state.templates]
+    offered = await offered_templates(state, item["municipality"], item["department"])
+    templates = [template_filled(t, values) for t in offered]
     return render(
         "incident.html", session, active="queue", view=found, item=item, zone=zone,
         templates=templates, placeholders=PLACEHOLDERS.values(),

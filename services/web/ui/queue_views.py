@@ -10,6 +10,7 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from services.web.api_reply_templates import offered_templates
 from services.web.security import WebState, reach_of, web_state
 from services.web.ui import queries
 from services.web.ui.labels import DUE_WITHIN, FILTER_NAMES, PAGE_SIZES, VIEWS
@@ -130,9 +131,9 @@ async def queue_page(request: Request, state: State, session: Session) -> Respon
         missing = f"Инцидента с номером «{wanted[:40]}» нет — проверьте номер"
         params = replace(params, refused=(*params.refused, missing))
     results = await _results(state, session, params)
+    templates = await offered_templates(state)  # a bulk answer: those for every place
     page = render(
-        "queue.html", session, active="queue", options=options, templates=state.templates,
-        **results,
+        "queue.html", session, active="queue", options=options, templates=templates, **results,
     )  # fmt: skip
     page.status_code = 400 if params.refused else 200
     return page
