@@ -32,6 +32,7 @@ from services.notifications.store import (
     mark_failed,
     mark_sent,
     plan,
+    preferences,
 )
 from services.notifications.telegram import TelegramConfig, TelegramRefusedError
 from services.notifications.texts import EMAIL, TELEGRAM, Item, digest, single
@@ -101,10 +102,13 @@ class Notifier:
     async def _send(self, connection: AsyncConnection, batch: Sequence[Notification]) -> None:
         items = await self._items(connection, batch)
         first = batch[0]
+        # Times as the user reads them: in their zone, or the policy's.
+        chosen = (await preferences(connection, first.login)).timezone
+        zone = ZoneInfo(chosen) if chosen else self._zone
         if first.digest:
-            subject, text = digest(items, self._clock(), self._zone)
+            subject, text = digest(items, self._clock(), zone)
         else:
-            subject, text = single(items[0], self._zone)
+            subject, text = single(items[0], zone)
         if first.channel == TELEGRAM:
             assert self._telegram is not None  # claimed only when configured
             await telegram.send_message(

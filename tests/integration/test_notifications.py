@@ -151,17 +151,17 @@ async def test_an_overdue_incident_reaches_the_moderator_in_scope_once(world: Wo
 
 
 async def test_a_digest_user_gets_one_message_at_their_hour_listing_both(world: World) -> None:
-    municipality = (await overdue(world, 1, 2))[0]  # LATE: 21 September, 10:00 in Moscow
+    municipality = (await overdue(world, 1, 2))[0]  # LATE: 21 September, 17:00 in Vladivostok
     await person(world, "digest", municipality, Preferences(
-        telegram_chat=OURS, kinds=["overdue"], digest=True, digest_hour=9,
-        timezone="Europe/Moscow"))  # fmt: skip
+        telegram_chat=OURS, kinds=["overdue"], digest=True, digest_hour=2,
+        timezone="Asia/Vladivostok"))  # fmt: skip
     with FakeTelegram(TOKEN, chats={OURS}) as telegram:
         sending = notifier(world, None, telegram)
         assert await sending.plan() == 2
-        assert await sending.send_due() == 0  # not before tomorrow's 09:00
-        world.clock.to(datetime(2026, 9, 22, 5, 59, tzinfo=UTC))  # 08:59 in Moscow
+        assert await sending.send_due() == 0  # not before 02:00 in Vladivostok
+        world.clock.to(datetime(2026, 9, 21, 15, 59, tzinfo=UTC))  # 01:59 there
         assert await sending.send_due() == 0 and telegram.requests == 0
-        world.clock.to(datetime(2026, 9, 22, 6, 0, tzinfo=UTC))  # 09:00 in Moscow
+        world.clock.to(datetime(2026, 9, 21, 16, 0, tzinfo=UTC))  # 02:00 on the 22nd there
         assert await sending.send_due() == 1
         assert await sending.plan() == 0 and await sending.send_due() == 0
     [message] = telegram.sent
