@@ -58,6 +58,12 @@ def status_text(browser: webdriver.Chrome) -> str:
     return text
 
 
+def open_incident(browser: webdriver.Chrome, app: LiveApp, incident_id: str) -> None:
+    """Its page, once the answer form (with the templates) is there."""
+    browser.get(f"{app.base}/incidents/{quote(incident_id, safe='')}")
+    wait(browser, lambda b: b.find_elements(By.ID, "answer-text"))
+
+
 def test_the_delivery_of_an_answer_shows_and_updates_without_a_reload(
     app: LiveApp, browsers: Browser
 ) -> None:
@@ -67,8 +73,7 @@ def test_the_delivery_of_an_answer_shows_and_updates_without_a_reload(
     incident_id = incident_id_for(message_id)
     anna = browsers("anna")
     sign_in(anna, app.base, "anna", PASSWORD)
-    anna.get(f"{app.base}/incidents/{quote(incident_id, safe='')}")
-    wait(anna, lambda b: b.find_elements(By.ID, "answer-text"))
+    open_incident(anna, app, incident_id)
     anna.find_element(By.ID, "answer-text").send_keys(ANSWER)
     anna.find_element(By.CSS_SELECTOR, "form[data-action=answer] button[type=submit]").click()
     wait(anna, lambda b: status_text(b) == "Во ВКонтакте: отправляется…")
@@ -127,8 +132,7 @@ async def roads_incident(context: SlaContext) -> str:
 
 
 def offered(browser: webdriver.Chrome, app: LiveApp, incident_id: str) -> list[str]:
-    browser.get(f"{app.base}/incidents/{quote(incident_id, safe='')}")
-    wait(browser, lambda b: b.find_elements(By.ID, "reply-template"))
+    open_incident(browser, app, incident_id)
     titles: list[str] = browser.execute_script(
         "return Array.from(document.querySelectorAll('#reply-template option'), (o) => o.text);"
     )

@@ -21,6 +21,8 @@ from sla.stage import SlaContext, open_sla
 from sla.storage.repository import incident_id_for
 from tests.conftest import SettingsFactory
 from tests.factories import classified, raw_message
+from tests.integration.test_accounts_web import auth
+from tests.integration.test_accounts_web import bearer as signed_in
 from tests.integration.test_web_ui import sign_in
 
 pytestmark = pytest.mark.integration
@@ -62,10 +64,7 @@ async def web(settings_factory: SettingsFactory, database_url: str) -> AsyncIter
 
 
 async def bearer(client: httpx.AsyncClient, login: str) -> dict[str, str]:
-    response = await client.post("/api/login", json={"login": login, "password": PASSWORD})
-    assert response.status_code == 200, response.text
-    client.cookies.clear()
-    return {"Authorization": f"Bearer {response.json()['token']}"}
+    return auth(await signed_in(client, login, PASSWORD))
 
 
 async def ids(client: httpx.AsyncClient, headers: dict[str, str]) -> list[str]:
