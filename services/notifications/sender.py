@@ -29,13 +29,14 @@ from services.notifications.store import (
     Notification,
     claim_due,
     details,
+    failure_reasons,
     mark_failed,
     mark_sent,
     plan,
     preferences,
 )
 from services.notifications.telegram import TelegramConfig, TelegramRefusedError
-from services.notifications.texts import EMAIL, TELEGRAM, Item, digest, single
+from services.notifications.texts import ANSWER_FAILED, EMAIL, TELEGRAM, Item, digest, single
 from sla.delivery.sender import retry_at
 from sla.delivery.smtp import SmtpConfig, send_message
 from sla.domain.numbers import IncidentNumber
@@ -132,7 +133,10 @@ class Notifier:
     async def _items(
         self, connection: AsyncConnection, batch: Sequence[Notification]
     ) -> list[Item]:
-        found = await details(connection, [row.incident_id for row in batch])
+        ids = [row.incident_id for row in batch]
+        found = await details(connection, ids)
+        failed = [row.incident_id for row in batch if row.kind == ANSWER_FAILED]
+        reasons = await failure_reasons(connection, failed) if failed else {}
         names = self._policy.municipality_names()
         items = []
         for row in batch:
@@ -149,6 +153,7 @@ class Notifier:
                     municipality=names.get(incident.municipality, incident.municipality),
                     category=incident.category,
                     due=incident.final_answer_due,
+                    reason=reasons.get(row.incident_id) if row.kind == ANSWER_FAILED else None,
                 )
             )
         return items

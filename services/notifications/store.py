@@ -25,7 +25,7 @@ from kernel.db.schema import (
 from services.auth.roles import Role
 from services.auth.scopes import Scope
 from services.notifications.preferences import Preferences
-from services.notifications.texts import EMAIL, KINDS, TELEGRAM, next_digest
+from services.notifications.texts import ANSWER_FAILED, EMAIL, KINDS, TELEGRAM, next_digest
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
 # How far back the planner looks at the events each round, by when each was recorded (a deadline
@@ -182,6 +182,22 @@ async def details(connection: AsyncConnection, incident_ids: Sequence[str]) -> d
         ).where(incidents.c.incident_id.in_(list(incident_ids)))
     )  # fmt: skip
     return {row.incident_id: row for row in found}
+
+
+async def failure_reasons(
+    connection: AsyncConnection, incident_ids: Sequence[str]
+) -> dict[str, str]:
+    """Why VK refused each incident's latest answer (its latest ``answer_failed`` event)."""
+    reason = incident_events.c.data.op("->>")("reason")
+    found = await connection.execute(
+        select(incident_events.c.incident_id, reason.label("reason"))
+        .where(
+            incident_events.c.incident_id.in_(list(incident_ids)),
+            incident_events.c.type == ANSWER_FAILED,
+        )
+        .order_by(incident_events.c.seq)
+    )
+    return {row.incident_id: row.reason for row in found if row.reason}  # the latest stays
 
 
 async def mark_sent(connection: AsyncConnection, ids: Sequence[int], now: datetime) -> None:

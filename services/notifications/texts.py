@@ -25,10 +25,14 @@ class Item:
     municipality: str  # its name
     category: str | None
     due: datetime | None  # the final answer's deadline, if any
+    reason: str | None = None  # why VK refused the answer (answer_failed)
 
 
 def _line(item: Item, zone: ZoneInfo) -> str:
-    parts = [f"{item.number}: {KIND_LABELS.get(item.kind, item.kind)}", item.municipality]
+    what = KIND_LABELS.get(item.kind, item.kind)
+    if item.reason:
+        what += f" ({item.reason})"
+    parts = [f"{item.number}: {what}", item.municipality]
     if item.category:
         parts.append(item.category)
     if item.due is not None:

@@ -226,5 +226,8 @@ async def test_an_answer_vk_refused_is_told_too(world: World) -> None:
         sending = notifier(world, None, telegram)
         assert await sending.plan() == 1
         assert await sending.send_due() == 1
-    assert "TES-2026-000001: ответ не доставлен во ВКонтакте" in telegram.sent[0].text
+    assert (
+        "TES-2026-000001: ответ не доставлен во ВКонтакте (ВКонтакте отказал: доступ запрещён)"
+        in telegram.sent[0].text
+    )
     assert await rows(world) == [("ours", "answer_failed", "telegram", "sent", 1, None)]
