@@ -16,10 +16,10 @@ from services.web.app import create_app
 from sla.stage import SlaContext, open_sla
 from tests.conftest import SettingsFactory
 from tests.factories import classified, raw_message
+from tests.integration.test_restore_rejected import PASSWORD, bearer
 
 pytestmark = pytest.mark.integration
 T0 = datetime(2026, 9, 1, 7, 0, tzinfo=UTC)
-PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
@@ -42,11 +42,6 @@ async def site(
     async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
         yield client, context
     await context.db.close()
-
-
-async def bearer(client: httpx.AsyncClient, login: str) -> dict[str, str]:
-    answer = await client.post("/api/login", json={"login": login, "password": PASSWORD})
-    return {"Authorization": f"Bearer {answer.json()['token']}"}
 
 
 async def test_a_user_sets_their_own_preferences_and_is_notified_by_them(
