@@ -36,7 +36,9 @@ class Changed(BaseModel):
 
 
 async def all_templates(state: WebState) -> list[ReplyTemplate]:
-    return await stored_templates(state.context.db, state.templates, state.context.clock())
+    return await stored_templates(
+        state.context.db, state.templates, state.context.clock(), state.templates_seeding
+    )
 
 
 async def offered_templates(

@@ -16,7 +16,7 @@ from services.auth.roles import Action, can
 from services.auth.store import User, session_user
 from services.web.csrf import check_session_header
 from services.web.login_limit import LoginLimiter
-from services.web.templates_store import ReplyTemplate
+from services.web.templates_store import ReplyTemplate, Seeding
 from sla.domain.policy import SlaPolicy
 from sla.stage import SlaContext
 from sla.storage.queue import Reach, incident_detail
@@ -35,6 +35,7 @@ class WebState:
     secure_cookie: bool
     templates: list[ReplyTemplate]
     login_limiter: LoginLimiter = field(default_factory=LoginLimiter)
+    templates_seeding: Seeding = field(default_factory=Seeding)
 
 
 def token_from(request: Request) -> str | None:

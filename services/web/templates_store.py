@@ -5,6 +5,7 @@ bundled reply_templates.yaml) — once: the seeding is recorded in the audit log
 admin deleted does not come back on the next start. A template may use only the placeholders of
 sla/domain/reply_placeholders.py: a misspelt one would reach a resident."""
 
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -74,20 +75,30 @@ def load_reply_templates(path: Path | None) -> list[ReplyTemplate]:
         raise ConfigFileError(f"файл шаблонов ответов {source}: {error}") from error
 
 
+@dataclass
+class Seeding:
+    """Whether this process has seen the file's templates put in: asked of PostgreSQL until it
+    has, then never again (the audit log has no index for the question)."""
+
+    done: bool = False
+
+
 async def stored_templates(
-    db: Database, defaults: list[ReplyTemplate], now: datetime
+    db: Database, defaults: list[ReplyTemplate], now: datetime, seeding: Seeding
 ) -> list[ReplyTemplate]:
     """Every template, by title; the file's ones put in first if that was never done."""
     async with db.engine.connect() as connection:
-        seeded = await _seeded(connection)
-        if seeded:
+        if seeding.done or await _seeded(connection):
+            seeding.done = True
             return await _all(connection)
     async with db.transaction() as connection:
         # Two web processes starting together: one seeds, the other waits and finds it done.
         await connection.execute(text("SELECT pg_advisory_xact_lock(hashtext('reply_templates'))"))
         if not await _seeded(connection):
             await _seed(connection, defaults, now)
-        return await _all(connection)
+        templates = await _all(connection)
+    seeding.done = True
+    return templates
 
 
 async def _seeded(connection: AsyncConnection) -> bool:
