@@ -73,6 +73,7 @@ message_authors = Table(
     Column("name", Text),
     Column("contact", Text),
     Column("redacted_at", TZ),
+    Index("ix_message_authors_ref", "ref"),
 )
 
 message_revisions = Table(
