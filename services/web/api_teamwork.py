@@ -1,14 +1,15 @@
-"""Teamwork on an incident: internal notes with ``@mentions`` (never published to the resident).
-Like every action, within the user's reach (``incident_in_reach``)."""
+"""Teamwork on an incident: internal notes with ``@mentions`` (never published to the resident),
+and who is looking at it now. Like every action, within the user's reach (``incident_in_reach``)."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, Field
 
 from services.auth.roles import Action
 from services.auth.store import User
 from services.web.mentions import check_mentions
+from services.web.presence import Presence, Viewer
 from services.web.security import (
     INCIDENT_NOT_FOUND,
     WebState,
@@ -25,6 +26,7 @@ from sla.service import IncidentNotFoundError
 router = APIRouter(prefix="/api")
 State = Annotated[WebState, Depends(web_state)]
 Handler = Annotated[User, Depends(requires(Action.HANDLE))]
+Reader = Annotated[User, Depends(requires(Action.READ))]
 
 
 class NoteBody(BaseModel):
@@ -67,3 +69,41 @@ async def add_note(incident_id: str, body: NoteBody, state: State, user: Handler
     except IllegalTransitionError as refused:
         raise HTTPException(422, str(refused)) from refused
     return NoteOutcome(incident_id=incident_id, mentions=list(logins))
+
+
+def presence(request: Request) -> Presence:
+    """The web process's one record of open incident pages."""
+    if not hasattr(request.app.state, "otklik_presence"):
+        request.app.state.otklik_presence = Presence()
+    found: Presence = request.app.state.otklik_presence
+    return found
+
+
+class PresenceBody(BaseModel):
+    leaving: bool = False
+
+
+class PresenceView(BaseModel):
+    viewers: list[Viewer]
+    claimed_by: str | None = None
+
+
+@router.post(
+    "/incidents/{incident_id}/presence",
+    response_model=PresenceView,
+    responses=error_responses(404),
+)
+async def report_presence(
+    incident_id: str,
+    body: PresenceBody,
+    state: State,
+    user: Reader,
+    record: Annotated[Presence, Depends(presence)],
+) -> PresenceView:
+    """The incident page reports that the user has it open (``leaving``: has closed it) and
+    learns who else has it open now and who has it in work. Kept per web process
+    (services/web/presence.py): with several replicas, only the colleagues on the same one."""
+    found = await incident_in_reach(state, user, incident_id)
+    viewer = Viewer(user.display_name, user.login)
+    record.report(incident_id, viewer, state.context.clock(), leaving=body.leaving)
+    return PresenceView(viewers=record.viewers(incident_id), claimed_by=found["claimed_by"])

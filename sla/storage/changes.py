@@ -30,6 +30,7 @@ class Change:
     department: str | None = None
     actor: str = ""  # who made the latest change ("" when unknown)
     event: str = ""  # its event type
+    seq: int = 0  # the incident's revision after it (a page knows the one it shows)
 
 
 async def changed_since(connection: AsyncConnection, since: datetime) -> list[Change]:
@@ -42,6 +43,7 @@ async def changed_since(connection: AsyncConnection, since: datetime) -> list[Ch
             incidents.c.department,
             incident_events.c.actor,
             incident_events.c.type,
+            incidents.c.seq,
         )
         .select_from(
             incidents.outerjoin(
@@ -60,7 +62,7 @@ async def changed_since(connection: AsyncConnection, since: datetime) -> list[Ch
 def _change(row: Any) -> Change:
     return Change(
         row.incident_id, row.status, row.updated_at, row.municipality, row.department,
-        row.actor or "", row.type or "",
+        row.actor or "", row.type or "", row.seq,
     )  # fmt: skip
 
 

@@ -157,3 +157,28 @@ def test_the_change_banner_is_for_colleagues_changes_only(app: LiveApp, browsers
     wait(anna, lambda b: b.execute_script(last) == "noted boris")
     wait(anna, lambda b: b.execute_script(banner))
     screenshot(anna, "teamwork-banner")
+
+
+def presence(browser: webdriver.Chrome) -> str:
+    text: str = browser.find_element(By.ID, "presence").text
+    return text
+
+
+def test_presence_shows_the_colleague_who_has_the_incident_open(
+    app: LiveApp, browsers: Browser, swings: str
+) -> None:
+    anna = signed_in(app, browsers, "anna")
+    boris = signed_in(app, browsers, "boris")
+    open_incident(anna, app, swings)
+    open_incident(boris, app, swings)
+    # Anna's page learns of Boris at its next heartbeat (every 10 s), without a reload (Glava
+    # may still have it open from the assignment above).
+    wait(
+        anna, lambda b: presence(b).startswith("Сейчас смотрят:") and "Борис Иванов" in presence(b)
+    )
+    wait(boris, lambda b: "Анна Петрова" in presence(b))
+    assert "Анна Петрова" not in presence(anna)  # not herself
+    screenshot(anna, "teamwork-presence")
+    boris.get(f"{app.base}/queue")  # his page says goodbye as it closes
+    wait(anna, lambda b: "Борис Иванов" not in presence(b))
+    assert presence(anna)  # still shown: «Больше никто не смотрит» or Glava

@@ -93,6 +93,9 @@ MATRIX: dict[tuple[str, str], tuple[object, str, dict[str, Any] | None]] = {
     ),
     # To oneself: a moderator may assign no one else (tests/integration/test_teamwork.py).
     ("POST", "/api/incidents/{incident_id}/assign"): (MODERATOR, f"/api/incidents/{ID}/assign", {}),
+    ("POST", "/api/incidents/{incident_id}/presence"): (
+        VIEWER, f"/api/incidents/{ID}/presence", {"leaving": False},
+    ),
     ("POST", "/api/incidents/{incident_id}/reopen"): (
         MODERATOR, f"/api/incidents/{ID}/reopen", {"reason": "снова"},
     ),
@@ -193,6 +196,9 @@ SCOPE: dict[tuple[str, str], tuple[str, str, str | None]] = {
     ("POST", "/api/incidents/{incident_id}/close"): (ITEM, ID, "/api/incidents/vk:nope/close"),
     ("POST", "/api/incidents/{incident_id}/notes"): (ITEM, ID, "/api/incidents/vk:nope/notes"),
     ("POST", "/api/incidents/{incident_id}/assign"): (ITEM, ID, "/api/incidents/vk:nope/assign"),
+    ("POST", "/api/incidents/{incident_id}/presence"): (
+        ITEM, ID, "/api/incidents/vk:nope/presence",
+    ),
     ("POST", "/api/incidents/{incident_id}/reopen"): (ITEM, ID, "/api/incidents/vk:nope/reopen"),
     ("POST", "/api/incidents/{incident_id}/restore"): (
         ITEM, ID, "/api/incidents/vk:nope/restore",

@@ -212,3 +212,16 @@ async def test_assignment_puts_the_incident_in_the_holders_mine(site: Site) -> N
     assert (await client.post(f"/api/incidents/{target}/close", headers=anna)).status_code == 200
     assert await listed(client, anna, "view=mine") == []
     assert (await client.get("/api/incidents?view=nope", headers=anna)).status_code == 422
+
+
+async def test_presence_lists_who_has_the_incident_open(site: Site) -> None:
+    client, url = site.client, f"/api/incidents/{site.ids[1]}/presence"
+    anna, boris = await bearer(client, "anna"), await bearer(client, "boris")
+    sever = await bearer(client, "sever")
+    assert (await client.post(url, json={}, headers=boris)).status_code == 200
+    seen = (await client.post(url, json={}, headers=anna)).json()
+    assert [v["login"] for v in seen["viewers"]] == ["anna", "boris"] and seen["claimed_by"] is None
+    assert (await client.post(url, json={}, headers=sever)).status_code == 404  # out of scope
+    await client.post(url, json={"leaving": True}, headers=boris)
+    seen = (await client.post(url, json={}, headers=anna)).json()
+    assert [v["login"] for v in seen["viewers"]] == ["anna"]

@@ -84,7 +84,13 @@ def change_feed(request: Request) -> ChangeFeed:
 def _event(changes: list[Change]) -> str:
     payload = {
         "changed": [
-            {"id": c.incident_id, "status": c.status, "actor": c.actor, "event": c.event}
+            {
+                "id": c.incident_id,
+                "status": c.status,
+                "actor": c.actor,
+                "event": c.event,
+                "seq": c.seq,
+            }
             for c in changes
         ]
     }
@@ -117,7 +123,8 @@ async def events(
     state: Annotated[WebState, Depends(web_state)],
 ) -> StreamingResponse:
     """Events ``incidents`` with the ids and statuses of incidents that changed (those within
-    the user's scope), each with who made the change and its event type."""
+    the user's scope), each with who made the change, its event type and the incident's
+    revision after it."""
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
     reach = reach_of(user, state.context.policy)
     return StreamingResponse(

@@ -180,14 +180,17 @@
 
   // «Инцидент изменился» is for what others did (the feed names who made each change): one's
   // own action reloads the page anyway, and a delivery report redraws its own box above.
+  // A change the page already shows (one made before it was rendered, heard of late) is none.
   const me = root.dataset.me;
+  const shown = Number(root.dataset.seq || 0);
   const REDRAWN = new Set(["answer_posted", "answer_failed"]);
   otklik.live((changed) => {
     const here = changed.filter((change) => change.id === id);
     if (changed.length === 0 || here.length) refreshDeliveries();
     // The latest change heard of, «event actor» (read by the browser tests).
     if (here.length) root.dataset.lastChange = `${here.at(-1).event} ${here.at(-1).actor}`;
-    if (here.some((change) => change.actor !== me && !REDRAWN.has(change.event))) {
+    const news = (change) => change.seq > shown && change.actor !== me && !REDRAWN.has(change.event);
+    if (here.some(news)) {
       document.getElementById("changed-banner").hidden = false;
     }
   });

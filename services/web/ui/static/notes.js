@@ -56,9 +56,47 @@
     });
   }
 
+  // Presence (services/web/presence.py): this page reports itself every 10 s and learns who
+  // else has the incident open and who has it in work; it says goodbye when it is closed.
+  const presence = document.getElementById("presence");
+  const me = box.dataset.me;
+  const presenceUrl = `/api/incidents/${encodeURIComponent(id)}/presence`;
+
+  // Plain fetch, not otklik.api: a heartbeat shows no progress bar and no error to anyone.
+  function report(leaving) {
+    const csrf = document.querySelector('meta[name="csrf-token"]')?.content || "";
+    return fetch(presenceUrl, {
+      method: "POST", keepalive: leaving, credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+      body: JSON.stringify({ leaving }),
+    });
+  }
+
+  async function beat() {
+    try {
+      const response = await report(false);
+      if (!response.ok) throw new Error(String(response.status));
+      const seen = await response.json();
+      const others = seen.viewers.filter((viewer) => viewer.login !== me);
+      presence.textContent = others.length
+        ? `Сейчас смотрят: ${others.map((viewer) => viewer.name).join(", ")}`
+        : "Больше никто не смотрит";
+      presence.hidden = false;
+      const holder = document.getElementById("claimed-by");
+      if (holder) holder.textContent = seen.claimed_by || "никого";
+    } catch (failure) {
+      presence.hidden = true; // a hint only: its failure must not disturb the work
+    }
+  }
+
+  beat();
+  setInterval(beat, 10000);
+  window.addEventListener("pagehide", () => { report(true).catch(() => {}); });
+
   otklik.live((changed) => {
     if (changed.length === 0 || changed.some((change) => change.id === id)) {
       redraw().catch((failure) => otklik.toast(failure.message, "error"));
+      beat(); // a colleague's claim shows in «В работе у» at once
     }
   });
 })();
