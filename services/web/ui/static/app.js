@@ -186,9 +186,10 @@ const otklik = (() => {
     setInterval(tick, 30e3);
   });
 
-  // A page form's action: POST ``payload`` to ``url``, then reload with ``done`` as the message;
-  // a refusal shows the server's reason next to the form, which stays as it was typed.
-  async function send(form, url, payload, done) {
+  // A page form's action: send ``payload`` to ``url`` (POST unless ``method`` says otherwise),
+  // then reload with ``done`` as the message; a refusal shows the server's reason next to the
+  // form, which stays as it was typed.
+  async function send(form, url, payload, done, method = "POST") {
     const error = form.querySelector(".form-error");
     const button = form.querySelector("button[type=submit]");
     if (!form.reportValidity()) return;
@@ -196,7 +197,7 @@ const otklik = (() => {
     button.disabled = true;
     button.setAttribute("aria-busy", "true");
     try {
-      await api("POST", url, payload);
+      await api(method, url, payload);
       flash(done || "Готово.");
       location.reload();
     } catch (failure) {

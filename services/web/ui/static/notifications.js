@@ -18,21 +18,8 @@
     };
   }
 
-  form.addEventListener("submit", async (event) => {
+  form.addEventListener("submit", (event) => {
     event.preventDefault();
-    const error = form.querySelector(".form-error");
-    const button = form.querySelector("button[type=submit]");
-    if (!form.reportValidity()) return;
-    error.hidden = true;
-    button.disabled = true;
-    try {
-      await otklik.api("PUT", "/api/me/notifications", body());
-      otklik.flash(form.dataset.done);
-      location.reload();
-    } catch (failure) {
-      error.textContent = failure.message;
-      error.hidden = false;
-      button.disabled = false;
-    }
+    otklik.send(form, "/api/me/notifications", body(), form.dataset.done, "PUT");
   });
 })();

@@ -18,24 +18,12 @@
     return payload;
   }
 
-  async function submit(event) {
+  function submit(event) {
     event.preventDefault();
     const form = event.currentTarget;
     if (!form.reportValidity()) return;
     if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) return;
-    const error = form.querySelector(".form-error");
-    const button = form.querySelector("button[type=submit]");
-    error.hidden = true;
-    button.disabled = true;
-    try {
-      await otklik.api(form.dataset.method, form.dataset.url, body(form));
-      otklik.flash(form.dataset.done);
-      location.reload();
-    } catch (failure) {
-      error.textContent = failure.message;
-      error.hidden = false;
-      button.disabled = false;
-    }
+    otklik.send(form, form.dataset.url, body(form), form.dataset.done, form.dataset.method);
   }
 
   for (const form of document.querySelectorAll("form.template-form")) {
