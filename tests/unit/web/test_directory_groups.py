@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from services.auth.directory import DirectoryConfigError, GroupGrant, combine, load_groups
+from services.auth.directory import DirectoryConfigError, combine, load_groups
+from services.auth.domain.regrant import GroupGrant
 from services.auth.roles import Role
 from services.auth.scopes import Scope
 
