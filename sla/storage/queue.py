@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, exists, func, literal_column, or_, select
+from sqlalchemy import ColumnElement, Select, case, exists, func, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kernel.contracts.incidents import OPEN_STATUSES, EventType, Status
@@ -127,13 +127,17 @@ def _has_note(condition: ColumnElement[bool]) -> ColumnElement[bool]:
 
 def _matches(words: str) -> ColumnElement[bool]:
     """The message or one of the incident's notes holds the words, in any of their forms
-    (Russian morphology: «собака» finds «собаки»)."""
+    (Russian morphology: «собака» finds «собаки»). Two uncorrelated subqueries, each answered
+    from its GIN index (an OR of correlated conditions would read every message)."""
     query = func.websearch_to_tsquery(_RUSSIAN, words)
     note = func.to_tsvector(_RUSSIAN, literal_column("incident_events.data ->> 'text'"))
-    return or_(
-        func.to_tsvector(_RUSSIAN, messages.c.text).bool_op("@@")(query),
-        _has_note(note.bool_op("@@")(query)),
+    in_messages = select(messages.c.message_id).where(
+        func.to_tsvector(_RUSSIAN, messages.c.text).bool_op("@@")(query)
     )
+    in_notes = select(incident_events.c.incident_id).where(
+        incident_events.c.type == EventType.NOTED.value, note.bool_op("@@")(query)
+    )
+    return or_(incidents.c.message_id.in_(in_messages), incidents.c.incident_id.in_(in_notes))
 
 
 _COLUMNS = (
@@ -165,20 +169,27 @@ _COLUMNS = (
 )
 
 
-async def list_incidents(
-    connection: AsyncConnection, flt: QueueFilter, now: datetime
-) -> tuple[int, list[dict[str, Any]]]:
-    joined = incidents.join(messages, messages.c.message_id == incidents.c.message_id)
-    conditions = _conditions(flt, now)
-    total = await connection.scalar(select(func.count()).select_from(joined).where(*conditions))
-    rows = await connection.execute(
+_JOINED = incidents.join(messages, messages.c.message_id == incidents.c.message_id)
+
+
+def queue_query(flt: QueueFilter, now: datetime) -> Select[Any]:
+    """One page of the queue, deadline first."""
+    return (
         select(*_COLUMNS, _next_due().label("next_due"))
-        .select_from(joined)
-        .where(*conditions)
+        .select_from(_JOINED)
+        .where(*_conditions(flt, now))
         .order_by(_next_due().asc().nulls_last(), incidents.c.incident_id)
         .limit(flt.limit)
         .offset(flt.offset)
     )
+
+
+async def list_incidents(
+    connection: AsyncConnection, flt: QueueFilter, now: datetime
+) -> tuple[int, list[dict[str, Any]]]:
+    conditions = _conditions(flt, now)
+    total = await connection.scalar(select(func.count()).select_from(_JOINED).where(*conditions))
+    rows = await connection.execute(queue_query(flt, now))
     return int(total or 0), [dict(row._mapping) for row in rows]
 
 

@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.dialects import postgresql
 
 from ingest.domain.sources import SourceCatalog
 from ingest.vk.answers import VkAnswerPoster
@@ -21,6 +22,7 @@ from services.auth.store import add_user
 from services.web.app import create_app
 from sla.stage import SlaContext, open_sla
 from sla.storage.changes import changed_since
+from sla.storage.queue import QueueFilter, queue_query
 from tests.conftest import SettingsFactory
 from tests.factories import classified, raw_message
 
@@ -52,8 +54,8 @@ async def site(settings_factory: SettingsFactory, database_url: str) -> AsyncIte
                 display_name=login, scope=scope,
             )  # fmt: skip
     ids = {}
-    for item, text in TEXTS.items():
-        message = raw_message(item, text=text, created_at=T0 + timedelta(minutes=item))
+    for item, words in TEXTS.items():
+        message = raw_message(item, text=words, created_at=T0 + timedelta(minutes=item))
         await context.service.on_classified(classified(message))
         async with context.db.engine.connect() as connection:
             ids[item] = str(
@@ -225,3 +227,20 @@ async def test_presence_lists_who_has_the_incident_open(site: Site) -> None:
     await client.post(url, json={"leaving": True}, headers=boris)
     seen = (await client.post(url, json={}, headers=anna)).json()
     assert [v["login"] for v in seen["viewers"]] == ["anna"]
+
+
+async def test_the_search_is_answered_from_its_gin_indexes(site: Site) -> None:
+    """With sequential scans priced out (a test database is too small for the planner to
+    bother), the plan reads the messages and the notes through their GIN indexes: the query
+    spells the expressions as the indexes do."""
+    flt = QueueFilter(search="собака", open_only=False)
+    sql = str(
+        queue_query(flt, T0).compile(
+            dialect=postgresql.dialect(),  # type: ignore[no-untyped-call]
+            compile_kwargs={"literal_binds": True},
+        )
+    )
+    async with site.context.db.engine.connect() as connection:
+        await connection.execute(text("SET enable_seqscan = off"))
+        plan = "\n".join(row[0] for row in await connection.execute(text(f"EXPLAIN {sql}")))
+    assert "ix_messages_text_search" in plan and "ix_incident_events_note_search" in plan, plan
