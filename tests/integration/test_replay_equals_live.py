@@ -336,7 +336,8 @@ async def _compare(
     try:
         for db in (replayed, lived):
             async with db.transaction() as connection:
-                await connection.execute(text(f"TRUNCATE {TABLES}"))
+                # CASCADE: and whatever refers to them (the notifications outbox)
+                await connection.execute(text(f"TRUNCATE {TABLES} CASCADE"))
         replay_service = IncidentService(replayed, sla_policy, Metrics(), lambda: START)
         await replay_history(replayed, replay_service, [e.line() for e in history])
         await LivePath(lived, sla_policy).run(history)
