@@ -100,6 +100,18 @@ async def test_the_pages_show_the_number_russian_actors_the_rule_in_words_and_lo
         "ВКонтакте, все категории: первый ответ — 8 раб. ч, ответ по существу — 5 раб. дн."
         in page.text
     )
+    # Answered: whether it was on time, in words and local times (the stored reason is the
+    # audit's, with UTC and the rule's index).
+    incident_id = moved.headers["location"].rpartition("/")[2]
+    answered = await client.post(
+        f"/api/incidents/{incident_id}/answer", json={"text": "Яму засыпали.", "final": True}
+    )
+    assert answered.status_code == 200, answered.text
+    page = await client.get(moved.headers["location"])
+    read = re.sub(r' (data-[a-z-]+|content)="[^"]*"', "", page.text)
+    assert re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\d", read) is None
+    assert "rules[" not in read
+    assert '<dt>В срок</dt><dd>да <span class="hint">оба срока соблюдены</span>' in read
     missing = await client.get("/incidents/ТЕС-2026-000777")
     assert missing.status_code == 404
     found = await client.get("/queue", params={"number": "тес-2026-000002"})

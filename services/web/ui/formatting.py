@@ -83,3 +83,22 @@ def next_due(incident: Mapping[str, Any]) -> datetime | None:
 
 def percent(score: float | None) -> str:
     return "—" if score is None else f"{round(score * 100)} %"
+
+
+def on_time_words(incident: Mapping[str, Any], zone: ZoneInfo) -> str:
+    """Why an answered incident counts as on time or not, in the reader's zone: which deadline
+    was missed, when it was and when the answer came. The stored on_time_reason is the audit's
+    wording (UTC, the policy's rule ids); people read this."""
+    if incident["on_time"] is None:
+        return ""
+    late = [
+        f"{what} дан {local_text(at, zone)} при сроке {local_text(due, zone)}"
+        for what, due, at in (
+            ("первый ответ", incident["first_response_due"], incident["first_response_at"]),
+            ("окончательный", incident["final_answer_due"], incident["final_answer_at"]),
+        )
+        if due is not None and at is not None and at > due
+    ]
+    if late:
+        return "; ".join(late)
+    return "оба срока соблюдены" if incident["on_time"] else "с опозданием"

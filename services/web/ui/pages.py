@@ -54,6 +54,7 @@ def _environment() -> Environment:
         labels=labels, label=labels.label, actor_name=labels.actor_name,
         urgency=formatting.urgency,
         countdown=formatting.countdown, next_due=formatting.next_due,
+        on_time_words=formatting.on_time_words,
         Status=Status, EventType=EventType,
     )  # fmt: skip
     return env

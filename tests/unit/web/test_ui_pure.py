@@ -2,6 +2,7 @@
 links, chart geometry, and the change cursor behind the live queue."""
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -9,7 +10,14 @@ from kernel.contracts.categories import Category
 from kernel.contracts.incidents import EventType, Status
 from services.web.ui import labels
 from services.web.ui.charts import line_chart, nice_ceiling
-from services.web.ui.formatting import countdown, next_due, number, safe_url, urgency
+from services.web.ui.formatting import (
+    countdown,
+    next_due,
+    number,
+    on_time_words,
+    safe_url,
+    urgency,
+)
 from services.web.ui.pages import local_path
 from sla.storage.changes import OVERLAP, Change, ChangeCursor
 
@@ -116,3 +124,18 @@ def test_every_status_event_and_category_of_the_contracts_has_a_russian_name() -
     assert set(labels.EVENTS) == set(EventType)
     assert set(labels.CATEGORIES) == set(Category)
     assert labels.OPEN_STATUSES == ("new", "assigned", "in_work", "answered")
+
+
+def test_on_time_is_told_in_local_times_naming_the_missed_deadline() -> None:
+    zone = ZoneInfo("Asia/Yekaterinburg")
+    due = datetime(2026, 9, 2, 7, 0, tzinfo=UTC)
+    late = {
+        "on_time": False, "first_response_due": due, "first_response_at": due + timedelta(hours=3),
+        "final_answer_due": due + timedelta(days=5), "final_answer_at": due + timedelta(days=1),
+    }  # fmt: skip
+    assert (
+        on_time_words(late, zone) == "первый ответ дан 02.09.2026 15:00 при сроке 02.09.2026 12:00"
+    )
+    assert on_time_words({**late, "on_time": None}, zone) == ""
+    met = {**late, "first_response_at": due, "on_time": True}
+    assert on_time_words(met, zone) == "оба срока соблюдены"
