@@ -12,7 +12,7 @@ import hashlib
 import math
 import secrets
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -360,6 +360,16 @@ async def end_sessions(connection: AsyncConnection, login: str, by: Change) -> i
     ended = await _end_sessions(connection, login)
     await _audit(connection, by, "logout", login, {"sessions_ended": ended})
     return ended
+
+
+async def display_names(connection: AsyncConnection, logins: Collection[str]) -> dict[str, str]:
+    """login -> the name people read, for those of ``logins`` that are users."""
+    if not logins:
+        return {}
+    rows = await connection.execute(
+        select(users.c.login, users.c.display_name).where(users.c.login.in_(sorted(logins)))
+    )
+    return {row.login: row.display_name for row in rows}
 
 
 async def list_users(connection: AsyncConnection, now: datetime) -> list[Account]:

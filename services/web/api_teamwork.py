@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, Field
 
 from services.auth.roles import Action
-from services.auth.store import User
+from services.auth.store import User, display_names
 from services.web.mentions import check_mentions
 from services.web.presence import Presence, Viewer
 from services.web.security import (
@@ -85,7 +85,8 @@ class PresenceBody(BaseModel):
 
 class PresenceView(BaseModel):
     viewers: list[Viewer]
-    claimed_by: str | None = None
+    claimed_by: str | None = None  # a login
+    claimed_by_name: str | None = None  # the name people read
 
 
 @router.post(
@@ -106,4 +107,10 @@ async def report_presence(
     found = await incident_in_reach(state, user, incident_id)
     viewer = Viewer(user.display_name, user.login)
     record.report(incident_id, viewer, state.context.clock(), leaving=body.leaving)
-    return PresenceView(viewers=record.viewers(incident_id), claimed_by=found["claimed_by"])
+    holder = found["claimed_by"]
+    async with state.context.db.engine.connect() as connection:
+        names = await display_names(connection, {holder} if holder else set())
+    return PresenceView(
+        viewers=record.viewers(incident_id), claimed_by=holder,
+        claimed_by_name=names.get(holder, holder) if holder else None,
+    )  # fmt: skip

@@ -42,7 +42,7 @@ def test_moderator_claims_answers_and_the_incident_leaves_the_queue(
     press(anna, "j")  # the cursor on the first row
     press(anna, "c")  # claim from the list
     claimed = f'#queue-results tr.row[data-id="{target}"] td.claimed'
-    wait(anna, lambda b: b.find_element(By.CSS_SELECTOR, claimed).text == "anna")
+    wait(anna, lambda b: b.find_element(By.CSS_SELECTOR, claimed).text == "Анна Петрова")
 
     boris.get(f"{app.base}/incidents/{quote(target, safe='')}")
     boris.find_element(By.ID, "claim-button").click()

@@ -126,8 +126,8 @@ def test_a_supervisor_assigns_and_the_incident_is_in_the_colleagues_mine(
     open_incident(glava, app, swings)
     glava.find_element(By.ID, "assign-login").send_keys("boris")
     glava.find_element(By.CSS_SELECTOR, "#assign-form button[type=submit]").click()
-    wait(glava, lambda b: b.find_element(By.ID, "claimed-by").text == "boris")
-    assert "Назначен: boris" in glava.find_element(By.CSS_SELECTOR, ".history").text
+    wait(glava, lambda b: b.find_element(By.ID, "claimed-by").text == "Борис Иванов")
+    assert "Назначен: Борис Иванов" in glava.find_element(By.CSS_SELECTOR, ".history").text
     boris = signed_in(app, browsers, "boris")
     boris.get(f"{app.base}/queue")
     choose_view(boris, "mine")

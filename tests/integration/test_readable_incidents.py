@@ -112,6 +112,7 @@ async def test_the_pages_show_the_number_russian_actors_the_rule_in_words_and_lo
     assert re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\d", read) is None
     assert "rules[" not in read
     assert '<dt>В срок</dt><dd>да <span class="hint">оба срока соблюдены</span>' in read
+    assert "<td>Анна</td>" in read and "<td>anna</td>" not in read  # who answered, by name
     missing = await client.get("/incidents/ТЕС-2026-000777")
     assert missing.status_code == 404
     found = await client.get("/queue", params={"number": "тес-2026-000002"})

@@ -1,6 +1,8 @@
 """Russian names of the codes the interface shows (statuses, events, categories, channels,
 drill-down measures). Unknown codes are shown as they are rather than hidden."""
 
+from collections.abc import Mapping
+
 from kernel.contracts import incidents as contracts
 from kernel.contracts.categories import Category
 from kernel.contracts.incidents import EventType, Status
@@ -98,9 +100,13 @@ ACTORS = {
 }
 
 
-def actor_name(actor: str, channel: str | None = None) -> str:
+def actor_name(
+    actor: str, channel: str | None = None, people: Mapping[str, str] | None = None
+) -> str:
     """«источник (ВКонтакте)» for an incident's source, the Russian name of otklik's own
-    actors, a person's login as it is."""
+    actors, a user's name from ``people`` (login -> name), else the login as it is."""
+    if people and actor in people:
+        return people[actor]
     name = ACTORS.get(actor, actor)
     if actor == "source" and channel is not None:
         return f"{name} ({CHANNELS.get(channel, channel)})"

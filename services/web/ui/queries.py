@@ -10,6 +10,7 @@ from typing import Any
 from kernel.contracts.categories import DEPARTMENTS
 from kernel.contracts.indicators import IndicatorRecord
 from kernel.contracts.messages import Attachment
+from services.auth.store import display_names
 from services.web.ui.charts import Chart, line_chart
 from services.web.ui.labels import CATEGORIES, CHANNELS, FILTER_STATUSES, STATUSES
 from sla.domain.numbers import with_number
@@ -71,7 +72,12 @@ async def queue(
 ) -> tuple[int, list[dict[str, Any]]]:
     async with context.db.engine.connect() as connection:
         total, rows = await list_incidents(connection, flt, now)
-    return total, [with_number(row, context.policy.number_prefix) for row in rows]
+        people = await display_names(connection, {r["claimed_by"] for r in rows if r["claimed_by"]})
+    return total, [
+        {**with_number(row, context.policy.number_prefix),
+         "claimed_by_name": people.get(row["claimed_by"], row["claimed_by"])}
+        for row in rows
+    ]  # fmt: skip
 
 
 async def incident_id_by_number(context: SlaContext, wanted: str, reach: Reach) -> str | None:
@@ -92,6 +98,7 @@ class IncidentView:
     root: dict[str, Any] | None  # the post a comment was written under
     resident: Resident | None = None  # who wrote the message, and their other messages
     attachments: list[Attachment] = field(default_factory=list)  # the message's own
+    people: dict[str, str] = field(default_factory=dict)  # login -> name, of those it names
 
 
 async def incident(context: SlaContext, incident_id: str, reach: Reach) -> IncidentView | None:
@@ -105,9 +112,18 @@ async def incident(context: SlaContext, incident_id: str, reach: Reach) -> Incid
         root = await root_of(connection, message_id=found["message_id"])
         resident = await resident_of(connection, message_id=found["message_id"], reach=reach)
         attachments = await attachments_of(connection, found["message_id"])
+        people = await display_names(connection, _logins_in(found))
     if root is not None:
         root = {**root, "attachments": as_attachments(root["attachments"])}
-    return IncidentView(found, total, thread, root, resident, attachments)
+    return IncidentView(found, total, thread, root, resident, attachments, people)
+
+
+def _logins_in(incident: dict[str, Any]) -> set[str]:
+    """Who the page names: the claim's holder, each event's actor and assignee."""
+    named = {incident["claimed_by"]}
+    for event in incident["history"]:
+        named |= {event["actor"], event["data"].get("assignee")}
+    return {login for login in named if isinstance(login, str)}
 
 
 @dataclass(frozen=True)

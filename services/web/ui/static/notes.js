@@ -83,7 +83,7 @@
         : "Больше никто не смотрит";
       presence.hidden = false;
       const holder = document.getElementById("claimed-by");
-      if (holder) holder.textContent = seen.claimed_by || "никого";
+      if (holder) holder.textContent = seen.claimed_by_name || "никого";
     } catch (failure) {
       presence.hidden = true; // a hint only: its failure must not disturb the work
     }
