@@ -303,6 +303,17 @@ report_deliveries = Table(
 # Notifications for people (services/notifications/): what each user wants, and an outbox of one
 # row per user, incident, kind and channel — the unique key is what makes a restart or a second
 # look at the same events notify nobody twice.
+# Who has an incident page open (services/web/presence.py): a row per page's user, refreshed
+# by its heartbeat, deleted by its goodbye or once older than the TTL.
+incident_viewers = Table(
+    "incident_viewers",
+    metadata,
+    Column("incident_id", Text, primary_key=True),
+    Column("login", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("seen_at", TZ, nullable=False),
+)
+
 notification_preferences = Table(
     "notification_preferences",
     metadata,

@@ -3,13 +3,14 @@ and who is looking at it now. Like every action, within the user's reach (``inci
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, Field
 
 from services.auth.roles import Action
 from services.auth.store import User, display_names
+from services.web import presence
 from services.web.mentions import check_mentions
-from services.web.presence import Presence, Viewer
+from services.web.presence import Viewer
 from services.web.security import (
     INCIDENT_NOT_FOUND,
     WebState,
@@ -71,14 +72,6 @@ async def add_note(incident_id: str, body: NoteBody, state: State, user: Handler
     return NoteOutcome(incident_id=incident_id, mentions=list(logins))
 
 
-def presence(request: Request) -> Presence:
-    """The web process's one record of open incident pages."""
-    if not hasattr(request.app.state, "otklik_presence"):
-        request.app.state.otklik_presence = Presence()
-    found: Presence = request.app.state.otklik_presence
-    return found
-
-
 class PresenceBody(BaseModel):
     leaving: bool = False
 
@@ -99,18 +92,18 @@ async def report_presence(
     body: PresenceBody,
     state: State,
     user: Reader,
-    record: Annotated[Presence, Depends(presence)],
 ) -> PresenceView:
     """The incident page reports that the user has it open (``leaving``: has closed it) and
-    learns who else has it open now and who has it in work. Kept per web process
-    (services/web/presence.py): with several replicas, only the colleagues on the same one."""
+    learns who else has it open now and who has it in work (services/web/presence.py: in
+    PostgreSQL, so every replica sees every page)."""
     found = await incident_in_reach(state, user, incident_id)
-    viewer = Viewer(user.display_name, user.login)
-    record.report(incident_id, viewer, state.context.clock(), leaving=body.leaving)
+    viewer, now = Viewer(user.display_name, user.login), state.context.clock()
     holder = found["claimed_by"]
-    async with state.context.db.engine.connect() as connection:
+    async with state.context.db.transaction() as connection:
+        await presence.report(connection, incident_id, viewer, now, leaving=body.leaving)
+        seen = await presence.viewers(connection, incident_id, now)
         names = await display_names(connection, {holder} if holder else set())
     return PresenceView(
-        viewers=record.viewers(incident_id), claimed_by=holder,
+        viewers=seen, claimed_by=holder,
         claimed_by_name=names.get(holder, holder) if holder else None,
     )  # fmt: skip

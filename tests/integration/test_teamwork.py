@@ -16,6 +16,7 @@ from ingest.vk.answers import VkAnswerPoster
 from kernel.contracts.incidents import EventType, IncidentEvent
 from kernel.db.schema import incidents
 from kernel.observability import Metrics
+from kernel.settings import Settings
 from services.auth.roles import Role
 from services.auth.scopes import Scope
 from services.auth.store import add_user
@@ -37,6 +38,7 @@ class Site:
     client: httpx.AsyncClient
     context: SlaContext
     ids: dict[int, str]  # raw_message item -> incident id
+    settings: Settings
 
 
 @pytest.fixture
@@ -67,7 +69,7 @@ async def site(settings_factory: SettingsFactory, database_url: str) -> AsyncIte
             )
     transport = httpx.ASGITransport(app=create_app(context, settings))
     async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
-        yield Site(client, context, ids)
+        yield Site(client, context, ids, settings)
     await context.db.close()
 
 
@@ -217,16 +219,23 @@ async def test_assignment_puts_the_incident_in_the_holders_mine(site: Site) -> N
 
 
 async def test_presence_lists_who_has_the_incident_open(site: Site) -> None:
+    """Boris's page is served by another web replica (a second app on the same database)."""
     client, url = site.client, f"/api/incidents/{site.ids[1]}/presence"
-    anna, boris = await bearer(client, "anna"), await bearer(client, "boris")
-    sever = await bearer(client, "sever")
-    assert (await client.post(url, json={}, headers=boris)).status_code == 200
-    seen = (await client.post(url, json={}, headers=anna)).json()
-    assert [v["login"] for v in seen["viewers"]] == ["anna", "boris"] and seen["claimed_by"] is None
-    assert (await client.post(url, json={}, headers=sever)).status_code == 404  # out of scope
-    await client.post(url, json={"leaving": True}, headers=boris)
-    seen = (await client.post(url, json={}, headers=anna)).json()
-    assert [v["login"] for v in seen["viewers"]] == ["anna"]
+    replica = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=create_app(site.context, site.settings)),
+        base_url="http://127.0.0.1",
+    )
+    async with replica:
+        anna, boris = await bearer(client, "anna"), await bearer(replica, "boris")
+        sever = await bearer(client, "sever")
+        assert (await replica.post(url, json={}, headers=boris)).status_code == 200
+        seen = (await client.post(url, json={}, headers=anna)).json()
+        assert [v["login"] for v in seen["viewers"]] == ["anna", "boris"]
+        assert seen["claimed_by"] is None
+        assert (await client.post(url, json={}, headers=sever)).status_code == 404  # out of scope
+        await replica.post(url, json={"leaving": True}, headers=boris)
+        seen = (await client.post(url, json={}, headers=anna)).json()
+        assert [v["login"] for v in seen["viewers"]] == ["anna"]
 
 
 async def test_the_search_is_answered_from_its_gin_indexes(site: Site) -> None:
