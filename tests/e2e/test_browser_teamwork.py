@@ -185,3 +185,22 @@ def test_presence_shows_the_colleague_who_has_the_incident_open(
     boris.get(f"{app.base}/queue")  # his page says goodbye as it closes
     wait(anna, lambda b: "Борис Иванов" not in presence(b))
     assert presence(anna)  # still shown: «Больше никто не смотрит» or Glava
+
+
+COUNT_STREAMS = """
+window.__streams = 0;
+const Native = window.EventSource;
+window.EventSource = function (...args) { window.__streams += 1; return new Native(...args); };
+window.EventSource.CLOSED = Native.CLOSED;
+"""
+
+
+def test_an_incident_page_holds_one_live_stream_for_all_its_parts(
+    app: LiveApp, browsers: Browser, swings: str
+) -> None:
+    """Its facts, its delivery lines and its notes all listen to the feed: one connection the
+    server holds open, not one each."""
+    vera = signed_in(app, browsers, "vera")
+    vera.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": COUNT_STREAMS})
+    open_incident(vera, app, swings)
+    assert vera.execute_script("return window.__streams") == 1

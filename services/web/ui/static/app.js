@@ -122,17 +122,26 @@ const otklik = (() => {
     }
   }
 
+  // One stream per page however many of its parts listen (the incident page: its facts and its
+  // notes): each EventSource is a connection the server holds open.
+  const listeners = [];
+  let stream = null;
+
   function live(onChange) {
+    listeners.push(onChange);
+    if (stream) return stream;
+    const tell = (changed) => { for (const listener of listeners) listener(changed); };
     const status = document.getElementById("live-status");
     const say = (text) => { if (status) status.textContent = text; };
     const source = new EventSource("/ui/events");
+    stream = source;
     let connected = false;
     source.addEventListener("ready", () => {
       say("● обновляется само");
-      if (connected) onChange([]); // reconnected: catch up on what changed in between
+      if (connected) tell([]); // reconnected: catch up on what changed in between
       connected = true;
     });
-    source.addEventListener("incidents", (event) => onChange(JSON.parse(event.data).changed));
+    source.addEventListener("incidents", (event) => tell(JSON.parse(event.data).changed));
     source.onerror = () => {
       say(source.readyState === EventSource.CLOSED
         ? "нет обновлений: обновите страницу"
