@@ -158,6 +158,12 @@ incident_events = Table(
         postgresql_using="gin",
         postgresql_where=text("type = 'noted'"),
     ),
+    # The notifier's events (services/notifications/store.py), read every round.
+    Index(
+        "ix_incident_events_notified",
+        "at",
+        postgresql_where=text("type IN ('deadline_warning', 'overdue', 'answer_failed')"),
+    ),
 )
 
 outbox = Table(

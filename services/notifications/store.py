@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, cast, func, select, update
+from sqlalchemy import Select, and_, cast, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -71,6 +71,27 @@ async def save_preferences(
     await connection.execute(statement.on_conflict_do_update(index_elements=["login"], set_=values))
 
 
+def recent_events(now: datetime) -> Select[tuple[str, str, str, str | None]]:
+    """The open incidents' events of the notified kinds recorded within LOOKBACK. Read every
+    round: the kinds' partial index (ix_incident_events_notified, migration 0016) keeps it to
+    those events instead of the whole history."""
+    return (
+        select(
+            incident_events.c.incident_id,
+            incident_events.c.type,
+            incidents.c.municipality,
+            incidents.c.department,
+        )
+        .join(incidents, incidents.c.incident_id == incident_events.c.incident_id)
+        .where(
+            incident_events.c.type.in_(KINDS),
+            now - LOOKBACK < _RECORDED,
+            incidents.c.status.in_([status.value for status in OPEN_STATUSES]),
+        )
+        .distinct()
+    )
+
+
 async def plan(
     connection: AsyncConnection,
     now: datetime,
@@ -80,23 +101,7 @@ async def plan(
     """Outbox rows for the recent events of the notified kinds, for every moderator and
     supervisor whose scope covers the incident and who wants that kind; returns how many rows
     are new."""
-    events = (
-        await connection.execute(
-            select(
-                incident_events.c.incident_id,
-                incident_events.c.type,
-                incidents.c.municipality,
-                incidents.c.department,
-            )
-            .join(incidents, incidents.c.incident_id == incident_events.c.incident_id)
-            .where(
-                incident_events.c.type.in_(KINDS),
-                now - LOOKBACK < _RECORDED,
-                incidents.c.status.in_([status.value for status in OPEN_STATUSES]),
-            )
-            .distinct()
-        )
-    ).all()
+    events = (await connection.execute(recent_events(now))).all()
     if not events:
         return 0
     people = (

@@ -14,7 +14,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.dialects import postgresql
 
 from kernel.clock import Clock
 from kernel.contracts.answer_delivery import AnswerDelivery
@@ -26,7 +27,7 @@ from services.auth.scopes import Scope
 from services.auth.store import add_user
 from services.notifications.preferences import Preferences
 from services.notifications.sender import Notifier, notifier_for
-from services.notifications.store import save_preferences
+from services.notifications.store import recent_events, save_preferences
 from sla.domain.lifecycle import Answer
 from sla.stage import SlaContext, open_sla
 from tests.conftest import SettingsFactory
@@ -231,3 +232,19 @@ async def test_an_answer_vk_refused_is_told_too(world: World) -> None:
         in telegram.sent[0].text
     )
     assert await rows(world) == [("ours", "answer_failed", "telegram", "sent", 1, None)]
+
+
+async def test_each_round_reads_the_notified_events_through_their_index(world: World) -> None:
+    """With sequential scans priced out (a test database is too small for the planner to bother),
+    the round's query reads incident_events through the kinds' partial index, not the whole
+    history (migration 0016)."""
+    sql = str(
+        recent_events(T0).compile(
+            dialect=postgresql.dialect(),  # type: ignore[no-untyped-call]
+            compile_kwargs={"literal_binds": True},
+        )
+    )
+    async with world.context.db.engine.connect() as connection:
+        await connection.execute(text("SET enable_seqscan = off"))
+        plan = "\n".join(row[0] for row in await connection.execute(text(f"EXPLAIN {sql}")))
+    assert "ix_incident_events_notified" in plan, plan
