@@ -62,8 +62,8 @@ def sign_in(page: webdriver.Chrome, demo: Demo) -> None:
 
 
 def round_of_actions(page: webdriver.Chrome, base: str, index: int) -> dict[str, float]:
-    """One incident from the queue: claimed, wrongly rejected and restored, then answered with a
-    canned reply; seconds per action."""
+    """One incident from the queue: claimed, noted, wrongly rejected and restored, then answered
+    with a canned reply; seconds per action."""
     times: dict[str, float] = {}
     times["baseline: fetch /healthz"] = timed(
         page,
@@ -82,6 +82,11 @@ def round_of_actions(page: webdriver.Chrome, base: str, index: int) -> dict[str,
         lambda: page.get(f"{base}/queue?category=roads"),
         lambda p: p.find_elements(By.CSS_SELECTOR, "tr.row"),
     )
+    times["queue: full-text search"] = timed(
+        page,
+        lambda: page.get(f"{base}/queue?q=%D1%8F%D0%BC%D0%B0"),  # «яма»: «ямы», «ямой»… too
+        lambda p: p.find_elements(By.CSS_SELECTOR, "tr.row"),
+    )
     page.get(f"{base}/queue?status=assigned")
     until(page, lambda p: p.find_elements(By.CSS_SELECTOR, "tr.row"))
     link = page.find_elements(By.CSS_SELECTOR, "tr.row td.text a")[index]
@@ -92,6 +97,13 @@ def round_of_actions(page: webdriver.Chrome, base: str, index: int) -> dict[str,
         page,
         lambda: page.find_element(By.ID, "claim-button").click(),
         toast("Инцидент взят в работу."),
+    )
+    notes_before = len(page.find_elements(By.CSS_SELECTOR, "#notes-list li.note"))
+    page.find_element(By.CSS_SELECTOR, "#note-form textarea").send_keys("проверить адрес (замер)")
+    times["incident: internal note"] = timed(
+        page,
+        lambda: page.find_element(By.CSS_SELECTOR, "#note-form button[type=submit]").click(),
+        lambda p: len(p.find_elements(By.CSS_SELECTOR, "#notes-list li.note")) > notes_before,
     )
     page.find_element(By.CSS_SELECTOR, "#reject-box summary").click()
     page.find_element(By.ID, "reject-reason").send_keys("дубль (замер)")
