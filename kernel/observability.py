@@ -162,6 +162,13 @@ class Metrics:
         self.dead_letters = Counter(
             "otklik_dead_letters", "Inputs sent to the dead-letter topic", ["stage"], registry=r
         )
+        self.notifications = Counter(
+            "otklik_notifications",
+            "Notifications for people handed to their channel (sent) or not (failed: retried "
+            "later, or refused for good), by channel (email, telegram); a digest counts once",
+            ["channel", "result"],
+            registry=r,
+        )
         self.vk_calls = Counter(
             "otklik_vk_api_calls",
             "VK API calls by method and result (ok, an error code, http, network)",

@@ -13,7 +13,9 @@ async def run_sla(settings: Settings) -> None:
     async def factory(publisher: Publisher, metrics: Metrics) -> Stage:
         context = await open_sla(settings, metrics)
         stage = sla_stage(context, settings, publisher)
-        notifier = notifier_for(context.db, context.policy, context.clock, settings)
+        notifier = notifier_for(
+            context.db, context.policy, context.clock, settings, metrics=context.metrics
+        )
 
         async def notify() -> None:
             await notifier.run(settings.notify_seconds)

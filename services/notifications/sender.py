@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kernel.db.engine import Database
+from kernel.observability import Metrics
 from kernel.settings import Settings
 from services.notifications import telegram
 from services.notifications.store import (
@@ -55,6 +56,7 @@ class Notifier:
         telegram: TelegramConfig | None,
         backoff: float = 2.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        metrics: Metrics | None = None,
     ) -> None:
         self._db = db
         self._policy = policy
@@ -63,6 +65,7 @@ class Notifier:
         self._telegram = telegram
         self._backoff = backoff
         self._sleep = sleep  # Telegram's flood control waits through it
+        self._metrics = metrics
         self._zone = ZoneInfo(policy.spec.defaults.timezone)
 
     def _members_of(self, region: str) -> Iterable[str]:
@@ -89,16 +92,23 @@ class Notifier:
                 except TelegramRefusedError as error:
                     log.warning("notification %s refused: %s", ids, error)
                     await mark_failed(connection, ids, str(error)[:1000], None)
+                    self._count(batch[0].channel, "failed")
                     continue
                 except Exception as error:  # kept on the rows and retried
                     text = f"{type(error).__name__}: {error}"[:1000]
                     log.warning("notification %s failed: %s", ids, text)
                     later = retry_at(max(row.attempts for row in batch) + 1, now)
                     await mark_failed(connection, ids, text, later)
+                    self._count(batch[0].channel, "failed")
                     continue
                 await mark_sent(connection, ids, self._clock())
+                self._count(batch[0].channel, "sent")
                 sent += 1
         return sent
+
+    def _count(self, channel: str, result: str) -> None:
+        if self._metrics is not None:
+            self._metrics.notifications.labels(channel=channel, result=result).inc()
 
     async def _send(self, connection: AsyncConnection, batch: Sequence[Notification]) -> None:
         items = await self._items(connection, batch)
@@ -176,7 +186,8 @@ def notifier_for(
     clock: Callable[[], datetime],
     settings: Settings,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    metrics: Metrics | None = None,
 ) -> Notifier:
     """The notifier as `otklik sla` runs it: the report e-mails' SMTP relay, the bot's token."""
     smtp, bot = SmtpConfig.from_settings(settings), TelegramConfig.from_settings(settings)
-    return Notifier(db, policy, clock, smtp, bot, sleep=sleep)
+    return Notifier(db, policy, clock, smtp, bot, sleep=sleep, metrics=metrics)

@@ -115,7 +115,16 @@ def notifier(
             "telegram_token_secret": "telegram", "secrets": {"telegram": SecretStr(TOKEN)},
         }
     )  # fmt: skip
-    return notifier_for(world.context.db, world.context.policy, world.clock, settings, sleep)
+    return notifier_for(
+        world.context.db, world.context.policy, world.clock, settings, sleep,
+        metrics=world.context.metrics,
+    )  # fmt: skip
+
+
+def counted(world: World, channel: str, result: str) -> float | None:
+    return world.context.metrics.registry.get_sample_value(
+        "otklik_notifications_total", {"channel": channel, "result": result}
+    )
 
 
 async def test_an_overdue_incident_reaches_the_moderator_in_scope_once(world: World) -> None:
@@ -149,6 +158,7 @@ async def test_an_overdue_incident_reaches_the_moderator_in_scope_once(world: Wo
         restarted = notifier(world, smtp, telegram)
         assert await restarted.plan() == 0 and await restarted.send_due() == 0
         assert len(smtp.received) == 1 and telegram.requests == 1
+    assert counted(world, "email", "sent") == counted(world, "telegram", "sent") == 1
 
 
 async def test_a_digest_user_gets_one_message_at_their_hour_listing_both(world: World) -> None:
@@ -203,6 +213,7 @@ async def test_an_unknown_chat_is_marked_failed_with_the_reason_and_left(world: 
         world.clock.to(LATE + timedelta(days=2))  # past any backoff: still not tried again
         assert await sending.send_due() == 0
         assert telegram.requests == 1
+    assert counted(world, "telegram", "failed") == 1 and counted(world, "telegram", "sent") is None
 
 
 async def test_an_answer_vk_refused_is_told_too(world: World) -> None:
