@@ -58,3 +58,21 @@ async def enabled_users(connection: AsyncConnection, logins: tuple[str, ...]) ->
         row.login: User(row.login, Role(row.role), row.display_name, Scope.from_json(row.scope))
         for row in rows
     }
+
+
+async def colleagues(
+    connection: AsyncConnection, policy: SlaPolicy, municipality: str, department: str | None
+) -> list[User]:
+    """Every enabled user who may read an incident there, by name: whom its page offers to
+    mention (and, those who may handle it, to assign), so nobody types a Latin login."""
+    rows = await connection.execute(
+        select(users.c.login, users.c.role, users.c.display_name, users.c.scope).where(
+            users.c.disabled.is_(False)
+        )
+    )
+    found = [
+        User(row.login, Role(row.role), row.display_name, Scope.from_json(row.scope))
+        for row in rows
+    ]
+    readers = [u for u in found if reach_of(u, policy).covers(municipality, department)]
+    return sorted(readers, key=lambda user: (user.display_name, user.login))

@@ -71,7 +71,10 @@ def test_a_note_mentions_a_colleague_who_sees_it_live_and_under_mentions(
     open_incident(boris, app, swings)
     open_incident(anna, app, swings)
     assert notes(boris) == [] and notes(anna) == []
-    anna.find_element(By.ID, "note-text").send_keys(NOTE)
+    # Boris is picked by his name, which puts @boris in: no Latin layout needed to mention.
+    Select(anna.find_element(By.ID, "mention-pick")).select_by_visible_text("Борис Иванов")
+    assert anna.find_element(By.ID, "note-text").get_attribute("value") == "@boris "
+    anna.find_element(By.ID, "note-text").send_keys(NOTE.removeprefix("@boris "))
     anna.find_element(By.CSS_SELECTOR, "#note-form button[type=submit]").click()
     wait(anna, lambda b: notes(b) == [NOTE])  # Anna wrote it: not «упомянули вас» for her
     wait(boris, lambda b: notes(b) == [f"[me] {NOTE}"])  # live, without a reload
@@ -124,7 +127,14 @@ def test_a_supervisor_assigns_and_the_incident_is_in_the_colleagues_mine(
 ) -> None:
     glava = signed_in(app, browsers, "glava")
     open_incident(glava, app, swings)
-    glava.find_element(By.ID, "assign-login").send_keys("boris")
+    # By name, from those who may handle it (not the viewer, who may be mentioned): no login to
+    # type.
+    assignable = Select(glava.find_element(By.ID, "assign-login"))
+    names = [option.text for option in assignable.options]
+    assert "Борис Иванов" in names and "Вера Смирнова" not in names
+    mentionable = Select(glava.find_element(By.ID, "mention-pick"))
+    assert "Вера Смирнова" in [option.text for option in mentionable.options]
+    assignable.select_by_visible_text("Борис Иванов")
     glava.find_element(By.CSS_SELECTOR, "#assign-form button[type=submit]").click()
     wait(glava, lambda b: b.find_element(By.ID, "claimed-by").text == "Борис Иванов")
     assert "Назначен: Борис Иванов" in glava.find_element(By.CSS_SELECTOR, ".history").text

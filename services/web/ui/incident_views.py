@@ -8,7 +8,9 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends
 from fastapi.responses import RedirectResponse, Response
 
+from services.auth.roles import Action, can
 from services.web.api_reply_templates import offered_templates
+from services.web.mentions import colleagues
 from services.web.security import WebState, reach_of, web_state
 from services.web.templates_store import ReplyTemplate
 from services.web.ui import queries
@@ -47,8 +49,11 @@ async def incident_page(incident_id: str, state: State, session: Session) -> Res
     # The page offers each template filled from the incident; what is left, the form asks for.
     offered = await offered_templates(state, item["municipality"], item["department"])
     templates = [template_filled(t, values) for t in offered]
+    async with state.context.db.engine.connect() as connection:
+        team = await colleagues(connection, policy, item["municipality"], item["department"])
     return render(
         "incident.html", session, active="queue", view=found, item=item, zone=zone,
+        colleagues=team, handlers=[u for u in team if can(u.role, Action.HANDLE)],
         templates=templates, placeholders=PLACEHOLDERS.values(),
         basis=basis(policy, item["policy_version"], item["policy_rule"]),
         options=queries.options(state.context, reach), names=names,

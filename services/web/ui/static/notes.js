@@ -38,6 +38,20 @@
         button.disabled = false;
       }
     });
+    // A colleague chosen by name puts their @login into the note where the cursor is: nobody
+    // has to switch to a Latin layout to mention.
+    const pick = document.getElementById("mention-pick");
+    pick?.addEventListener("change", () => {
+      if (!pick.value) return;
+      const area = form.elements.text;
+      const at = area.selectionStart ?? area.value.length;
+      const before = area.value.slice(0, at);
+      const mention = `${before && !/\s$/.test(before) ? " " : ""}@${pick.value} `;
+      area.value = before + mention + area.value.slice(at);
+      area.focus();
+      area.selectionStart = area.selectionEnd = at + mention.length;
+      pick.value = "";
+    });
     form.addEventListener("keydown", (event) => {
       if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
         event.preventDefault();
@@ -50,9 +64,9 @@
   if (assign) {
     assign.addEventListener("submit", (event) => {
       event.preventDefault();
-      const login = assign.elements.login.value.trim();
-      otklik.send(assign, `/api/incidents/${encodeURIComponent(id)}/assign`, { login },
-        `Инцидент назначен: ${login}.`);
+      const chosen = assign.elements.login.selectedOptions[0];
+      otklik.send(assign, `/api/incidents/${encodeURIComponent(id)}/assign`,
+        { login: chosen.value }, `Инцидент назначен: ${chosen.textContent}.`);
     });
   }
 
