@@ -4,7 +4,7 @@ writer), and who an incident may be assigned to."""
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kernel.db.schema import users
@@ -49,15 +49,7 @@ async def enabled_users(connection: AsyncConnection, logins: tuple[str, ...]) ->
     """The enabled users among ``logins``, by login."""
     if not logins:
         return {}
-    rows = await connection.execute(
-        select(users.c.login, users.c.role, users.c.display_name, users.c.scope).where(
-            users.c.login.in_(logins), users.c.disabled.is_(False)
-        )
-    )
-    return {
-        row.login: User(row.login, Role(row.role), row.display_name, Scope.from_json(row.scope))
-        for row in rows
-    }
+    return {user.login: user for user in await _enabled(connection, users.c.login.in_(logins))}
 
 
 async def colleagues(
@@ -65,14 +57,21 @@ async def colleagues(
 ) -> list[User]:
     """Every enabled user who may read an incident there, by name: whom its page offers to
     mention (and, those who may handle it, to assign), so nobody types a Latin login."""
+    readers = [
+        user
+        for user in await _enabled(connection, true())
+        if reach_of(user, policy).covers(municipality, department)
+    ]
+    return sorted(readers, key=lambda user: (user.display_name, user.login))
+
+
+async def _enabled(connection: AsyncConnection, which: ColumnElement[bool]) -> list[User]:
     rows = await connection.execute(
         select(users.c.login, users.c.role, users.c.display_name, users.c.scope).where(
-            users.c.disabled.is_(False)
+            which, users.c.disabled.is_(False)
         )
     )
-    found = [
+    return [
         User(row.login, Role(row.role), row.display_name, Scope.from_json(row.scope))
         for row in rows
     ]
-    readers = [u for u in found if reach_of(u, policy).covers(municipality, department)]
-    return sorted(readers, key=lambda user: (user.display_name, user.login))
